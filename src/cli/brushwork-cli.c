@@ -1,0 +1,494 @@
+/* brushwork-cli: stylise a photo from a terminal.
+ *
+ *   brushwork-cli --content C.jpg --style S.jpg[:WEIGHT] [--style S2.jpg:WEIGHT] --output out.png
+ *
+ * Exit codes: 0 done, 1 the work failed, 2 the command line is wrong.
+ * Ctrl-C stops after the current step and writes the image so far; a second Ctrl-C quits.
+ */
+#include <errno.h>
+#include <locale.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "session/bw-session.h"
+
+#define EXIT_USAGE 2
+
+static volatile sig_atomic_t interrupted;
+
+static void
+on_sigint (int sig)
+{
+  if (interrupted)
+    _exit (130);   /* a second Ctrl-C: quit now; outputs are written atomically */
+  interrupted = 1;
+}
+
+typedef struct {
+  char *content;
+  char **styles;
+  char *output;
+  int size;
+  int steps;
+  char *preset;
+  char *optimizer;
+  double lr;
+  double content_weight;
+  double style_weight;
+  double tv_weight;
+  char *init;
+  gint64 seed;
+  gboolean preserve_colors;
+  double style_scale;
+  int scales;
+  int save_every;
+  char *weights;
+  char *device;
+  int jpeg_quality;
+  gboolean quiet;
+  gboolean verbose;
+  gboolean version;
+} Options;
+
+typedef struct {
+  const Options *opts;
+  const BwParams *params;
+  BwSession *session;
+  gint64 started;
+  int step_offset;
+  int total_steps;
+  gboolean tty;
+  GCancellable *cancellable;
+} Progress;
+
+static G_GNUC_PRINTF (1, 2) int
+usage_error (const char *format,
+             ...)
+{
+  va_list args;
+  g_autofree char *msg = NULL;
+
+  va_start (args, format);
+  msg = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_printerr ("brushwork-cli: %s\nRun “brushwork-cli --help” for the options.\n", msg);
+  return EXIT_USAGE;
+}
+
+/* "file.jpg:0.5" -> file.jpg, 0.5; a colon not followed by a number is part of the name. */
+static char *
+split_style (const char *arg,
+             double     *weight)
+{
+  const char *colon = strrchr (arg, ':');
+  char *end = NULL;
+
+  *weight = 1.0;
+  if (colon && colon[1] != '\0')
+    {
+      double w = g_ascii_strtod (colon + 1, &end);
+      if (end && *end == '\0')
+        {
+          *weight = w;
+          return g_strndup (arg, colon - arg);
+        }
+    }
+  return g_strdup (arg);
+}
+
+static char *
+default_weights_path (void)
+{
+  const char *env = g_getenv ("BRUSHWORK_WEIGHTS");
+
+  if (env && *env)
+    return g_strdup (env);
+  return g_build_filename (g_get_user_cache_dir (), "brushwork", "vgg19-conv.safetensors", NULL);
+}
+
+static void
+format_duration (char   *buf,
+                 gsize   len,
+                 double  seconds)
+{
+  int s = (int) lround (seconds);
+
+  if (s >= 3600)
+    g_snprintf (buf, len, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+  else
+    g_snprintf (buf, len, "%d:%02d", s / 60, s % 60);
+}
+
+static gboolean
+save_image (BwSession   *session,
+            const char  *path,
+            int          quality,
+            GError     **error)
+{
+  g_autoptr(BwImage) image = bw_session_get_image (session, error);
+
+  return image && bw_image_save (image, path, quality, error);
+}
+
+static void
+on_step (BwSession    *session,
+         int           step,
+         gpointer      values_ptr,
+         Progress     *p)
+{
+  const BwLossValues *values = values_ptr;
+  int done = p->step_offset + step;
+  double elapsed = (g_get_monotonic_time () - p->started) / 1e6;
+  double eta = done > 0 ? elapsed / done * (p->total_steps - done) : 0;
+  char eta_s[32];
+
+  format_duration (eta_s, sizeof eta_s, eta);
+  if (p->opts->verbose)
+    g_print ("step %d/%d loss %.6g content %.6g style %.6g\n", done, p->total_steps,
+             values->total, values->content, values->style);
+  else if (!p->opts->quiet)
+    {
+      if (p->tty)
+        {
+          const int width = 30;
+          int filled = (int) ((double) done / p->total_steps * width);
+          g_printerr ("\r[%.*s%*s] step %d/%d  loss %.4g  ETA %s ", filled,
+                      "##############################", width - filled, "", done,
+                      p->total_steps, values->total, eta_s);
+        }
+      else if (done % MAX (1, p->total_steps / 20) == 0 || done == p->total_steps)
+        g_printerr ("step %d/%d loss %.6g, about %s left\n", done, p->total_steps,
+                    values->total, eta_s);
+    }
+
+  if (p->opts->save_every > 0 && step % p->opts->save_every == 0)
+    {
+      g_autoptr(GError) error = NULL;
+      /* --output was checked to end in an image extension */
+      const char *ext = strrchr (p->opts->output, '.');
+      g_autofree char *stem = g_strndup (p->opts->output, ext - p->opts->output);
+      g_autofree char *path = g_strdup_printf ("%s-%04d%s", stem, done, ext);
+
+      if (!save_image (session, path, p->opts->jpeg_quality, &error))
+        g_printerr ("\nbrushwork-cli: %s\n", error->message);
+    }
+  if (interrupted)
+    g_cancellable_cancel (p->cancellable);
+}
+
+static int
+run (const Options *opts,
+     BwParams      *params)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwDevice) device = NULL;
+  g_autoptr(BwWeights) weights = NULL;
+  g_autoptr(BwVgg19) vgg = NULL;
+  g_autoptr(BwImage) result = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autofree char *weights_path = opts->weights ? g_strdup (opts->weights) : default_weights_path ();
+  g_autoptr(GPtrArray) styles = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GArray) blends = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(BwImage) init_image = NULL;
+  Progress progress = { opts, params, NULL, 0, 0, 0, FALSE, cancellable };
+  gboolean stopped = FALSE;
+
+  /* Read every input before any slow work, so a wrong file name fails at once. */
+  for (int i = 0; opts->styles[i]; i++)
+    {
+      double blend;
+      g_autofree char *path = split_style (opts->styles[i], &blend);
+      BwImage *image = bw_image_load (path, 0, &error);
+
+      if (image == NULL)
+        {
+          g_printerr ("brushwork-cli: %s\n", error->message);
+          return EXIT_FAILURE;
+        }
+      g_ptr_array_add (styles, image);
+      g_array_append_val (blends, blend);
+    }
+  {
+    g_autoptr(BwImage) probe = bw_image_load (opts->content, 16, &error);
+    if (probe == NULL)
+      {
+        g_printerr ("brushwork-cli: %s\n", error->message);
+        return EXIT_FAILURE;
+      }
+  }
+  if (params->init == BW_INIT_IMAGE)
+    {
+      init_image = bw_image_load (opts->init, 0, &error);
+      if (init_image == NULL)
+        {
+          g_printerr ("brushwork-cli: %s\n", error->message);
+          return EXIT_FAILURE;
+        }
+    }
+  if (!g_file_test (weights_path, G_FILE_TEST_EXISTS))
+    {
+      g_printerr ("brushwork-cli: No VGG19 weights at “%s”. Pass torchvision's "
+                  "vgg19-dcbb9e9d.pth (or a .safetensors of it) with --weights FILE, or set "
+                  "BRUSHWORK_WEIGHTS.\n", weights_path);
+      return EXIT_FAILURE;
+    }
+  weights = bw_weights_load (weights_path, &error);
+  if (weights == NULL)
+    {
+      g_printerr ("brushwork-cli: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+  device = bw_device_new (opts->device, &error);
+  if (device == NULL)
+    {
+      g_printerr ("brushwork-cli: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+  if (!opts->quiet)
+    g_printerr ("Using %s\n", bw_device_get_name (device));
+  vgg = bw_vgg19_new (device, weights, &error);
+  if (vgg == NULL)
+    {
+      g_printerr ("brushwork-cli: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+  g_clear_object (&weights);   /* the network holds its own copy on the device */
+
+  progress.total_steps = params->steps;
+  progress.tty = isatty (STDERR_FILENO);
+  progress.started = g_get_monotonic_time ();
+
+  /* coarse to fine: each scale doubles the size and starts from the last result */
+  for (int scale = 0; scale < params->scales && !stopped; scale++)
+    {
+      int size = params->size >> (params->scales - 1 - scale);
+      int steps = params->steps / params->scales + (scale == params->scales - 1 ? params->steps % params->scales : 0);
+      g_autoptr(BwImage) content = bw_image_load (opts->content, size, &error);
+      g_autoptr(BwSession) session = NULL;
+      BwParams p = *params;
+
+      if (content == NULL)
+        {
+          g_printerr ("brushwork-cli: %s\n", error->message);
+          return EXIT_FAILURE;
+        }
+      p.size = size;
+      p.steps = steps;
+      if (result)
+        {
+          p.init = BW_INIT_IMAGE;
+          init_image = g_object_ref (result);
+        }
+      session = bw_session_new (vgg, &p);
+      bw_session_set_content (session, content);
+      for (guint i = 0; i < styles->len; i++)
+        bw_session_add_style (session, g_ptr_array_index (styles, i), g_array_index (blends, double, i));
+      if (init_image)
+        bw_session_set_init_image (session, init_image);
+      g_clear_object (&init_image);
+      if (!bw_session_start (session, &error))
+        {
+          g_printerr ("brushwork-cli: %s\n", error->message);
+          return EXIT_FAILURE;
+        }
+      progress.session = session;
+      g_signal_connect (session, "step", G_CALLBACK (on_step), &progress);
+      if (!bw_session_run (session, cancellable, &error))
+        {
+          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+            {
+              g_printerr ("%sbrushwork-cli: %s\n", progress.tty ? "\n" : "", error->message);
+              return EXIT_FAILURE;
+            }
+          g_clear_error (&error);
+          stopped = TRUE;
+        }
+      progress.step_offset += bw_session_get_step (session);
+      g_clear_object (&result);
+      result = bw_session_get_image (session, &error);
+      if (result == NULL)
+        {
+          g_printerr ("brushwork-cli: %s\n", error->message);
+          return EXIT_FAILURE;
+        }
+    }
+  if (progress.tty && !opts->quiet && !opts->verbose)
+    g_printerr ("\n");
+
+  if (!bw_image_save (result, opts->output, opts->jpeg_quality, &error))
+    {
+      g_printerr ("brushwork-cli: %s\n", error->message);
+      return EXIT_FAILURE;
+    }
+  if (stopped)
+    g_printerr ("Stopped after step %d of %d; the image so far is in “%s”.\n",
+                progress.step_offset, params->steps, opts->output);
+  else if (!opts->quiet)
+    g_printerr ("Wrote “%s” (%d steps in %.1f s).\n", opts->output, params->steps,
+                (g_get_monotonic_time () - progress.started) / 1e6);
+  return EXIT_SUCCESS;
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  Options opts = {
+    .size = -1, .steps = -1, .lr = NAN, .content_weight = NAN, .style_weight = NAN,
+    .tv_weight = NAN, .seed = 0, .style_scale = 1.0, .scales = 1, .jpeg_quality = 92,
+  };
+  GOptionEntry entries[] = {
+    { "content", 'c', 0, G_OPTION_ARG_FILENAME, &opts.content, "The photo to paint", "FILE" },
+    { "style", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &opts.styles, "A painting to take the style from, with an optional blend weight; repeat for several", "FILE[:WEIGHT]" },
+    { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opts.output, "Where to write the result (.png or .jpg)", "FILE" },
+    { "size", 0, 0, G_OPTION_ARG_INT, &opts.size, "Longest side of the output in pixels (default 512)", "N" },
+    { "steps", 0, 0, G_OPTION_ARG_INT, &opts.steps, "Optimisation steps (seed preset: 2000, default preset: 300)", "N" },
+    { "preset", 'p', 0, G_OPTION_ARG_STRING, &opts.preset, "seed (the original recipe) or default", "NAME" },
+    { "optimizer", 0, 0, G_OPTION_ARG_STRING, &opts.optimizer, "adam or lbfgs", "NAME" },
+    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &opts.lr, "Learning rate (Adam: 0.003 as the seed; L-BFGS: 1)", "RATE" },
+    { "content-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opts.content_weight, "Weight of the content loss (alpha)", "W" },
+    { "style-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opts.style_weight, "Weight of the style loss (beta)", "W" },
+    { "tv-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opts.tv_weight, "Weight of total variation (smoothness)", "W" },
+    { "init", 0, 0, G_OPTION_ARG_FILENAME, &opts.init, "Starting image: content, noise or a file", "content|noise|FILE" },
+    { "seed", 0, 0, G_OPTION_ARG_INT64, &opts.seed, "Random seed for --init noise", "N" },
+    { "preserve-colors", 0, 0, G_OPTION_ARG_NONE, &opts.preserve_colors, "Keep the photo's colours, take only the style's luminance", NULL },
+    { "style-scale", 0, 0, G_OPTION_ARG_DOUBLE, &opts.style_scale, "Size of the style image relative to the output (default 1)", "F" },
+    { "scales", 0, 0, G_OPTION_ARG_INT, &opts.scales, "Coarse-to-fine passes, each doubling the size (default 1)", "N" },
+    { "save-every", 0, 0, G_OPTION_ARG_INT, &opts.save_every, "Also write the image every N steps (OUTPUT-STEP.png)", "N" },
+    { "jpeg-quality", 0, 0, G_OPTION_ARG_INT, &opts.jpeg_quality, "JPEG quality 1-100 (default 92)", "Q" },
+    { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &opts.weights, "VGG19 weights (.pth or .safetensors)", "FILE" },
+    { "device", 'd', 0, G_OPTION_ARG_STRING, &opts.device, "Vulkan device: index or part of its name", "DEVICE" },
+    { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opts.quiet, "Print nothing but errors", NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts.verbose, "Print a line per step with the losses", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &opts.version, "Print the version and exit", NULL },
+    { NULL }
+  };
+  g_autoptr(GOptionContext) context = g_option_context_new ("— paint a photo in the style of a painting");
+  g_autoptr(GError) error = NULL;
+  BwParams params;
+  int ret;
+
+  setlocale (LC_ALL, "");
+  g_option_context_add_main_entries (context, entries, NULL);
+  g_option_context_set_description (context,
+    "Example:\n  brushwork-cli --content photo.jpg --style starry_night.jpg --output painted.png\n\n"
+    "Exit status: 0 done, 1 the work failed, 2 a wrong command line.\n"
+    "Ctrl-C stops after the current step and writes the image so far.\n");
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return usage_error ("%s.", error->message);
+  if (opts.version)
+    {
+      g_print ("brushwork-cli %s\n", BRUSHWORK_VERSION);
+      return EXIT_SUCCESS;
+    }
+  if (argc > 1)
+    return usage_error ("Unexpected argument “%s”; images are given with --content and --style.", argv[1]);
+  if (opts.content == NULL)
+    return usage_error ("No content image: give the photo with --content FILE.");
+  if (opts.styles == NULL || opts.styles[0] == NULL)
+    return usage_error ("No style image: give a painting with --style FILE.");
+  if (opts.output == NULL)
+    return usage_error ("No output file: say where to write the result with --output FILE.");
+  if (!bw_params_init_preset (&params, opts.preset ? opts.preset : "default"))
+    return usage_error ("Unknown preset “%s”: use seed or default.", opts.preset);
+  {
+    g_autofree char *lower = g_ascii_strdown (opts.output, -1);
+    if (!g_str_has_suffix (lower, ".png") && !g_str_has_suffix (lower, ".jpg") &&
+        !g_str_has_suffix (lower, ".jpeg"))
+      return usage_error ("--output “%s” must end in .png, .jpg or .jpeg.", opts.output);
+  }
+  for (int i = 0; opts.styles[i]; i++)
+    {
+      double w;
+      g_autofree char *path = split_style (opts.styles[i], &w);
+      if (!(w > 0) || !isfinite (w))
+        return usage_error ("The blend weight of --style “%s” must be a number above 0.", opts.styles[i]);
+    }
+
+  if (opts.size != -1)
+    {
+      if (opts.size < 16 || opts.size > 8192)
+        return usage_error ("--size must be between 16 and 8192 pixels, not %d.", opts.size);
+      params.size = opts.size;
+    }
+  if (opts.steps != -1)
+    {
+      if (opts.steps < 1)
+        return usage_error ("--steps must be at least 1, not %d.", opts.steps);
+      params.steps = opts.steps;
+    }
+  if (opts.optimizer)
+    {
+      if (g_str_equal (opts.optimizer, "adam"))
+        params.optimizer = BW_OPTIMIZER_ADAM;
+      else if (g_str_equal (opts.optimizer, "lbfgs"))
+        params.optimizer = BW_OPTIMIZER_LBFGS;
+      else
+        return usage_error ("Unknown --optimizer “%s”: use adam or lbfgs.", opts.optimizer);
+    }
+  if (opts.optimizer)
+    params.lr = params.optimizer == BW_OPTIMIZER_LBFGS ? 1.0 : 0.003;   /* torch's LBFGS; the seed's Adam */
+  if (!isnan (opts.lr))
+    {
+      if (!(opts.lr > 0) || !isfinite (opts.lr))
+        return usage_error ("--lr must be a number above 0.");
+      params.lr = opts.lr;
+    }
+  if (!isnan (opts.content_weight))
+    {
+      if (opts.content_weight < 0 || !isfinite (opts.content_weight))
+        return usage_error ("--content-weight must be 0 or more.");
+      params.content_weight = opts.content_weight;
+    }
+  if (!isnan (opts.style_weight))
+    {
+      if (opts.style_weight < 0 || !isfinite (opts.style_weight))
+        return usage_error ("--style-weight must be 0 or more.");
+      params.style_weight = opts.style_weight;
+    }
+  if (!isnan (opts.tv_weight))
+    {
+      if (opts.tv_weight < 0 || !isfinite (opts.tv_weight))
+        return usage_error ("--tv-weight must be 0 or more.");
+      params.tv_weight = opts.tv_weight;
+    }
+  if (opts.init == NULL || g_str_equal (opts.init, "content"))
+    params.init = BW_INIT_CONTENT;
+  else if (g_str_equal (opts.init, "noise"))
+    params.init = BW_INIT_NOISE;
+  else
+    params.init = BW_INIT_IMAGE;
+  params.seed = (guint64) opts.seed;
+  params.preserve_colors = opts.preserve_colors;
+  if (!(opts.style_scale > 0.05 && opts.style_scale <= 4))
+    return usage_error ("--style-scale must be between 0.05 and 4.");
+  params.style_scale = opts.style_scale;
+  if (opts.scales < 1 || opts.scales > 4 || (params.size >> (opts.scales - 1)) < 16)
+    return usage_error ("--scales must be between 1 and 4, and leave at least 16 pixels at the coarsest scale.");
+  params.scales = opts.scales;
+  if (opts.steps != -1 && opts.steps < opts.scales)
+    return usage_error ("--steps must be at least --scales.");
+  if (opts.save_every < 0)
+    return usage_error ("--save-every must be 0 or more.");
+  if (opts.jpeg_quality < 1 || opts.jpeg_quality > 100)
+    return usage_error ("--jpeg-quality must be between 1 and 100.");
+
+  signal (SIGINT, on_sigint);
+  ret = run (&opts, &params);
+
+  g_free (opts.content);
+  g_strfreev (opts.styles);
+  g_free (opts.output);
+  g_free (opts.preset);
+  g_free (opts.optimizer);
+  g_free (opts.init);
+  g_free (opts.weights);
+  g_free (opts.device);
+  return ret;
+}

@@ -1,0 +1,1011 @@
+/* bw-device.c: Vulkan instance, device choice, buffers, pipelines and command recording.
+ *
+ * Descriptors are pushed (VK_KHR_push_descriptor) rather than allocated: every dispatch binds
+ * a handful of storage buffers and there is no set worth keeping between steps.
+ */
+#include "bw-device.h"
+
+#include <string.h>
+
+#include "bw-shader-resources.h"
+
+#define BW_MAX_BINDINGS 8
+
+G_DEFINE_QUARK (bw-device-error-quark, bw_device_error)
+
+struct _BwPipeline {
+  VkDescriptorSetLayout set_layout;
+  VkPipelineLayout layout;
+  VkPipeline pipeline;
+  guint n_bindings;
+  guint push_size;
+};
+
+struct _BwDevice {
+  GObject parent_instance;
+
+  VkInstance instance;
+  VkDebugUtilsMessengerEXT messenger;
+  VkPhysicalDevice physical;
+  VkPhysicalDeviceProperties props;
+  VkPhysicalDeviceMemoryProperties mem_props;
+  VkDevice device;
+  VkQueue queue;
+  guint32 queue_family;
+  guint32 memory_type;
+  gboolean host_visible;
+  guint64 memory_size;
+
+  VkCommandPool pool;
+  VkCommandBuffer cmd;
+  VkFence fence;
+  gboolean recording;
+
+  VkPipelineCache pipeline_cache;
+  char *pipeline_cache_path;
+  gboolean pipeline_cache_dirty;
+  GHashTable *pipelines;   /* key string -> BwPipeline* */
+
+  BwBuffer *dummy;
+  PFN_vkCmdPushDescriptorSetKHR push_descriptor_set;
+
+  char *name;
+  guint64 allocated, peak_allocated;   /* bytes in buffers, for the memory reports */
+  guint validation_errors;
+  gboolean validating;
+};
+
+G_DEFINE_FINAL_TYPE (BwDevice, bw_device, G_TYPE_OBJECT)
+
+static gboolean
+vk_check (VkResult     result,
+          const char  *what,
+          GError     **error)
+{
+  if (result == VK_SUCCESS)
+    return TRUE;
+  if (result == VK_ERROR_OUT_OF_DEVICE_MEMORY || result == VK_ERROR_OUT_OF_HOST_MEMORY)
+    g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
+                 "The graphics device ran out of memory while %s. Try a smaller image size.", what);
+  else
+    g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_FAILED,
+                 "The graphics device failed while %s (Vulkan error %d). Try another device with "
+                 "BRUSHWORK_DEVICE, or update your graphics driver.", what, result);
+  return FALSE;
+}
+
+static VkBool32 VKAPI_PTR
+debug_callback (VkDebugUtilsMessageSeverityFlagBitsEXT      severity,
+                VkDebugUtilsMessageTypeFlagsEXT             types,
+                const VkDebugUtilsMessengerCallbackDataEXT *data,
+                void                                       *user_data)
+{
+  BwDevice *self = user_data;
+
+  if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT)
+    {
+      g_atomic_int_inc (&self->validation_errors);
+      g_printerr ("Vulkan validation error: %s\n", data->pMessage);
+    }
+  else if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT)
+    g_printerr ("Vulkan validation warning: %s\n", data->pMessage);
+  return VK_FALSE;
+}
+
+static gboolean
+has_layer (const char *name)
+{
+  guint32 n = 0;
+  g_autofree VkLayerProperties *layers = NULL;
+
+  vkEnumerateInstanceLayerProperties (&n, NULL);
+  layers = g_new0 (VkLayerProperties, MAX (n, 1));
+  vkEnumerateInstanceLayerProperties (&n, layers);
+  for (guint32 i = 0; i < n; i++)
+    if (g_str_equal (layers[i].layerName, name))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+has_device_extension (VkPhysicalDevice  physical,
+                      const char       *name)
+{
+  guint32 n = 0;
+  g_autofree VkExtensionProperties *exts = NULL;
+
+  vkEnumerateDeviceExtensionProperties (physical, NULL, &n, NULL);
+  exts = g_new0 (VkExtensionProperties, MAX (n, 1));
+  vkEnumerateDeviceExtensionProperties (physical, NULL, &n, exts);
+  for (guint32 i = 0; i < n; i++)
+    if (g_str_equal (exts[i].extensionName, name))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+create_instance (BwDevice  *self,
+                 GError   **error)
+{
+  const char *validation_layer = "VK_LAYER_KHRONOS_validation";
+  const char *debug_ext = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+  VkApplicationInfo app = {
+    .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+    .pApplicationName = "Brushwork",
+    .apiVersion = VK_API_VERSION_1_1,
+  };
+  VkInstanceCreateInfo info = {
+    .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+    .pApplicationInfo = &app,
+  };
+  VkResult res;
+
+  if (g_strcmp0 (g_getenv ("BRUSHWORK_VALIDATE"), "1") == 0)
+    {
+      if (!has_layer (validation_layer))
+        {
+          g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
+                       "BRUSHWORK_VALIDATE=1 asks for the Vulkan validation layer, which is not "
+                       "installed. Install it (sudo apt install vulkan-validationlayers) or unset "
+                       "BRUSHWORK_VALIDATE.");
+          return FALSE;
+        }
+      info.enabledLayerCount = 1;
+      info.ppEnabledLayerNames = &validation_layer;
+      info.enabledExtensionCount = 1;
+      info.ppEnabledExtensionNames = &debug_ext;
+      self->validating = TRUE;
+    }
+
+  res = vkCreateInstance (&info, NULL, &self->instance);
+  if (res == VK_ERROR_INCOMPATIBLE_DRIVER || res == VK_ERROR_INITIALIZATION_FAILED)
+    {
+      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_NO_DRIVER,
+                   "No Vulkan 1.1 driver was found. Install the driver for your graphics card, or "
+                   "Mesa's CPU driver (sudo apt install mesa-vulkan-drivers).");
+      return FALSE;
+    }
+  if (!vk_check (res, "starting Vulkan", error))
+    return FALSE;
+
+  if (self->validating)
+    {
+      VkDebugUtilsMessengerCreateInfoEXT dinfo = {
+        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+        .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+                           VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+        .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                       VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                       VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
+        .pfnUserCallback = debug_callback,
+        .pUserData = self,
+      };
+      PFN_vkCreateDebugUtilsMessengerEXT create_messenger =
+        (PFN_vkCreateDebugUtilsMessengerEXT) vkGetInstanceProcAddr (self->instance,
+                                                                    "vkCreateDebugUtilsMessengerEXT");
+      if (create_messenger == NULL ||
+          !vk_check (create_messenger (self->instance, &dinfo, NULL, &self->messenger),
+                     "enabling validation messages", error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+device_type_rank (VkPhysicalDeviceType type)
+{
+  switch (type)
+    {
+    case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: return 4;
+    case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: return 3;
+    case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: return 2;
+    case VK_PHYSICAL_DEVICE_TYPE_CPU: return 1;
+    case VK_PHYSICAL_DEVICE_TYPE_OTHER:
+    case VK_PHYSICAL_DEVICE_TYPE_MAX_ENUM:
+    default: return 0;
+    }
+}
+
+static gboolean
+find_compute_queue (VkPhysicalDevice  physical,
+                    guint32          *family)
+{
+  guint32 n = 0;
+  g_autofree VkQueueFamilyProperties *fams = NULL;
+
+  vkGetPhysicalDeviceQueueFamilyProperties (physical, &n, NULL);
+  fams = g_new0 (VkQueueFamilyProperties, MAX (n, 1));
+  vkGetPhysicalDeviceQueueFamilyProperties (physical, &n, fams);
+  for (guint32 i = 0; i < n; i++)
+    if (fams[i].queueFlags & VK_QUEUE_COMPUTE_BIT)
+      {
+        *family = i;
+        return TRUE;
+      }
+  return FALSE;
+}
+
+static gboolean
+usable (VkPhysicalDevice physical)
+{
+  VkPhysicalDeviceProperties props;
+  guint32 family;
+
+  vkGetPhysicalDeviceProperties (physical, &props);
+  return props.apiVersion >= VK_API_VERSION_1_1 &&
+         find_compute_queue (physical, &family) &&
+         has_device_extension (physical, VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME);
+}
+
+static gboolean
+pick_physical_device (BwDevice    *self,
+                      const char  *selector,
+                      GError     **error)
+{
+  guint32 n = 0;
+  g_autofree VkPhysicalDevice *devs = NULL;
+  int best = -1, best_rank = -1;
+
+  if (vkEnumeratePhysicalDevices (self->instance, &n, NULL) != VK_SUCCESS || n == 0)
+    {
+      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_NO_DRIVER,
+                   "Vulkan found no graphics device. Install the driver for your graphics card, "
+                   "or Mesa's CPU driver (sudo apt install mesa-vulkan-drivers).");
+      return FALSE;
+    }
+  devs = g_new0 (VkPhysicalDevice, n);
+  vkEnumeratePhysicalDevices (self->instance, &n, devs);
+
+  if (selector != NULL && *selector != '\0')
+    {
+      g_autoptr(GString) names = g_string_new (NULL);
+      guint64 index;
+      gboolean is_index = g_ascii_string_to_unsigned (selector, 10, 0, G_MAXUINT32, &index, NULL);
+      g_autofree char *needle = g_utf8_casefold (selector, -1);
+
+      for (guint32 i = 0; i < n; i++)
+        {
+          VkPhysicalDeviceProperties props;
+          g_autofree char *hay = NULL;
+
+          vkGetPhysicalDeviceProperties (devs[i], &props);
+          hay = g_utf8_casefold (props.deviceName, -1);
+          g_string_append_printf (names, "%s%u: %s", i ? ", " : "", i, props.deviceName);
+          if (best < 0 && ((is_index && index == i) || (!is_index && strstr (hay, needle) != NULL)))
+            best = i;
+        }
+      if (best < 0)
+        {
+          g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_NOT_FOUND,
+                       "No Vulkan device matches “%s”. The devices here are %s.",
+                       selector, names->str);
+          return FALSE;
+        }
+      if (!usable (devs[best]))
+        {
+          g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
+                       "The Vulkan device “%s” lacks Vulkan 1.1, a compute queue or push "
+                       "descriptors. Choose another device.", selector);
+          return FALSE;
+        }
+    }
+  else
+    {
+      for (guint32 i = 0; i < n; i++)
+        {
+          VkPhysicalDeviceProperties props;
+
+          vkGetPhysicalDeviceProperties (devs[i], &props);
+          if (usable (devs[i]) && device_type_rank (props.deviceType) > best_rank)
+            {
+              best = i;
+              best_rank = device_type_rank (props.deviceType);
+            }
+        }
+      if (best < 0)
+        {
+          g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
+                       "No Vulkan device here offers Vulkan 1.1 compute with push descriptors. "
+                       "Update your graphics driver, or install Mesa's CPU driver "
+                       "(sudo apt install mesa-vulkan-drivers).");
+          return FALSE;
+        }
+    }
+
+  self->physical = devs[best];
+  vkGetPhysicalDeviceProperties (self->physical, &self->props);
+  vkGetPhysicalDeviceMemoryProperties (self->physical, &self->mem_props);
+  find_compute_queue (self->physical, &self->queue_family);
+  self->name = g_strdup (self->props.deviceName);
+  return TRUE;
+}
+
+/* Prefer memory that is both device-local and mappable (all of it on CPU and integrated
+ * devices): then transfers are plain copies. */
+static gboolean
+pick_memory_type (BwDevice  *self,
+                  GError   **error)
+{
+  const VkMemoryPropertyFlags mappable = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                         VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  int local = -1, both = -1;
+
+  for (guint32 i = 0; i < self->mem_props.memoryTypeCount; i++)
+    {
+      VkMemoryPropertyFlags f = self->mem_props.memoryTypes[i].propertyFlags;
+      if ((f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) && local < 0)
+        local = i;
+      if ((f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) && (f & mappable) == mappable && both < 0)
+        both = i;
+    }
+  /* A small mappable window (256 MiB of BAR) is no place for activations. */
+  if (both >= 0)
+    {
+      guint32 heap = self->mem_props.memoryTypes[both].heapIndex;
+      if (self->mem_props.memoryHeaps[heap].size < (1ull << 30) && local >= 0 &&
+          self->mem_props.memoryTypes[local].heapIndex != heap)
+        both = -1;
+    }
+  if (both < 0 && local < 0)
+    {
+      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
+                   "The Vulkan device “%s” offers no device memory. Choose another device.",
+                   self->name);
+      return FALSE;
+    }
+  self->host_visible = both >= 0;
+  self->memory_type = both >= 0 ? both : local;
+  self->memory_size = self->mem_props.memoryHeaps[self->mem_props.memoryTypes[self->memory_type].heapIndex].size;
+  return TRUE;
+}
+
+static char *
+pipeline_cache_path (BwDevice *self)
+{
+  GString *uuid = g_string_new (NULL);
+  g_autofree char *file = NULL;
+
+  for (guint i = 0; i < VK_UUID_SIZE; i++)
+    g_string_append_printf (uuid, "%02x", self->props.pipelineCacheUUID[i]);
+  file = g_strdup_printf ("%s-%08x-%08x.bin", uuid->str, self->props.driverVersion,
+                          self->props.vendorID);
+  g_string_free (uuid, TRUE);
+  return g_build_filename (g_get_user_cache_dir (), "brushwork", "pipelines", file, NULL);
+}
+
+static void
+load_pipeline_cache (BwDevice *self)
+{
+  g_autofree char *contents = NULL;
+  gsize len = 0;
+  VkPipelineCacheCreateInfo info = { .sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO };
+
+  self->pipeline_cache_path = pipeline_cache_path (self);
+  /* A stale or corrupt file is simply not used: the driver checks the header itself. */
+  if (g_file_get_contents (self->pipeline_cache_path, &contents, &len, NULL))
+    {
+      info.initialDataSize = len;
+      info.pInitialData = contents;
+    }
+  if (vkCreatePipelineCache (self->device, &info, NULL, &self->pipeline_cache) != VK_SUCCESS)
+    {
+      info.initialDataSize = 0;
+      info.pInitialData = NULL;
+      if (vkCreatePipelineCache (self->device, &info, NULL, &self->pipeline_cache) != VK_SUCCESS)
+        self->pipeline_cache = VK_NULL_HANDLE;
+    }
+}
+
+void
+bw_device_save_pipeline_cache (BwDevice *self)
+{
+  size_t len = 0;
+  g_autofree char *data = NULL;
+  g_autofree char *dir = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (self->pipeline_cache == VK_NULL_HANDLE || !self->pipeline_cache_dirty)
+    return;
+  if (vkGetPipelineCacheData (self->device, self->pipeline_cache, &len, NULL) != VK_SUCCESS || len == 0)
+    return;
+  data = g_malloc (len);
+  if (vkGetPipelineCacheData (self->device, self->pipeline_cache, &len, data) != VK_SUCCESS)
+    return;
+  dir = g_path_get_dirname (self->pipeline_cache_path);
+  g_mkdir_with_parents (dir, 0755);
+  /* g_file_set_contents writes a temporary file and renames it into place. */
+  if (!g_file_set_contents (self->pipeline_cache_path, data, len, &error))
+    g_debug ("Could not save the pipeline cache: %s", error->message);
+  else
+    self->pipeline_cache_dirty = FALSE;
+}
+
+static gboolean
+create_device (BwDevice  *self,
+               GError   **error)
+{
+  const float priority = 1.0f;
+  const char *exts[] = { VK_KHR_PUSH_DESCRIPTOR_EXTENSION_NAME };
+  VkDeviceQueueCreateInfo qinfo = {
+    .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+    .queueFamilyIndex = self->queue_family,
+    .queueCount = 1,
+    .pQueuePriorities = &priority,
+  };
+  VkDeviceCreateInfo info = {
+    .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+    .queueCreateInfoCount = 1,
+    .pQueueCreateInfos = &qinfo,
+    .enabledExtensionCount = G_N_ELEMENTS (exts),
+    .ppEnabledExtensionNames = exts,
+  };
+  VkCommandPoolCreateInfo pinfo = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+    .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+    .queueFamilyIndex = self->queue_family,
+  };
+  VkFenceCreateInfo finfo = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+
+  if (!vk_check (vkCreateDevice (self->physical, &info, NULL, &self->device),
+                 "opening the device", error))
+    return FALSE;
+  vkGetDeviceQueue (self->device, self->queue_family, 0, &self->queue);
+  self->push_descriptor_set =
+    (PFN_vkCmdPushDescriptorSetKHR) vkGetDeviceProcAddr (self->device, "vkCmdPushDescriptorSetKHR");
+  if (self->push_descriptor_set == NULL)
+    {
+      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
+                   "The Vulkan device “%s” does not provide push descriptors. Choose another "
+                   "device.", self->name);
+      return FALSE;
+    }
+  if (!vk_check (vkCreateCommandPool (self->device, &pinfo, NULL, &self->pool),
+                 "creating a command pool", error))
+    return FALSE;
+  {
+    VkCommandBufferAllocateInfo ainfo = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+      .commandPool = self->pool,
+      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+      .commandBufferCount = 1,
+    };
+    if (!vk_check (vkAllocateCommandBuffers (self->device, &ainfo, &self->cmd),
+                   "allocating a command buffer", error))
+      return FALSE;
+  }
+  if (!vk_check (vkCreateFence (self->device, &finfo, NULL, &self->fence),
+                 "creating a fence", error))
+    return FALSE;
+  load_pipeline_cache (self);
+  self->dummy = bw_device_alloc_buffer (self, 16, error);
+  return self->dummy != NULL;
+}
+
+BwDevice *
+bw_device_new (const char  *selector,
+               GError     **error)
+{
+  g_autoptr(BwDevice) self = g_object_new (BW_TYPE_DEVICE, NULL);
+
+  if (selector == NULL)
+    selector = g_getenv ("BRUSHWORK_DEVICE");
+  if (!create_instance (self, error) ||
+      !pick_physical_device (self, selector, error) ||
+      !pick_memory_type (self, error) ||
+      !create_device (self, error))
+    return NULL;
+  g_debug ("Using Vulkan device %s", self->name);
+  return g_steal_pointer (&self);
+}
+
+static void
+free_pipeline (gpointer data)
+{
+  /* Pipelines are destroyed in finalize, while the VkDevice still exists. */
+  g_free (data);
+}
+
+static void
+bw_device_finalize (GObject *object)
+{
+  BwDevice *self = BW_DEVICE (object);
+
+  if (self->device != VK_NULL_HANDLE)
+    {
+      GHashTableIter iter;
+      gpointer value;
+
+      vkDeviceWaitIdle (self->device);
+      bw_device_save_pipeline_cache (self);
+      g_hash_table_iter_init (&iter, self->pipelines);
+      while (g_hash_table_iter_next (&iter, NULL, &value))
+        {
+          BwPipeline *p = value;
+          vkDestroyPipeline (self->device, p->pipeline, NULL);
+          vkDestroyPipelineLayout (self->device, p->layout, NULL);
+          vkDestroyDescriptorSetLayout (self->device, p->set_layout, NULL);
+        }
+      if (self->dummy)
+        bw_device_free_buffer (self, self->dummy);
+      if (self->pipeline_cache)
+        vkDestroyPipelineCache (self->device, self->pipeline_cache, NULL);
+      if (self->fence)
+        vkDestroyFence (self->device, self->fence, NULL);
+      if (self->pool)
+        vkDestroyCommandPool (self->device, self->pool, NULL);
+      vkDestroyDevice (self->device, NULL);
+    }
+  if (self->messenger != VK_NULL_HANDLE)
+    {
+      PFN_vkDestroyDebugUtilsMessengerEXT destroy =
+        (PFN_vkDestroyDebugUtilsMessengerEXT) vkGetInstanceProcAddr (self->instance,
+                                                                     "vkDestroyDebugUtilsMessengerEXT");
+      if (destroy)
+        destroy (self->instance, self->messenger, NULL);
+    }
+  if (self->instance != VK_NULL_HANDLE)
+    vkDestroyInstance (self->instance, NULL);
+  g_hash_table_unref (self->pipelines);
+  g_free (self->pipeline_cache_path);
+  g_free (self->name);
+
+  G_OBJECT_CLASS (bw_device_parent_class)->finalize (object);
+}
+
+static void
+bw_device_class_init (BwDeviceClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bw_device_finalize;
+}
+
+static void
+bw_device_init (BwDevice *self)
+{
+  self->pipelines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, free_pipeline);
+}
+
+const char *
+bw_device_get_name (BwDevice *self)
+{
+  return self->name;
+}
+
+gboolean
+bw_device_is_cpu (BwDevice *self)
+{
+  return self->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU;
+}
+
+guint
+bw_device_get_validation_errors (BwDevice *self)
+{
+  return g_atomic_int_get (&self->validation_errors);
+}
+
+gboolean
+bw_device_is_validating (BwDevice *self)
+{
+  return self->validating;
+}
+
+guint64
+bw_device_get_max_buffer_size (BwDevice *self)
+{
+  return self->props.limits.maxStorageBufferRange;
+}
+
+guint64
+bw_device_get_peak_allocated (BwDevice *self)
+{
+  return self->peak_allocated;
+}
+
+guint64
+bw_device_get_memory_size (BwDevice *self)
+{
+  return self->memory_size;
+}
+
+/* Buffers */
+
+static BwBuffer *
+alloc_buffer_of_type (BwDevice               *self,
+                      gsize                   size,
+                      guint32                 type,
+                      VkBufferUsageFlags      usage,
+                      gboolean                map,
+                      GError                **error)
+{
+  g_autofree BwBuffer *buf = g_new0 (BwBuffer, 1);
+  VkBufferCreateInfo binfo = {
+    .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+    .size = MAX (size, 16),
+    .usage = usage,
+    .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
+  };
+  VkMemoryRequirements req;
+  VkMemoryAllocateInfo ainfo = { .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO };
+
+  buf->size = binfo.size;
+  if (!vk_check (vkCreateBuffer (self->device, &binfo, NULL, &buf->buffer),
+                 "creating a buffer", error))
+    return NULL;
+  vkGetBufferMemoryRequirements (self->device, buf->buffer, &req);
+  if (!(req.memoryTypeBits & (1u << type)))
+    {
+      vkDestroyBuffer (self->device, buf->buffer, NULL);
+      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
+                   "The Vulkan device “%s” cannot place buffers in its memory. Choose another "
+                   "device.", self->name);
+      return NULL;
+    }
+  ainfo.allocationSize = req.size;
+  ainfo.memoryTypeIndex = type;
+  if (!vk_check (vkAllocateMemory (self->device, &ainfo, NULL, &buf->memory),
+                 "allocating memory", error))
+    {
+      vkDestroyBuffer (self->device, buf->buffer, NULL);
+      return NULL;
+    }
+  vkBindBufferMemory (self->device, buf->buffer, buf->memory, 0);
+  self->allocated += buf->size;
+  self->peak_allocated = MAX (self->peak_allocated, self->allocated);
+  if (map && !vk_check (vkMapMemory (self->device, buf->memory, 0, VK_WHOLE_SIZE, 0, &buf->mapped),
+                        "mapping memory", error))
+    {
+      vkDestroyBuffer (self->device, buf->buffer, NULL);
+      vkFreeMemory (self->device, buf->memory, NULL);
+      return NULL;
+    }
+  return g_steal_pointer (&buf);
+}
+
+BwBuffer *
+bw_device_alloc_buffer (BwDevice  *self,
+                        gsize      size,
+                        GError   **error)
+{
+  return alloc_buffer_of_type (self, size, self->memory_type,
+                               VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+                               VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                               VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                               self->host_visible, error);
+}
+
+void
+bw_device_free_buffer (BwDevice *self,
+                       BwBuffer *buffer)
+{
+  if (buffer == NULL)
+    return;
+  if (buffer->mapped)
+    vkUnmapMemory (self->device, buffer->memory);
+  self->allocated -= buffer->size;
+  vkDestroyBuffer (self->device, buffer->buffer, NULL);
+  vkFreeMemory (self->device, buffer->memory, NULL);
+  g_free (buffer);
+}
+
+static gboolean
+staging_copy (BwDevice  *self,
+              BwBuffer  *buffer,
+              gsize      offset,
+              void      *data,
+              gsize      size,
+              gboolean   to_device,
+              GError   **error)
+{
+  BwBuffer *staging = NULL;
+  int type = -1;
+  const VkMemoryPropertyFlags want = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                     VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  VkBufferCopy region = { .size = size };
+  gboolean ok;
+
+  for (guint32 i = 0; i < self->mem_props.memoryTypeCount && type < 0; i++)
+    if ((self->mem_props.memoryTypes[i].propertyFlags & want) == want)
+      type = i;
+  if (type < 0)
+    {
+      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
+                   "The Vulkan device “%s” has no memory the computer can write to. Choose "
+                   "another device.", self->name);
+      return FALSE;
+    }
+  staging = alloc_buffer_of_type (self, size, type,
+                                  VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                  TRUE, error);
+  if (staging == NULL)
+    return FALSE;
+  /* Whatever was recorded so far must run first: it may produce what we read. */
+  if (!bw_device_submit (self, error))
+    {
+      bw_device_free_buffer (self, staging);
+      return FALSE;
+    }
+  if (to_device)
+    memcpy (staging->mapped, data, size);
+  {
+    VkCommandBufferBeginInfo begin = {
+      .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+      .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+    };
+    vkBeginCommandBuffer (self->cmd, &begin);
+    self->recording = TRUE;
+  }
+  if (to_device)
+    {
+      region.dstOffset = offset;
+      vkCmdCopyBuffer (self->cmd, staging->buffer, buffer->buffer, 1, &region);
+    }
+  else
+    {
+      region.srcOffset = offset;
+      vkCmdCopyBuffer (self->cmd, buffer->buffer, staging->buffer, 1, &region);
+    }
+  ok = bw_device_submit (self, error);
+  if (ok && !to_device)
+    memcpy (data, staging->mapped, size);
+  bw_device_free_buffer (self, staging);
+  return ok;
+}
+
+gboolean
+bw_device_write_buffer (BwDevice    *self,
+                        BwBuffer    *buffer,
+                        gsize        offset,
+                        const void  *data,
+                        gsize        size,
+                        GError     **error)
+{
+  g_return_val_if_fail (offset + size <= buffer->size, FALSE);
+
+  if (buffer->mapped)
+    {
+      /* Work recorded earlier may still read this buffer. */
+      if (self->recording && !bw_device_submit (self, error))
+        return FALSE;
+      memcpy ((char *) buffer->mapped + offset, data, size);
+      return TRUE;
+    }
+  return staging_copy (self, buffer, offset, (void *) data, size, TRUE, error);
+}
+
+gboolean
+bw_device_read_buffer (BwDevice  *self,
+                       BwBuffer  *buffer,
+                       gsize      offset,
+                       void      *data,
+                       gsize      size,
+                       GError   **error)
+{
+  g_return_val_if_fail (offset + size <= buffer->size, FALSE);
+
+  if (buffer->mapped)
+    {
+      if (self->recording && !bw_device_submit (self, error))
+        return FALSE;
+      memcpy (data, (char *) buffer->mapped + offset, size);
+      return TRUE;
+    }
+  return staging_copy (self, buffer, offset, data, size, FALSE, error);
+}
+
+/* Recording */
+
+static void
+ensure_recording (BwDevice *self)
+{
+  VkCommandBufferBeginInfo begin = {
+    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
+  };
+
+  if (self->recording)
+    return;
+  vkBeginCommandBuffer (self->cmd, &begin);
+  self->recording = TRUE;
+}
+
+static void
+record_barrier (BwDevice *self)
+{
+  VkMemoryBarrier barrier = {
+    .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+    .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+    .dstAccessMask = VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                     VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+  };
+
+  vkCmdPipelineBarrier (self->cmd,
+                        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                        0, 1, &barrier, 0, NULL, 0, NULL);
+}
+
+void
+bw_device_fill_zero (BwDevice *self,
+                     BwBuffer *buffer)
+{
+  ensure_recording (self);
+  vkCmdFillBuffer (self->cmd, buffer->buffer, 0, VK_WHOLE_SIZE, 0);
+  record_barrier (self);
+}
+
+BwPipeline *
+bw_device_get_pipeline (BwDevice      *self,
+                        const char    *shader,
+                        const guint32 *spec,
+                        guint          n_spec,
+                        guint          n_bindings,
+                        guint          push_size,
+                        GError       **error)
+{
+  g_autoptr(GString) key = g_string_new (shader);
+  g_autofree char *path = NULL;
+  g_autoptr(GBytes) code = NULL;
+  g_autofree BwPipeline *p = NULL;
+  VkDescriptorSetLayoutBinding bindings[BW_MAX_BINDINGS];
+  VkSpecializationMapEntry entries[16];
+  BwPipeline *cached;
+  VkResult res;
+
+  g_return_val_if_fail (n_bindings <= BW_MAX_BINDINGS && n_spec <= G_N_ELEMENTS (entries), NULL);
+
+  for (guint i = 0; i < n_spec; i++)
+    g_string_append_printf (key, ":%u", spec[i]);
+  cached = g_hash_table_lookup (self->pipelines, key->str);
+  if (cached)
+    return cached;
+
+  path = g_strdup_printf ("/io/github/brushwork/shaders/%s.spv", shader);
+  code = g_resource_lookup_data (bw_shaders_get_resource (), path, 0, error);
+  if (code == NULL)
+    return NULL;
+
+  p = g_new0 (BwPipeline, 1);
+  p->n_bindings = n_bindings;
+  p->push_size = push_size;
+  for (guint i = 0; i < n_bindings; i++)
+    bindings[i] = (VkDescriptorSetLayoutBinding) {
+      .binding = i,
+      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+      .descriptorCount = 1,
+      .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+    };
+  for (guint i = 0; i < n_spec; i++)
+    entries[i] = (VkSpecializationMapEntry) { .constantID = i, .offset = i * 4, .size = 4 };
+
+  {
+    VkDescriptorSetLayoutCreateInfo sinfo = {
+      .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+      .flags = VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR,
+      .bindingCount = n_bindings,
+      .pBindings = bindings,
+    };
+    VkPushConstantRange range = {
+      .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+      .size = push_size,
+    };
+    VkPipelineLayoutCreateInfo linfo = {
+      .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+      .setLayoutCount = 1,
+      .pSetLayouts = &p->set_layout,
+      .pushConstantRangeCount = push_size ? 1 : 0,
+      .pPushConstantRanges = &range,
+    };
+    VkShaderModuleCreateInfo minfo = {
+      .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+      .codeSize = g_bytes_get_size (code),
+      .pCode = g_bytes_get_data (code, NULL),
+    };
+    VkSpecializationInfo spinfo = {
+      .mapEntryCount = n_spec,
+      .pMapEntries = entries,
+      .dataSize = n_spec * 4,
+      .pData = spec,
+    };
+    VkComputePipelineCreateInfo cinfo = {
+      .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+      .stage = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+        .stage = VK_SHADER_STAGE_COMPUTE_BIT,
+        .pName = "main",
+        .pSpecializationInfo = n_spec ? &spinfo : NULL,
+      },
+    };
+    VkShaderModule module;
+
+    if (!vk_check (vkCreateDescriptorSetLayout (self->device, &sinfo, NULL, &p->set_layout),
+                   "creating a descriptor layout", error))
+      return NULL;
+    if (!vk_check (vkCreatePipelineLayout (self->device, &linfo, NULL, &p->layout),
+                   "creating a pipeline layout", error))
+      {
+        vkDestroyDescriptorSetLayout (self->device, p->set_layout, NULL);
+        return NULL;
+      }
+    if (!vk_check (vkCreateShaderModule (self->device, &minfo, NULL, &module),
+                   "loading a shader", error))
+      {
+        vkDestroyPipelineLayout (self->device, p->layout, NULL);
+        vkDestroyDescriptorSetLayout (self->device, p->set_layout, NULL);
+        return NULL;
+      }
+    cinfo.stage.module = module;
+    cinfo.layout = p->layout;
+    res = vkCreateComputePipelines (self->device, self->pipeline_cache, 1, &cinfo, NULL, &p->pipeline);
+    vkDestroyShaderModule (self->device, module, NULL);
+    if (!vk_check (res, "compiling a shader", error))
+      {
+        vkDestroyPipelineLayout (self->device, p->layout, NULL);
+        vkDestroyDescriptorSetLayout (self->device, p->set_layout, NULL);
+        return NULL;
+      }
+  }
+  self->pipeline_cache_dirty = TRUE;
+  cached = g_steal_pointer (&p);
+  g_hash_table_insert (self->pipelines, g_string_free (g_steal_pointer (&key), FALSE), cached);
+  return cached;
+}
+
+void
+bw_device_dispatch (BwDevice          *self,
+                    BwPipeline        *pipeline,
+                    BwBuffer  * const *buffers,
+                    const void        *push,
+                    guint              groups_x,
+                    guint              groups_y,
+                    guint              groups_z)
+{
+  VkDescriptorBufferInfo infos[BW_MAX_BINDINGS];
+  VkWriteDescriptorSet writes[BW_MAX_BINDINGS];
+
+  if (groups_x == 0 || groups_y == 0 || groups_z == 0)
+    return;
+  ensure_recording (self);
+  for (guint i = 0; i < pipeline->n_bindings; i++)
+    {
+      BwBuffer *b = buffers[i] ? buffers[i] : self->dummy;
+      infos[i] = (VkDescriptorBufferInfo) { .buffer = b->buffer, .range = VK_WHOLE_SIZE };
+      writes[i] = (VkWriteDescriptorSet) {
+        .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+        .dstBinding = i,
+        .descriptorCount = 1,
+        .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+        .pBufferInfo = &infos[i],
+      };
+    }
+  vkCmdBindPipeline (self->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline->pipeline);
+  self->push_descriptor_set (self->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline->layout, 0,
+                             pipeline->n_bindings, writes);
+  if (pipeline->push_size)
+    vkCmdPushConstants (self->cmd, pipeline->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                        pipeline->push_size, push);
+  vkCmdDispatch (self->cmd, groups_x, groups_y, groups_z);
+  record_barrier (self);
+}
+
+gboolean
+bw_device_submit (BwDevice  *self,
+                  GError   **error)
+{
+  VkSubmitInfo submit = {
+    .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+    .commandBufferCount = 1,
+    .pCommandBuffers = &self->cmd,
+  };
+  gboolean ok;
+
+  if (!self->recording)
+    return TRUE;
+  self->recording = FALSE;
+  if (!vk_check (vkEndCommandBuffer (self->cmd), "recording commands", error))
+    return FALSE;
+  ok = vk_check (vkQueueSubmit (self->queue, 1, &submit, self->fence), "starting work", error) &&
+       vk_check (vkWaitForFences (self->device, 1, &self->fence, VK_TRUE, UINT64_MAX),
+                 "computing", error);
+  vkResetFences (self->device, 1, &self->fence);
+  vkResetCommandBuffer (self->cmd, 0);
+  return ok;
+}

@@ -1,0 +1,107 @@
+/* bw-device.h: one Vulkan device and its compute queue, shared by everything in the engine.
+ *
+ * The device owns buffers, compute pipelines (built from the SPIR-V embedded in the engine, with a
+ * pipeline cache kept on disk) and one command buffer into which ops record their dispatches;
+ * bw_device_submit() runs what was recorded and waits for it.
+ */
+#pragma once
+
+#include <gio/gio.h>
+#include <vulkan/vulkan.h>
+
+G_BEGIN_DECLS
+
+#define BW_DEVICE_ERROR (bw_device_error_quark ())
+
+typedef enum {
+  BW_DEVICE_ERROR_NO_DRIVER,      /* no Vulkan driver or no usable device */
+  BW_DEVICE_ERROR_NOT_FOUND,      /* BRUSHWORK_DEVICE names no device */
+  BW_DEVICE_ERROR_UNSUPPORTED,    /* the device lacks something we need */
+  BW_DEVICE_ERROR_OUT_OF_MEMORY,  /* an allocation or a planned size does not fit */
+  BW_DEVICE_ERROR_FAILED,         /* any other Vulkan failure */
+} BwDeviceError;
+
+GQuark bw_device_error_quark (void);
+
+/* A device buffer. On devices whose memory the host can map (lavapipe, integrated GPUs,
+ * resizable BAR) @mapped points at it; elsewhere transfers go through a staging buffer. */
+typedef struct {
+  VkBuffer buffer;
+  VkDeviceMemory memory;
+  VkDeviceSize size;
+  void *mapped;
+} BwBuffer;
+
+/* A compute pipeline: one shader with one set of specialisation constants. */
+typedef struct _BwPipeline BwPipeline;
+
+#define BW_TYPE_DEVICE (bw_device_get_type ())
+G_DECLARE_FINAL_TYPE (BwDevice, bw_device, BW, DEVICE, GObject)
+
+/* @selector: an index or a case-insensitive substring of the device name; NULL reads
+ * BRUSHWORK_DEVICE, and without it the best device is taken (discrete > integrated > virtual >
+ * CPU). BRUSHWORK_VALIDATE=1 enables the Khronos validation layer. */
+BwDevice     *bw_device_new                   (const char   *selector,
+                                               GError      **error);
+
+const char   *bw_device_get_name              (BwDevice     *self);
+gboolean      bw_device_is_cpu                (BwDevice     *self);
+/* Validation-layer messages of severity error seen so far (0 unless validating). */
+guint         bw_device_get_validation_errors (BwDevice     *self);
+gboolean      bw_device_is_validating         (BwDevice     *self);
+/* The largest single buffer a shader may bind, and the memory we may use in all. */
+guint64       bw_device_get_max_buffer_size   (BwDevice     *self);
+guint64       bw_device_get_memory_size       (BwDevice     *self);
+/* The most bytes held in buffers at once so far. */
+guint64       bw_device_get_peak_allocated    (BwDevice     *self);
+
+BwBuffer     *bw_device_alloc_buffer          (BwDevice     *self,
+                                               gsize         size,
+                                               GError      **error);
+void          bw_device_free_buffer           (BwDevice     *self,
+                                               BwBuffer     *buffer);
+gboolean      bw_device_write_buffer          (BwDevice     *self,
+                                               BwBuffer     *buffer,
+                                               gsize         offset,
+                                               const void   *data,
+                                               gsize         size,
+                                               GError      **error);
+gboolean      bw_device_read_buffer           (BwDevice     *self,
+                                               BwBuffer     *buffer,
+                                               gsize         offset,
+                                               void         *data,
+                                               gsize         size,
+                                               GError      **error);
+/* Records a zero fill of the whole buffer. */
+void          bw_device_fill_zero             (BwDevice     *self,
+                                               BwBuffer     *buffer);
+
+/* Returns the pipeline for @shader ("conv" for conv.spv) with the given specialisation
+ * constants (constant_id i = spec[i]), built once and then cached. @n_bindings storage buffers
+ * at bindings 0..n-1 and @push_size bytes of push constants. */
+BwPipeline   *bw_device_get_pipeline          (BwDevice      *self,
+                                               const char    *shader,
+                                               const guint32 *spec,
+                                               guint          n_spec,
+                                               guint          n_bindings,
+                                               guint          push_size,
+                                               GError       **error);
+
+/* Records one dispatch of @pipeline, binding @buffers (NULL entries bind a small dummy), and a
+ * barrier after it so the next dispatch sees its writes. */
+void          bw_device_dispatch              (BwDevice          *self,
+                                               BwPipeline        *pipeline,
+                                               BwBuffer  * const *buffers,
+                                               const void        *push,
+                                               guint              groups_x,
+                                               guint              groups_y,
+                                               guint              groups_z);
+
+/* Runs everything recorded since the last submit and waits until it has finished. */
+gboolean      bw_device_submit                (BwDevice     *self,
+                                               GError      **error);
+
+/* Writes the pipeline cache to disk now (also done when the device is finalised). */
+void          bw_device_save_pipeline_cache   (BwDevice     *self);
+
+G_END_DECLS

@@ -1,0 +1,69 @@
+/* bw-losses.h: content and style losses on VGG19 features, their values and gradients.
+ *
+ *   content = alpha * sum_l a_l * mean((F_l - P_l)^2)
+ *   style   = beta  * sum_l w_l * mean((s_l G_l - A_l)^2) * d_l,   G_l = F_l F_l^T
+ * With BW_GRAM_SEED (the seed's recipe), s_l = 1 and d_l = 1 / (c h w); with
+ * BW_GRAM_NORMALISED, s_l = 1 / (c h w) and d_l = 1. A_l is the blend of the style images'
+ * (scaled) Gram matrices.
+ */
+#pragma once
+
+#include "vgg19/bw-vgg19.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  BW_GRAM_SEED,
+  BW_GRAM_NORMALISED,
+} BwGramMode;
+
+typedef struct {
+  double total;
+  double content;
+  double style;
+} BwLossValues;
+
+#define BW_TYPE_LOSSES (bw_losses_get_type ())
+G_DECLARE_FINAL_TYPE (BwLosses, bw_losses, BW, LOSSES, GObject)
+
+BwLosses *bw_losses_new                   (BwVgg19        *vgg,
+                                           BwGramMode      mode);
+
+/* Per-layer weights (a_l, w_l); 0 removes a layer. Changing weights between steps is fine;
+ * adding or removing a layer needs new targets. */
+void      bw_losses_set_content_layer     (BwLosses       *self,
+                                           int             index,
+                                           double          weight);
+void      bw_losses_set_style_layer       (BwLosses       *self,
+                                           int             index,
+                                           double          weight);
+void      bw_losses_set_weights           (BwLosses       *self,
+                                           double          content_weight,
+                                           double          style_weight);
+/* The deepest layer any loss reads, or -1. */
+int       bw_losses_get_deepest_layer     (BwLosses       *self);
+
+/* Run the network on the content image, and on each style image, and keep what the losses
+ * compare against. These submit and wait. Style targets are blended by @blend (normalised
+ * over all styles added). */
+gboolean  bw_losses_set_content_target    (BwLosses       *self,
+                                           BwTensor       *content,
+                                           GError        **error);
+gboolean  bw_losses_add_style_target      (BwLosses       *self,
+                                           BwTensor       *style,
+                                           double          blend,
+                                           GError        **error);
+void      bw_losses_clear_style_targets   (BwLosses       *self);
+
+/* Records, after a forward pass of the network at the content's size, the loss values and
+ * the gradient of the total with respect to each feature. */
+gboolean  bw_losses_record                (BwLosses       *self,
+                                           GError        **error);
+/* dLoss/d(feature i) for each conv i (NULL where no loss reads it), valid after record. */
+BwTensor *const *bw_losses_get_feature_grads (BwLosses    *self);
+/* After the recorded work has been submitted: the loss values. */
+gboolean  bw_losses_read_values           (BwLosses       *self,
+                                           BwLossValues   *values,
+                                           GError        **error);
+
+G_END_DECLS

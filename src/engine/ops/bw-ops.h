@@ -1,0 +1,113 @@
+/* bw-ops.h: the compute kernels, one function per shader.
+ *
+ * Each call records a dispatch on the tensors' device; nothing runs until bw_device_submit().
+ * Which shader variant serves a call (tile sizes, a Winograd path later) is decided here, per
+ * device, so callers never see it. Functions return FALSE with @error set only when a pipeline
+ * cannot be built.
+ */
+#pragma once
+
+#include "tensor/bw-tensor.h"
+
+G_BEGIN_DECLS
+
+/* y = mask(relu(conv_k(x, weights) + bias + addend)); weights packed by
+ * bw_tensor_pack_conv_weights() (or a Gram matrix, for k = 1). @bias, @addend and @mask may be
+ * NULL; the mask zeroes y where mask <= 0. y has x's height and width. */
+gboolean bw_ops_conv            (BwTensor  *x,
+                                 BwBuffer  *weights,
+                                 int        k,
+                                 BwBuffer  *bias,
+                                 BwTensor  *addend,
+                                 gboolean   relu,
+                                 BwTensor  *mask,
+                                 BwTensor  *y,
+                                 GError   **error);
+
+/* 2x2 max-pool, stride 2; y is floor(h/2) x floor(w/2). */
+gboolean bw_ops_maxpool         (BwTensor  *x,
+                                 BwTensor  *y,
+                                 GError   **error);
+
+/* dx = (route(dy) + addend) * (x > 0): the gradient of relu -> maxpool, given the pool's input
+ * x (post-ReLU). @addend may be NULL. */
+gboolean bw_ops_maxpool_backward (BwTensor *dy,
+                                  BwTensor *x,
+                                  BwTensor *addend,
+                                  BwTensor *dx,
+                                  GError  **error);
+
+/* y = x * scale + shift per channel, for the first four channels (images). */
+gboolean bw_ops_affine          (BwTensor     *x,
+                                 const float   scale[4],
+                                 const float   shift[4],
+                                 BwTensor     *y,
+                                 GError      **error);
+
+/* gram = F F^T as ceil(c/4)^2 blocks of 4 vec4 (see gram.comp); @gram holds at least
+ * bw_ops_gram_size(c) bytes. */
+guint64  bw_ops_gram_size       (int        channels);
+gboolean bw_ops_gram            (BwTensor  *f,
+                                 BwBuffer  *gram,
+                                 GError   **error);
+
+/* out = (k * (s * a - b) + c) * (m > 0) over @n_vec4 vec4s; @b, @c, @m may be NULL. */
+gboolean bw_ops_eltwise         (BwDevice  *device,
+                                 BwBuffer  *a,
+                                 BwBuffer  *b,
+                                 BwBuffer  *c,
+                                 BwBuffer  *m,
+                                 float      k,
+                                 float      s,
+                                 BwBuffer  *out,
+                                 guint      n_vec4,
+                                 GError   **error);
+
+typedef enum {
+  BW_REDUCE_SQDIFF,   /* sum of (s * a - b)^2, or of (s * a)^2 without b */
+  BW_REDUCE_DOT,      /* sum of a * b */
+  BW_REDUCE_MAX_ABS,  /* max of |a| */
+  BW_REDUCE_SUM_ABS,  /* sum of |a| */
+} BwReduce;
+
+/* Records partial results of @mode over @n_vec4 vec4s into @partials from float index
+ * @offset; returns the number of partials written, to combine after the submit (add them,
+ * or take their maximum for BW_REDUCE_MAX_ABS), or 0 with @error set. */
+guint    bw_ops_reduce          (BwDevice  *device,
+                                 BwReduce   mode,
+                                 BwBuffer  *a,
+                                 BwBuffer  *b,
+                                 float      s,
+                                 guint      n_vec4,
+                                 BwBuffer  *partials,
+                                 guint      offset,
+                                 GError   **error);
+/* How many partials bw_ops_reduce() writes for @n_vec4 vec4s. */
+guint    bw_ops_reduce_n_partials (guint   n_vec4);
+
+/* Adds @weight * d tv(x) / dx to @grad, tv as in tv.comp, and records the partial sums of
+ * tv(x) into @partials from float index @offset. Returns the number of partials, or 0 with
+ * @error set. */
+guint    bw_ops_tv              (BwTensor  *x,
+                                 BwTensor  *grad,
+                                 float      weight,
+                                 BwBuffer  *partials,
+                                 guint      offset,
+                                 GError   **error);
+guint    bw_ops_tv_n_partials   (BwTensor  *x);
+
+/* One Adam step of PyTorch's rule on @n_vec4 vec4s: x, m and v are updated in place. */
+gboolean bw_ops_adam            (BwDevice  *device,
+                                 BwBuffer  *x,
+                                 BwBuffer  *grad,
+                                 BwBuffer  *m,
+                                 BwBuffer  *v,
+                                 guint      n_vec4,
+                                 double     lr,
+                                 double     beta1,
+                                 double     beta2,
+                                 double     eps,
+                                 guint      step,
+                                 GError   **error);
+
+G_END_DECLS

@@ -1,0 +1,93 @@
+/* bw-session.h: one stylisation: a content image, style images with blend weights, the
+ * parameters, the current image, and step().
+ *
+ * The image being optimised is kept ImageNet-normalised on the device, as the seed's PyTorch
+ * recipe optimises it; frames are converted back to [0, 1] only when asked for.
+ */
+#pragma once
+
+#include "image/bw-image.h"
+#include "losses/bw-losses.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  BW_OPTIMIZER_ADAM,
+  BW_OPTIMIZER_LBFGS,
+} BwOptimizer;
+
+typedef enum {
+  BW_INIT_CONTENT,
+  BW_INIT_NOISE,
+  BW_INIT_IMAGE,
+} BwInit;
+
+typedef struct {
+  int size;                                   /* longest side of the output, px */
+  int steps;
+  double content_weight;                      /* alpha */
+  double style_weight;                        /* beta */
+  double tv_weight;                           /* total variation, on the normalised image */
+  double content_layers[BW_VGG19_N_CONVS];    /* a_l; 0 = unused */
+  double style_layers[BW_VGG19_N_CONVS];      /* w_l; 0 = unused */
+  BwGramMode gram_mode;
+  BwOptimizer optimizer;
+  double lr;
+  int lbfgs_history;
+  BwInit init;
+  guint64 seed;                               /* for noise */
+  double style_scale;                         /* style images' size relative to the output */
+  gboolean preserve_colors;
+  int scales;                                 /* coarse-to-fine passes (1 = single scale) */
+} BwParams;
+
+/* "seed" (the original recipe, exactly) or "default" (better results per second); FALSE for
+ * an unknown name. */
+gboolean bw_params_init_preset (BwParams   *params,
+                                const char *preset);
+
+#define BW_TYPE_SESSION (bw_session_get_type ())
+G_DECLARE_FINAL_TYPE (BwSession, bw_session, BW, SESSION, GObject)
+
+BwSession *bw_session_new              (BwVgg19        *vgg,
+                                        const BwParams *params);
+
+/* @content at the output size; styles at any size (scaled to size * style_scale). */
+void       bw_session_set_content      (BwSession      *self,
+                                        BwImage        *content);
+void       bw_session_add_style        (BwSession      *self,
+                                        BwImage        *style,
+                                        double          blend);
+/* The starting image for BW_INIT_IMAGE (scaled to the content's size). */
+void       bw_session_set_init_image   (BwSession      *self,
+                                        BwImage        *image);
+
+/* Computes the targets and the starting image. Must precede the first step. */
+gboolean   bw_session_start            (BwSession      *self,
+                                        GError        **error);
+/* One optimisation step; @values gets the losses of the image before the step. */
+gboolean   bw_session_step             (BwSession      *self,
+                                        BwLossValues   *values,
+                                        GError        **error);
+/* TRUE once L-BFGS has met its tolerances: further steps change nothing. */
+gboolean   bw_session_is_converged     (BwSession      *self);
+/* Runs until params.steps (or convergence), emitting ::step after each; stops early with
+ * G_IO_ERROR_CANCELLED when @cancellable is cancelled between steps. */
+gboolean   bw_session_run              (BwSession      *self,
+                                        GCancellable   *cancellable,
+                                        GError        **error);
+
+int        bw_session_get_step         (BwSession      *self);
+/* Weights and the learning rate may change between steps without a restart. */
+void       bw_session_set_weights      (BwSession      *self,
+                                        double          content_weight,
+                                        double          style_weight,
+                                        double          tv_weight);
+void       bw_session_set_lr           (BwSession      *self,
+                                        double          lr);
+
+/* The current image in [0, 1] (clamped, original colours restored if asked). */
+BwImage   *bw_session_get_image        (BwSession      *self,
+                                        GError        **error);
+
+G_END_DECLS

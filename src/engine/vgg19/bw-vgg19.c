@@ -1,0 +1,425 @@
+/* bw-vgg19.c: the VGG19 graph on the device.
+ *
+ * Memory plan: every post-ReLU feature up to the deepest layer is kept (the backward pass needs
+ * them as ReLU masks and max-pool argmaxes). Gradients live in two buffers per resolution,
+ * used in turn, since the backward pass only ever holds the gradient of one layer and of the
+ * layer above it.
+ */
+#include "bw-vgg19.h"
+
+#include <string.h>
+
+#include "ops/bw-ops.h"
+
+#define N_LEVELS 5
+
+const float bw_vgg19_mean[3] = { 0.485f, 0.456f, 0.406f };
+const float bw_vgg19_std[3] = { 0.229f, 0.224f, 0.225f };
+
+static const char *const relu_names[BW_VGG19_N_CONVS] = {
+  "relu1_1", "relu1_2", "relu2_1", "relu2_2", "relu3_1", "relu3_2", "relu3_3", "relu3_4",
+  "relu4_1", "relu4_2", "relu4_3", "relu4_4", "relu5_1",
+};
+
+struct _BwVgg19 {
+  GObject parent_instance;
+
+  BwDevice *device;
+  BwBuffer *weights[BW_VGG19_N_CONVS];
+  BwBuffer *weights_t[BW_VGG19_N_CONVS];   /* transposed and flipped, for the backward pass */
+  BwBuffer *bias[BW_VGG19_N_CONVS];
+
+  /* prepared for: */
+  int height, width, last;
+  gboolean backward;
+
+  BwTensor *pooled[BW_VGG19_N_CONVS];      /* the input of conv i when a pool precedes it */
+  BwTensor *features[BW_VGG19_N_CONVS];
+  BwTensor *grad_slots[N_LEVELS][2];
+};
+
+G_DEFINE_FINAL_TYPE (BwVgg19, bw_vgg19, G_TYPE_OBJECT)
+
+static int
+level_of (int index)
+{
+  int level = 0;
+
+  for (int i = 1; i <= index; i++)
+    level += bw_vgg19_convs[i].pool_before;
+  return level;
+}
+
+static void
+release_activations (BwVgg19 *self)
+{
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    {
+      g_clear_object (&self->pooled[i]);
+      g_clear_object (&self->features[i]);
+    }
+  for (int l = 0; l < N_LEVELS; l++)
+    {
+      g_clear_object (&self->grad_slots[l][0]);
+      g_clear_object (&self->grad_slots[l][1]);
+    }
+  self->height = self->width = 0;
+  self->last = -1;
+}
+
+static void
+bw_vgg19_finalize (GObject *object)
+{
+  BwVgg19 *self = BW_VGG19 (object);
+
+  release_activations (self);
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    {
+      bw_device_free_buffer (self->device, self->weights[i]);
+      bw_device_free_buffer (self->device, self->weights_t[i]);
+      bw_device_free_buffer (self->device, self->bias[i]);
+    }
+  g_clear_object (&self->device);
+  G_OBJECT_CLASS (bw_vgg19_parent_class)->finalize (object);
+}
+
+static void
+bw_vgg19_class_init (BwVgg19Class *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bw_vgg19_finalize;
+}
+
+static void
+bw_vgg19_init (BwVgg19 *self)
+{
+  self->last = -1;
+}
+
+BwDevice *
+bw_vgg19_get_device (BwVgg19 *self)
+{
+  return self->device;
+}
+
+int
+bw_vgg19_layer_index (const char *relu_name)
+{
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    if (g_strcmp0 (relu_names[i], relu_name) == 0)
+      return i;
+  return -1;
+}
+
+const char *
+bw_vgg19_layer_name (int index)
+{
+  g_return_val_if_fail (index >= 0 && index < BW_VGG19_N_CONVS, NULL);
+  return relu_names[index];
+}
+
+static BwBuffer *
+upload_floats (BwDevice     *device,
+               const float  *data,
+               gsize         n,
+               GError      **error)
+{
+  BwBuffer *buf = bw_device_alloc_buffer (device, n * sizeof (float), error);
+
+  if (buf && !bw_device_write_buffer (device, buf, 0, data, n * sizeof (float), error))
+    {
+      bw_device_free_buffer (device, buf);
+      return NULL;
+    }
+  return buf;
+}
+
+BwVgg19 *
+bw_vgg19_new (BwDevice   *device,
+              BwWeights  *weights,
+              GError    **error)
+{
+  g_autoptr(BwVgg19) self = NULL;
+
+  if (!bw_weights_check_vgg19 (weights, NULL, error))
+    return NULL;
+
+  self = g_object_new (BW_TYPE_VGG19, NULL);
+  self->device = g_object_ref (device);
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    {
+      const BwVgg19Conv *conv = &bw_vgg19_convs[i];
+      g_autofree char *wname = g_strdup_printf ("features.%d.weight", conv->module);
+      g_autofree char *bname = g_strdup_printf ("features.%d.bias", conv->module);
+      const float *w = bw_weights_lookup (weights, wname, NULL, NULL);
+      const float *b = bw_weights_lookup (weights, bname, NULL, NULL);
+      g_autofree float *packed = NULL;
+      g_autofree float *packed_t = NULL;
+      g_autofree float *bias4 = NULL;
+      gsize n, n_t;
+
+      packed = bw_tensor_pack_conv_weights (w, conv->out_channels, conv->in_channels, 3, FALSE, &n);
+      packed_t = bw_tensor_pack_conv_weights (w, conv->out_channels, conv->in_channels, 3, TRUE, &n_t);
+      bias4 = bw_tensor_pack4 (b, conv->out_channels, 1);
+      self->weights[i] = upload_floats (device, packed, n, error);
+      if (self->weights[i] == NULL)
+        return NULL;
+      self->weights_t[i] = upload_floats (device, packed_t, n_t, error);
+      if (self->weights_t[i] == NULL)
+        return NULL;
+      self->bias[i] = upload_floats (device, bias4, (conv->out_channels + 3) / 4 * 4, error);
+      if (self->bias[i] == NULL)
+        return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+/* Walks the tensors a run allocates, for bw_vgg19_prepare() and the estimate alike. */
+typedef void (*PlanFunc) (const char *what, int slot, int c, int h, int w, gpointer data);
+
+static void
+plan (int       height,
+      int       width,
+      int       last,
+      gboolean  backward,
+      PlanFunc  func,
+      gpointer  data)
+{
+  int slot_c[N_LEVELS] = { 0 };
+
+  for (int i = 0; i <= last; i++)
+    {
+      int level = level_of (i);
+      int h = height >> level, w = width >> level;
+
+      if (bw_vgg19_convs[i].pool_before)
+        func ("pooled", i, bw_vgg19_convs[i - 1].out_channels, h, w, data);
+      func ("feature", i, bw_vgg19_convs[i].out_channels, h, w, data);
+      slot_c[level] = MAX (slot_c[level], bw_vgg19_convs[i].out_channels);
+    }
+  if (!backward)
+    return;
+  for (int level = 0; level < N_LEVELS && slot_c[level] > 0; level++)
+    {
+      func ("grad", level * 2, slot_c[level], height >> level, width >> level, data);
+      func ("grad", level * 2 + 1, slot_c[level], height >> level, width >> level, data);
+    }
+}
+
+static void
+add_size (const char *what,
+          int         slot,
+          int         c,
+          int         h,
+          int         w,
+          gpointer    data)
+{
+  *(guint64 *) data += bw_tensor_size_for (c, h, w);
+}
+
+guint64
+bw_vgg19_estimate_memory (int      height,
+                          int      width,
+                          int      last,
+                          gboolean backward)
+{
+  guint64 total = 0;
+
+  plan (height, width, last, backward, add_size, &total);
+  return total;
+}
+
+typedef struct {
+  BwVgg19 *self;
+  GError **error;
+  gboolean failed;
+} AllocData;
+
+static void
+alloc_tensor (const char *what,
+              int         slot,
+              int         c,
+              int         h,
+              int         w,
+              gpointer    data)
+{
+  AllocData *ad = data;
+  BwVgg19 *self = ad->self;
+  BwTensor **dest;
+
+  if (ad->failed)
+    return;
+  if (g_str_equal (what, "pooled"))
+    dest = &self->pooled[slot];
+  else if (g_str_equal (what, "feature"))
+    dest = &self->features[slot];
+  else if (g_str_equal (what, "grad"))
+    dest = &self->grad_slots[slot / 2][slot % 2];
+  else
+    g_assert_not_reached ();
+  *dest = bw_tensor_new (self->device, c, h, w, ad->error);
+  ad->failed = *dest == NULL;
+}
+
+gboolean
+bw_vgg19_prepare (BwVgg19   *self,
+                  int        height,
+                  int        width,
+                  int        last,
+                  gboolean   backward,
+                  GError   **error)
+{
+  AllocData ad = { self, error, FALSE };
+  int min_side = 1 << level_of (last);
+  guint64 need, have;
+
+  g_return_val_if_fail (last >= 0 && last < BW_VGG19_N_CONVS, FALSE);
+
+  if (height == self->height && width == self->width && last == self->last &&
+      backward == self->backward)
+    return TRUE;
+
+  if (height < min_side || width < min_side)
+    {
+      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
+                   "A %d×%d image is too small for layer %s, which needs at least %d×%d pixels. "
+                   "Choose a larger size.", width, height, relu_names[last], min_side, min_side);
+      return FALSE;
+    }
+  need = bw_vgg19_estimate_memory (height, width, last, backward);
+  have = bw_device_get_memory_size (self->device);
+  /* Leave a quarter for the weights, the losses and whatever else shares the device. */
+  if (need > have / 4 * 3)
+    {
+      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
+                   "A %d×%d image needs %.1f GB of graphics memory, but “%s” has %.1f GB. "
+                   "Choose a smaller size.", width, height, need / 1e9,
+                   bw_device_get_name (self->device), have / 1e9);
+      return FALSE;
+    }
+
+  release_activations (self);
+  plan (height, width, last, backward, alloc_tensor, &ad);
+  if (ad.failed)
+    {
+      release_activations (self);
+      return FALSE;
+    }
+  self->height = height;
+  self->width = width;
+  self->last = last;
+  self->backward = backward;
+  return TRUE;
+}
+
+gboolean
+bw_vgg19_normalize (BwTensor  *image,
+                    BwTensor  *out,
+                    gboolean   inverse,
+                    GError   **error)
+{
+  float scale[4] = { 1, 1, 1, 0 }, shift[4] = { 0, 0, 0, 0 };
+
+  for (int c = 0; c < 3; c++)
+    {
+      scale[c] = inverse ? bw_vgg19_std[c] : 1.0f / bw_vgg19_std[c];
+      shift[c] = inverse ? bw_vgg19_mean[c] : -bw_vgg19_mean[c] / bw_vgg19_std[c];
+    }
+  return bw_ops_affine (image, scale, shift, out, error);
+}
+
+gboolean
+bw_vgg19_forward (BwVgg19   *self,
+                  BwTensor  *input,
+                  GError   **error)
+{
+  BwTensor *x = input;
+
+  g_return_val_if_fail (self->last >= 0, FALSE);
+  g_return_val_if_fail (bw_tensor_get_height (input) == self->height &&
+                        bw_tensor_get_width (input) == self->width, FALSE);
+
+  for (int i = 0; i <= self->last; i++)
+    {
+      if (bw_vgg19_convs[i].pool_before)
+        {
+          if (!bw_ops_maxpool (self->features[i - 1], self->pooled[i], error))
+            return FALSE;
+          x = self->pooled[i];
+        }
+      if (!bw_ops_conv (x, self->weights[i], 3, self->bias[i], NULL, TRUE, NULL,
+                        self->features[i], error))
+        return FALSE;
+      x = self->features[i];
+    }
+  return TRUE;
+}
+
+BwTensor *
+bw_vgg19_get_feature (BwVgg19 *self,
+                      int      index)
+{
+  g_return_val_if_fail (index >= 0 && index <= self->last, NULL);
+  return self->features[index];
+}
+
+/* The gradient of conv @index's pre-ReLU output lives in slot index % 2 of its level, and the
+ * gradient of the pooled map above it in the other slot of the level above. */
+static BwTensor *
+grad_view (BwVgg19 *self,
+           int      level,
+           int      slot,
+           int      channels)
+{
+  return bw_tensor_new_view (self->grad_slots[level][slot], channels,
+                             self->height >> level, self->width >> level);
+}
+
+gboolean
+bw_vgg19_backward (BwVgg19         *self,
+                   BwTensor *const *feature_grads,
+                   BwTensor        *input_grad,
+                   GError         **error)
+{
+  g_autoptr(BwTensor) above = NULL;   /* dLoss/d(pre-ReLU output) of the conv above */
+  int deepest = -1;
+
+  g_return_val_if_fail (self->backward, FALSE);
+
+  for (int i = 0; i <= self->last; i++)
+    if (feature_grads[i] != NULL)
+      deepest = i;
+  if (deepest < 0)
+    {
+      bw_tensor_clear (input_grad);
+      return TRUE;
+    }
+
+  for (int l = deepest; l >= 0; l--)
+    {
+      int level = level_of (l);
+      g_autoptr(BwTensor) here = grad_view (self, level, l % 2, bw_vgg19_convs[l].out_channels);
+      BwTensor *addend = feature_grads[l];
+
+      if (l == deepest)
+        {
+          if (!bw_ops_eltwise (self->device, bw_tensor_get_buffer (addend), NULL, NULL,
+                               bw_tensor_get_buffer (self->features[l]), 1.0f, 1.0f,
+                               bw_tensor_get_buffer (here), bw_tensor_get_n_vec4 (here), error))
+            return FALSE;
+        }
+      else if (bw_vgg19_convs[l + 1].pool_before)
+        {
+          g_autoptr(BwTensor) pooled = grad_view (self, level + 1, l % 2,
+                                                  bw_vgg19_convs[l].out_channels);
+          if (!bw_ops_conv (above, self->weights_t[l + 1], 3, NULL, NULL, FALSE, NULL, pooled, error) ||
+              !bw_ops_maxpool_backward (pooled, self->features[l], addend, here, error))
+            return FALSE;
+        }
+      else if (!bw_ops_conv (above, self->weights_t[l + 1], 3, NULL, addend, FALSE,
+                             self->features[l], here, error))
+        return FALSE;
+      g_set_object (&above, here);
+    }
+
+  return bw_ops_conv (above, self->weights_t[0], 3, NULL, NULL, FALSE, NULL, input_grad, error);
+}

@@ -1,0 +1,75 @@
+/* bw-vgg19.h: VGG19's convolutional layers up to relu5_1, forward and input gradient.
+ *
+ * The network's input is an ImageNet-normalised RGB image, (x - mean) / std, as torchvision's
+ * models expect; bw_vgg19_normalize() converts. Style transfer optimises that normalised image
+ * directly, as the seed's PyTorch recipe does, so no step pays for the conversion.
+ * Features are the post-ReLU outputs of each conv ("relu4_2" is conv index 9). The backward
+ * pass takes, for each conv, the gradient of the loss with respect to its post-ReLU output
+ * (or NULL) and returns the gradient with respect to the input; it runs only through the
+ * layers below the deepest one given.
+ */
+#pragma once
+
+#include "tensor/bw-tensor.h"
+#include "vgg19/bw-vgg19-layers.h"
+#include "weights/bw-weights.h"
+
+G_BEGIN_DECLS
+
+#define BW_TYPE_VGG19 (bw_vgg19_get_type ())
+G_DECLARE_FINAL_TYPE (BwVgg19, bw_vgg19, BW, VGG19, GObject)
+
+/* ImageNet statistics, as torchvision's models expect. */
+extern const float bw_vgg19_mean[3];
+extern const float bw_vgg19_std[3];
+
+/* Uploads the weights (checked with bw_weights_check_vgg19()). */
+BwVgg19  *bw_vgg19_new             (BwDevice        *device,
+                                    BwWeights       *weights,
+                                    GError         **error);
+
+BwDevice *bw_vgg19_get_device      (BwVgg19         *self);
+
+/* "relu4_2" -> 9; -1 for an unknown name. */
+int       bw_vgg19_layer_index     (const char      *relu_name);
+const char *bw_vgg19_layer_name    (int              index);
+
+/* Device memory that running up to conv @last (and back, with @backward) at @height x
+ * @width takes. */
+guint64   bw_vgg19_estimate_memory (int              height,
+                                    int              width,
+                                    int              last,
+                                    gboolean         backward);
+
+/* Allocates what a run at this size needs, or says why it cannot. Cheap when nothing
+ * changed. */
+gboolean  bw_vgg19_prepare         (BwVgg19         *self,
+                                    int              height,
+                                    int              width,
+                                    int              last,
+                                    gboolean         backward,
+                                    GError         **error);
+
+/* Records (x - mean) / std of an image in [0, 1], or with @inverse the way back. */
+gboolean  bw_vgg19_normalize       (BwTensor        *image,
+                                    BwTensor        *out,
+                                    gboolean         inverse,
+                                    GError         **error);
+
+/* Records the forward pass of @input (3 x h x w, normalised) up to the prepared layer. */
+gboolean  bw_vgg19_forward         (BwVgg19         *self,
+                                    BwTensor        *input,
+                                    GError         **error);
+
+/* The post-ReLU output of conv @index from the last forward pass. */
+BwTensor *bw_vgg19_get_feature     (BwVgg19         *self,
+                                    int              index);
+
+/* Records the backward pass: @feature_grads[i] is dLoss/d(feature i) or NULL. Writes
+ * dLoss/d(input) to @input_grad (3 x h x w). */
+gboolean  bw_vgg19_backward        (BwVgg19         *self,
+                                    BwTensor *const *feature_grads,
+                                    BwTensor        *input_grad,
+                                    GError         **error);
+
+G_END_DECLS

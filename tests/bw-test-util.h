@@ -1,0 +1,48 @@
+/* bw-test-util.h: what every engine test shares: one device, seeded data, tolerant compares. */
+#pragma once
+
+#include <glib.h>
+#include <math.h>
+
+#include "gpu/bw-device.h"
+
+/* The device for this test program; with BRUSHWORK_VALIDATE=1 any validation error fails the
+ * test that caused it (checked by bw_test_check_validation()). */
+BwDevice *bw_test_device (void);
+void      bw_test_check_validation (void);
+/* Releases the device (and so writes its pipeline cache). */
+void      bw_test_shutdown (void);
+
+/* @n uniform floats in [lo, hi) from a seeded generator. */
+float    *bw_test_random (GRand *rand, gsize n, float lo, float hi);
+
+/* Asserts |got - want| <= abs_tol or <= rel_tol * |want| for every element, naming the first
+ * element that fails and the worst errors seen. */
+void      bw_test_assert_close (const char   *what,
+                                const float  *got,
+                                const double *want,
+                                gsize         n,
+                                double        abs_tol,
+                                double        rel_tol);
+
+/* Asserts max |got - want| <= rel_tol * max |want|: for deep features and gradients, whose
+ * elements near zero have no meaningful relative error. */
+void      bw_test_assert_close_normwise (const char   *what,
+                                         const float  *got,
+                                         const float  *want,
+                                         gsize         n,
+                                         double        rel_tol);
+
+/* Runs tests/oracle/@script (with the Python that has PyTorch) writing into a new temporary
+ * directory, which is returned; fails the test if it cannot. */
+char     *bw_test_run_oracle (const char *script,
+                              const char *const *args);
+/* Reads a raw float32 file of exactly @n floats from @dir. */
+float    *bw_test_read_floats (const char *dir,
+                               const char *name,
+                               gsize       n);
+/* Reads "name value" from @dir/values.txt. */
+double    bw_test_read_value (const char *dir,
+                              const char *name);
+/* Deletes @dir and the files in it (not recursive: oracles write flat folders). */
+void      bw_test_remove_dir (const char *dir);

@@ -1,0 +1,190 @@
+/* test-cli.c: brushwork-cli as a user runs it.
+ *
+ *  - parity: the seed preset for 20 steps on weights written by torch.save and pre-sized PNG
+ *    inputs, against tests/oracle/cli_oracle.py: every step's total loss within 1e-3
+ *    relative (the issue's bound; measured ~1e-6), and the written PNG against PyTorch's final
+ *    image at PSNR >= 40 dB (8-bit rounding alone allows ~59 dB).
+ *  - bad input: every wrong file or flag gives a sentence, the documented exit code (1 for
+ *    a failure, 2 for a wrong command line), no crash, and no output file left behind.
+ */
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "bw-test-util.h"
+#include "image/bw-image.h"
+
+#define STEPS 20
+
+static char *oracle_dir;
+
+static char *
+in_oracle (const char *name)
+{
+  return g_build_filename (oracle_dir, name, NULL);
+}
+
+/* Runs the CLI; returns its exit status and what it printed. */
+static int
+run_cli (const char *const *args,
+         char             **out,
+         char             **err)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  const char *cli = g_getenv ("BRUSHWORK_CLI");
+  int status = 0;
+
+  g_assert_nonnull (cli);
+  g_ptr_array_add (argv, (char *) cli);
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, NULL, 0, NULL, NULL, out, err, &status, &error);
+  g_assert_no_error (error);
+  g_assert_true (WIFEXITED (status));   /* never a crash */
+  return WEXITSTATUS (status);
+}
+
+static void
+test_seed_parity (void)
+{
+  g_autofree char *content = in_oracle ("content.png");
+  g_autofree char *style = in_oracle ("style.png");
+  g_autofree char *weights = in_oracle ("vgg19.pth");
+  g_autofree char *output = in_oracle ("out.png");
+  const char *args[] = {
+    "--content", content, "--style", style, "--output", output, "--weights", weights,
+    "--preset", "seed", "--steps", G_STRINGIFY (STEPS), "--size", "64", "--verbose", NULL
+  };
+  g_autofree char *out = NULL, *err = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(BwImage) image = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree float *want = NULL;
+  const float *got;
+  int steps_seen = 0, n;
+  double mse = 0, psnr;
+
+  g_assert_cmpint (run_cli (args, &out, &err), ==, 0);
+  lines = g_strsplit (out, "\n", -1);
+  for (int i = 0; lines[i]; i++)
+    {
+      int step, total_steps;
+      double loss, c, s;
+
+      if (sscanf (lines[i], "step %d/%d loss %lf content %lf style %lf", &step, &total_steps,
+                  &loss, &c, &s) == 5)
+        {
+          g_autofree char *name = g_strdup_printf ("step%d_total", step);
+          double want_loss = bw_test_read_value (oracle_dir, name);
+          double rel = fabs (loss - want_loss) / fabs (want_loss);
+
+          if (!(rel <= 1e-3))
+            g_test_fail_printf ("step %d: loss %.9g, PyTorch %.9g (rel %.3g)", step, loss, want_loss, rel);
+          steps_seen++;
+        }
+    }
+  g_assert_cmpint (steps_seen, ==, STEPS);
+
+  image = bw_image_load (output, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bw_image_get_width (image), ==, 64);
+  g_assert_cmpint (bw_image_get_height (image), ==, 48);
+  n = 3 * 64 * 48;
+  want = bw_test_read_floats (oracle_dir, "final.bin", n);
+  got = bw_image_get_data (image);
+  for (int i = 0; i < n; i++)
+    mse += ((double) got[i] - want[i]) * ((double) got[i] - want[i]);
+  mse /= n;
+  psnr = 10 * log10 (1.0 / MAX (mse, 1e-20));
+  g_test_message ("output against PyTorch after %d seed steps: PSNR %.1f dB", STEPS, psnr);
+  g_assert_cmpfloat (psnr, >=, 40.0);
+}
+
+typedef struct {
+  const char *what;
+  const char *content;       /* a file in the oracle dir, or a path that does not exist */
+  const char *style;
+  const char *weights;
+  const char *extra[4];
+  int status;
+  const char *says;          /* a word the message must contain */
+} BadCase;
+
+static const BadCase bad_cases[] = {
+  { "missing content", "no-such-photo.jpg", "style.png", "vgg19.pth", { NULL }, 1, "does not exist" },
+  { "not an image", "notimage.png", "style.png", "vgg19.pth", { NULL }, 1, "not an image" },
+  { "0-byte file", "empty.png", "style.png", "vgg19.pth", { NULL }, 1, "not an image" },
+  { "huge dimensions", "huge.png", "style.png", "vgg19.pth", { NULL }, 1, "60000" },
+  { "truncated PNG", "truncated.png", "style.png", "vgg19.pth", { NULL }, 1, "damaged or incomplete" },
+  { "truncated JPEG", "truncated.jpg", "style.png", "vgg19.pth", { NULL }, 1, "damaged or incomplete" },
+  { "bad style", "content.png", "empty.png", "vgg19.pth", { NULL }, 1, "empty.png" },
+  { "garbage weights", "content.png", "style.png", "garbage.pth", { NULL }, 1, "garbage.pth" },
+  { "missing weights", "content.png", "style.png", "no-such-weights.pth", { NULL }, 1, "no-such-weights.pth" },
+  { "zero steps", "content.png", "style.png", "vgg19.pth", { "--steps", "0", NULL }, 2, "--steps" },
+  { "size not a number", "content.png", "style.png", "vgg19.pth", { "--size", "big", NULL }, 2, "size" },
+  { "tiny size", "content.png", "style.png", "vgg19.pth", { "--size", "8", NULL }, 2, "--size" },
+  { "unknown preset", "content.png", "style.png", "vgg19.pth", { "--preset", "vangogh", NULL }, 2, "vangogh" },
+  { "unknown optimiser", "content.png", "style.png", "vgg19.pth", { "--optimizer", "sgd", NULL }, 2, "sgd" },
+  { "negative style weight", "content.png", "style.png", "vgg19.pth", { "--style-weight", "-1", NULL }, 2, "--style-weight" },
+  { "unknown flag", "content.png", "style.png", "vgg19.pth", { "--colour", NULL }, 2, "colour" },
+};
+
+static void
+test_bad_input (void)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (bad_cases); i++)
+    {
+      const BadCase *bc = &bad_cases[i];
+      g_autofree char *content = in_oracle (bc->content);
+      g_autofree char *style = in_oracle (bc->style);
+      g_autofree char *weights = in_oracle (bc->weights);
+      g_autofree char *output = in_oracle ("bad-out.png");
+      g_autoptr(GPtrArray) args = g_ptr_array_new ();
+      g_autofree char *out = NULL, *err = NULL;
+      int status;
+
+      g_unlink (output);
+      g_ptr_array_add (args, "--content");
+      g_ptr_array_add (args, content);
+      g_ptr_array_add (args, "--style");
+      g_ptr_array_add (args, style);
+      g_ptr_array_add (args, "--weights");
+      g_ptr_array_add (args, weights);
+      g_ptr_array_add (args, "--output");
+      g_ptr_array_add (args, output);
+      g_ptr_array_add (args, "--steps");
+      g_ptr_array_add (args, "1");
+      g_ptr_array_add (args, "--size");
+      g_ptr_array_add (args, "32");
+      for (int j = 0; bc->extra[j]; j++)
+        g_ptr_array_add (args, (char *) bc->extra[j]);
+      g_ptr_array_add (args, NULL);
+
+      status = run_cli ((const char *const *) args->pdata, &out, &err);
+      g_test_message ("%s: exit %d: %s", bc->what, status, g_strstrip (err));
+      if (status != bc->status)
+        g_test_fail_printf ("%s: exit status %d, expected %d (%s)", bc->what, status, bc->status, err);
+      if (strstr (err, bc->says) == NULL)
+        g_test_fail_printf ("%s: the message “%s” does not mention “%s”", bc->what, err, bc->says);
+      if (g_file_test (output, G_FILE_TEST_EXISTS))
+        g_test_fail_printf ("%s: an output file was left behind", bc->what);
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  const char *args[] = { "--steps", G_STRINGIFY (STEPS), NULL };
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  oracle_dir = bw_test_run_oracle ("cli_oracle.py", args);
+  g_test_add_func ("/cli/seed-parity", test_seed_parity);
+  g_test_add_func ("/cli/bad-input", test_bad_input);
+  ret = g_test_run ();
+  bw_test_remove_dir (oracle_dir);
+  g_free (oracle_dir);
+  return ret;
+}

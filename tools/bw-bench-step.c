@@ -1,0 +1,117 @@
+/* bw-bench-step.c: seconds per style-transfer step of the seed preset at a given size, on
+ * random weights and images (speed does not depend on the values). Used by tools/bench,
+ * which runs PyTorch on the same problem beside it. Prints key=value lines.
+ *
+ * Usage: bw-bench-step SIZE STEPS [adam|lbfgs]
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "session/bw-session.h"
+
+static int
+cmp_double (const void *a,
+            const void *b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static BwImage *
+random_image (GRand *rand,
+              int    w,
+              int    h)
+{
+  float *data = g_new (float, (gsize) 3 * w * h);
+
+  for (gsize i = 0; i < (gsize) 3 * w * h; i++)
+    data[i] = g_rand_double (rand);
+  return bw_image_new_take (w, h, data);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int size = argc > 1 ? atoi (argv[1]) : 256;
+  int steps = argc > 2 ? atoi (argv[2]) : 5;
+  const char *optimizer = argc > 3 ? argv[3] : "adam";
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (1);
+  g_autoptr(BwDevice) dev = NULL;
+  g_autoptr(BwWeights) weights = bw_weights_new ();
+  g_autoptr(BwVgg19) vgg = NULL;
+  g_autoptr(BwSession) session = NULL;
+  g_autoptr(BwImage) content = NULL, style = NULL;
+  g_autofree double *times = NULL;
+  BwParams params;
+  gint64 t0;
+
+  if (size < 16 || steps < 1)
+    {
+      g_printerr ("Usage: %s SIZE>=16 STEPS>=1 [adam|lbfgs]\n", argv[0]);
+      return 2;
+    }
+  dev = bw_device_new (NULL, &error);
+  if (dev == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    {
+      const BwVgg19Conv *c = &bw_vgg19_convs[i];
+      gint64 ws[4] = { c->out_channels, c->in_channels, 3, 3 }, bs[1] = { c->out_channels };
+      gsize n = (gsize) c->out_channels * c->in_channels * 9;
+      float *w = g_new (float, n), *b = g_new0 (float, c->out_channels);
+      double scale = sqrt (2.0 / (c->in_channels * 9));   /* He initialisation */
+      g_autofree char *wn = g_strdup_printf ("features.%d.weight", c->module);
+      g_autofree char *bn = g_strdup_printf ("features.%d.bias", c->module);
+
+      for (gsize k = 0; k < n; k++)
+        w[k] = (g_rand_double (rand) * 2 - 1) * scale * sqrt (3.0);
+      bw_weights_insert (weights, wn, ws, 4, w);
+      bw_weights_insert (weights, bn, bs, 1, b);
+    }
+  vgg = bw_vgg19_new (dev, weights, &error);
+  if (vgg == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
+  bw_params_init_preset (&params, "seed");
+  params.optimizer = g_str_equal (optimizer, "lbfgs") ? BW_OPTIMIZER_LBFGS : BW_OPTIMIZER_ADAM;
+  params.lr = params.optimizer == BW_OPTIMIZER_LBFGS ? 1.0 : 0.003;
+  params.size = size;
+  params.steps = steps;
+  content = random_image (rand, size, size * 3 / 4);
+  style = random_image (rand, size, size * 3 / 4);
+  session = bw_session_new (vgg, &params);
+  bw_session_set_content (session, content);
+  bw_session_add_style (session, style, 1.0);
+
+  /* set-up and the first step compile pipelines (or load them from the cache) */
+  t0 = g_get_monotonic_time ();
+  if (!bw_session_start (session, &error) || !bw_session_step (session, NULL, &error))
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
+  g_print ("device=%s\n", bw_device_get_name (dev));
+  g_print ("warmup_s=%.3f\n", (g_get_monotonic_time () - t0) / 1e6);
+  times = g_new (double, steps);
+  for (int i = 0; i < steps; i++)
+    {
+      gint64 s = g_get_monotonic_time ();
+      if (!bw_session_step (session, NULL, &error))
+        {
+          g_printerr ("%s\n", error->message);
+          return 1;
+        }
+      times[i] = (g_get_monotonic_time () - s) / 1e6;
+    }
+  qsort (times, steps, sizeof (double), cmp_double);
+  g_print ("step_s=%.4f\n", times[steps / 2]);
+  g_print ("peak_mb=%.1f\n", bw_device_get_peak_allocated (dev) / 1e6);
+  return 0;
+}
