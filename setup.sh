@@ -1,0 +1,56 @@
+#!/bin/bash
+# Brushwork's one-step set-up on Debian 12: installs what is missing, builds, then
+#   ./setup.sh        stylises the sample pair (the main job)
+#   ./setup.sh test   runs the test suite: once with Vulkan validation layers, once under
+#                     AddressSanitizer/UBSan
+# Root is needed only to install packages (sudo is used when not root).
+set -euo pipefail
+cd "$(dirname "$0")"
+
+mode=${1:-run}
+
+packages=(
+  meson ninja-build pkg-config gcc
+  libglib2.0-dev libgdk-pixbuf-2.0-dev libvulkan-dev glslc glslang-tools
+  mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
+)
+if [ "$mode" = test ]; then
+  # PyTorch is the tests' oracle; OpenBLAS keeps it fast
+  packages+=(python3-torch python3-torchvision libopenblas0-pthread)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "Installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+[ -d build ] || meson setup build
+ninja -C build
+
+case "$mode" in
+  run)
+    ./build/tools/bw-bench-layers
+    ;;
+  test)
+    BRUSHWORK_VALIDATE=1 meson test -C build --print-errorlogs --num-processes 1 || status=$?
+    [ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+    ninja -C build-asan
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+    LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+      meson test -C build-asan --print-errorlogs --num-processes 1 || status=$?
+    /usr/bin/python3 tools/test-summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json
+    exit "${status:-0}"
+    ;;
+  *)
+    echo "usage: $0 [run|test]" >&2
+    exit 2
+    ;;
+esac
