@@ -83,11 +83,13 @@ new_network (void)
 }
 
 static BwLosses *
-seed_losses (BwVgg19 *vgg)
+seed_losses_blend (BwVgg19 *vgg,
+                   gboolean blend)
 {
   BwLosses *losses = bw_losses_new (vgg, BW_GRAM_SEED);
   g_autoptr(BwTensor) content = image_tensor ("content.bin", H, W);
   g_autoptr(BwTensor) style = image_tensor ("style.bin", SH, SW);
+  g_autoptr(BwTensor) style2 = image_tensor ("style2.bin", SH + 8, SW - 8);
   g_autoptr(GError) error = NULL;
 
   bw_losses_set_weights (losses, 1.0, 1e6);
@@ -96,11 +98,23 @@ seed_losses (BwVgg19 *vgg)
     bw_losses_set_style_layer (losses, bw_vgg19_layer_index (style_layers[i].name),
                                style_layers[i].weight);
   /* style first: its forward pass runs at the style image's size */
-  bw_losses_add_style_target (losses, style, 1.0, &error);
+  bw_losses_add_style_target (losses, style, blend ? 3.0 : 1.0, &error);
   g_assert_no_error (error);
+  if (blend)
+    {
+      /* blend weights 3 : 7 are normalised to 0.3 : 0.7 */
+      bw_losses_add_style_target (losses, style2, 7.0, &error);
+      g_assert_no_error (error);
+    }
   bw_losses_set_content_target (losses, content, &error);
   g_assert_no_error (error);
   return losses;
+}
+
+static BwLosses *
+seed_losses (BwVgg19 *vgg)
+{
+  return seed_losses_blend (vgg, FALSE);
 }
 
 static void
@@ -144,13 +158,13 @@ test_features (void)
 }
 
 static void
-test_gradient (void)
+check_gradient (gboolean blend)
 {
   g_autoptr(BwVgg19) vgg = new_network ();
-  g_autoptr(BwLosses) losses = seed_losses (vgg);
+  g_autoptr(BwLosses) losses = seed_losses_blend (vgg, blend);
   g_autoptr(BwTensor) probe = image_tensor ("probe.bin", H, W);
   g_autoptr(BwTensor) grad = NULL;
-  g_autofree float *want = bw_test_read_floats (oracle_dir, "probe_grad.bin", 3 * H * W);
+  g_autofree float *want = bw_test_read_floats (oracle_dir, blend ? "blend_grad.bin" : "probe_grad.bin", 3 * H * W);
   g_autofree float *got = NULL;
   g_autoptr(GError) error = NULL;
   BwLossValues values;
@@ -168,13 +182,31 @@ test_gradient (void)
   bw_losses_read_values (losses, &values, &error);
   g_assert_no_error (error);
 
-  assert_loss ("content loss", values.content, bw_test_read_value (oracle_dir, "probe_content"));
-  assert_loss ("style loss", values.style, 1e6 * bw_test_read_value (oracle_dir, "probe_style"));
-  assert_loss ("total loss", values.total, bw_test_read_value (oracle_dir, "probe_total"));
+  if (blend)
+    assert_loss ("total loss, two styles", values.total, bw_test_read_value (oracle_dir, "blend_total"));
+  else
+    {
+      assert_loss ("content loss", values.content, bw_test_read_value (oracle_dir, "probe_content"));
+      assert_loss ("style loss", values.style, 1e6 * bw_test_read_value (oracle_dir, "probe_style"));
+      assert_loss ("total loss", values.total, bw_test_read_value (oracle_dir, "probe_total"));
+    }
   got = bw_tensor_download (grad, &error);
   g_assert_no_error (error);
   bw_test_assert_close_normwise ("image gradient", got, want, 3 * H * W, 1e-3);
   bw_test_check_validation ();
+}
+
+static void
+test_gradient (void)
+{
+  check_gradient (FALSE);
+}
+
+/* Two style images blended 3 : 7 against PyTorch with the blended Gram target. */
+static void
+test_blend_gradient (void)
+{
+  check_gradient (TRUE);
 }
 
 static void
@@ -304,6 +336,7 @@ main (int   argc,
 
   g_test_add_func ("/vgg19/features", test_features);
   g_test_add_func ("/vgg19/seed-gradient", test_gradient);
+  g_test_add_func ("/vgg19/two-styles-gradient", test_blend_gradient);
   g_test_add_func ("/vgg19/seed-adam-steps", test_adam_steps);
   g_test_add_func ("/vgg19/seed-lbfgs-steps", test_lbfgs_steps);
   ret = g_test_run ();

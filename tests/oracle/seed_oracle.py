@@ -123,6 +123,18 @@ def main():
     values += [("probe_content", c_loss.item()), ("probe_style", s_loss.item()),
                ("probe_total", total.item())]
 
+    # two styles blended 0.3 : 0.7: the target Gram is the blend of the two (as
+    # jcjohnson/neural-style's -style_blend_weights)
+    style2 = normalised_image(args.style_height + 8, args.style_width - 8, g)
+    write(args.outdir, "style2.bin", style2)
+    grams2 = {k: gram_matrix(v) for k, v in get_features(style2, vgg).items()}
+    blended = {k: 0.3 * style_grams[k] + 0.7 * grams2[k] for k in style_grams}
+    x = probe.clone().requires_grad_(True)
+    c_loss, s_loss, total = seed_losses(get_features(x, vgg), content_features, blended)
+    total.backward()
+    write(args.outdir, "blend_grad.bin", x.grad)
+    values += [("blend_total", total.item())]
+
     # the seed's optimisation: init = content, Adam lr 0.003
     target = content.clone().requires_grad_(True)
     optimizer = torch.optim.Adam([target], lr=LR)
