@@ -36,7 +36,10 @@ ninja -C build
 
 case "$mode" in
   run)
-    ./build/tools/bw-bench-layers
+    # The main job: paint the sample photo in the style of The Starry Night.
+    ./build/src/cli/brushwork-cli \
+      --content data/samples/chelsea.png --style data/samples/starry-night.jpg \
+      --output brushwork-sample.png --size 128 --steps 30
     ;;
   test)
     BRUSHWORK_VALIDATE=1 meson test -C build --print-errorlogs --num-processes 1 || status=$?

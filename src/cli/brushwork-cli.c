@@ -16,7 +16,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
-#include "session/bw-session.h"
+#include "bw-engine.h"
 
 #define EXIT_USAGE 2
 
@@ -187,9 +187,8 @@ run (const Options *opts,
      BwParams      *params)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(BwDevice) device = NULL;
   g_autoptr(BwWeights) weights = NULL;
-  g_autoptr(BwVgg19) vgg = NULL;
+  g_autoptr(BwEngine) engine = NULL;
   g_autoptr(BwImage) result = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autofree char *weights_path = opts->weights ? g_strdup (opts->weights) : default_weights_path ();
@@ -244,20 +243,14 @@ run (const Options *opts,
       g_printerr ("brushwork-cli: %s\n", error->message);
       return EXIT_FAILURE;
     }
-  device = bw_device_new (opts->device, &error);
-  if (device == NULL)
+  engine = bw_engine_new (opts->device, weights, &error);
+  if (engine == NULL)
     {
       g_printerr ("brushwork-cli: %s\n", error->message);
       return EXIT_FAILURE;
     }
   if (!opts->quiet)
-    g_printerr ("Using %s\n", bw_device_get_name (device));
-  vgg = bw_vgg19_new (device, weights, &error);
-  if (vgg == NULL)
-    {
-      g_printerr ("brushwork-cli: %s\n", error->message);
-      return EXIT_FAILURE;
-    }
+    g_printerr ("Using %s\n", bw_engine_get_device_name (engine));
   g_clear_object (&weights);   /* the network holds its own copy on the device */
 
   progress.total_steps = params->steps;
@@ -285,7 +278,7 @@ run (const Options *opts,
           p.init = BW_INIT_IMAGE;
           init_image = g_object_ref (result);
         }
-      session = bw_session_new (vgg, &p);
+      session = bw_engine_new_session (engine, &p);
       bw_session_set_content (session, content);
       for (guint i = 0; i < styles->len; i++)
         bw_session_add_style (session, g_ptr_array_index (styles, i), g_array_index (blends, double, i));

@@ -1,0 +1,61 @@
+/* bw-engine.c: see bw-engine.h. */
+#include "bw-engine.h"
+
+struct _BwEngine {
+  GObject parent_instance;
+
+  BwDevice *device;
+  BwVgg19 *vgg;
+};
+
+G_DEFINE_FINAL_TYPE (BwEngine, bw_engine, G_TYPE_OBJECT)
+
+static void
+bw_engine_finalize (GObject *object)
+{
+  BwEngine *self = BW_ENGINE (object);
+
+  g_clear_object (&self->vgg);
+  g_clear_object (&self->device);
+  G_OBJECT_CLASS (bw_engine_parent_class)->finalize (object);
+}
+
+static void
+bw_engine_class_init (BwEngineClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bw_engine_finalize;
+}
+
+static void
+bw_engine_init (BwEngine *self)
+{
+}
+
+BwEngine *
+bw_engine_new (const char  *device_selector,
+               BwWeights   *weights,
+               GError     **error)
+{
+  g_autoptr(BwEngine) self = g_object_new (BW_TYPE_ENGINE, NULL);
+
+  self->device = bw_device_new (device_selector, error);
+  if (self->device == NULL)
+    return NULL;
+  self->vgg = bw_vgg19_new (self->device, weights, error);
+  if (self->vgg == NULL)
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
+const char *
+bw_engine_get_device_name (BwEngine *self)
+{
+  return bw_device_get_name (self->device);
+}
+
+BwSession *
+bw_engine_new_session (BwEngine       *self,
+                       const BwParams *params)
+{
+  return bw_session_new (self->vgg, params);
+}
