@@ -56,6 +56,21 @@ typedef struct {
   gboolean version;
 } Options;
 
+static void
+options_clear (Options *opts)
+{
+  g_free (opts->content);
+  g_strfreev (opts->styles);
+  g_free (opts->output);
+  g_free (opts->preset);
+  g_free (opts->optimizer);
+  g_free (opts->init);
+  g_free (opts->weights);
+  g_free (opts->device);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
+
 typedef struct {
   const Options *opts;
   const BwParams *params;
@@ -332,7 +347,7 @@ int
 main (int   argc,
       char *argv[])
 {
-  Options opts = {
+  g_auto(Options) opts = {
     .size = -1, .steps = -1, .lr = NAN, .content_weight = NAN, .style_weight = NAN,
     .tv_weight = NAN, .seed = 0, .style_scale = 1.0, .scales = 1, .jpeg_quality = 92,
   };
@@ -365,7 +380,6 @@ main (int   argc,
   g_autoptr(GOptionContext) context = g_option_context_new ("— paint a photo in the style of a painting");
   g_autoptr(GError) error = NULL;
   BwParams params;
-  int ret;
 
   setlocale (LC_ALL, "");
   g_option_context_add_main_entries (context, entries, NULL);
@@ -473,15 +487,5 @@ main (int   argc,
     return usage_error ("--jpeg-quality must be between 1 and 100.");
 
   signal (SIGINT, on_sigint);
-  ret = run (&opts, &params);
-
-  g_free (opts.content);
-  g_strfreev (opts.styles);
-  g_free (opts.output);
-  g_free (opts.preset);
-  g_free (opts.optimizer);
-  g_free (opts.init);
-  g_free (opts.weights);
-  g_free (opts.device);
-  return ret;
+  return run (&opts, &params);
 }
