@@ -6,8 +6,11 @@
  *    image at PSNR >= 40 dB (8-bit rounding alone allows ~59 dB).
  *  - bad input: every wrong file or flag gives a sentence, the documented exit code (1 for
  *    a failure, 2 for a wrong command line), no crash, and no output file left behind.
+ *  - Ctrl-C: the image so far is written and the exit status is 130.
  */
+#include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
 
 #include "bw-test-util.h"
@@ -176,6 +179,45 @@ test_bad_input (void)
     }
 }
 
+/* Ctrl-C stops after the current step, writes the image so far and exits with 130. */
+static void
+test_interrupt (void)
+{
+  g_autofree char *content = in_oracle ("content.png");
+  g_autofree char *style = in_oracle ("style.png");
+  g_autofree char *weights = in_oracle ("vgg19.pth");
+  g_autofree char *output = in_oracle ("interrupted.png");
+  g_autoptr(GSubprocess) proc = NULL;
+  g_autoptr(GDataInputStream) lines = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwImage) image = NULL;
+  char *line;
+
+  proc = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
+                           g_getenv ("BRUSHWORK_CLI"), "--content", content, "--style", style,
+                           "--weights", weights, "--output", output, "--preset", "seed",
+                           "--steps", "100000", "--size", "32", "--verbose", NULL);
+  g_assert_no_error (error);
+  lines = g_data_input_stream_new (g_subprocess_get_stdout_pipe (proc));
+  /* wait for the first step, then interrupt */
+  while ((line = g_data_input_stream_read_line (lines, NULL, NULL, &error)) != NULL)
+    {
+      gboolean stepped = g_str_has_prefix (line, "step ");
+      g_free (line);
+      if (stepped)
+        break;
+    }
+  g_assert_no_error (error);
+  g_subprocess_send_signal (proc, SIGINT);
+  g_subprocess_wait (proc, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_get_if_exited (proc));
+  g_assert_cmpint (g_subprocess_get_exit_status (proc), ==, 130);
+  image = bw_image_load (output, 0, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bw_image_get_width (image), ==, 32);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -187,6 +229,7 @@ main (int   argc,
   oracle_dir = bw_test_run_oracle ("cli_oracle.py", args);
   g_test_add_func ("/cli/seed-parity", test_seed_parity);
   g_test_add_func ("/cli/bad-input", test_bad_input);
+  g_test_add_func ("/cli/interrupt", test_interrupt);
   ret = g_test_run ();
   bw_test_remove_dir (oracle_dir);
   g_free (oracle_dir);

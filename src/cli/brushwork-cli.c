@@ -2,7 +2,8 @@
  *
  *   brushwork-cli --content C.jpg --style S.jpg[:WEIGHT] [--style S2.jpg:WEIGHT] --output out.png
  *
- * Exit codes: 0 done, 1 the work failed, 2 the command line is wrong.
+ * Exit codes: 0 done, 1 the work failed, 2 the command line is wrong, 130 stopped by Ctrl-C
+ * (the image so far written).
  * Ctrl-C stops after the current step and writes the image so far; a second Ctrl-C quits.
  */
 #include <errno.h>
@@ -335,10 +336,13 @@ run (const Options *opts,
       return EXIT_FAILURE;
     }
   if (stopped)
-    g_printerr ("Stopped after step %d of %d; the image so far is in “%s”.\n",
-                progress.step_offset, params->steps, opts->output);
-  else if (!opts->quiet)
-    g_printerr ("Wrote “%s” (%d steps in %.1f s).\n", opts->output, params->steps,
+    {
+      g_printerr ("Stopped after step %d of %d; the image so far is in “%s”.\n",
+                  progress.step_offset, params->steps, opts->output);
+      return 130;   /* the shell's code for "interrupted", so scripts can tell */
+    }
+  if (!opts->quiet)
+    g_printerr ("Wrote “%s” (%d steps in %.1f s).\n", opts->output, progress.step_offset,
                 (g_get_monotonic_time () - progress.started) / 1e6);
   return EXIT_SUCCESS;
 }
@@ -385,7 +389,7 @@ main (int   argc,
   g_option_context_add_main_entries (context, entries, NULL);
   g_option_context_set_description (context,
     "Example:\n  brushwork-cli --content photo.jpg --style starry_night.jpg --output painted.png\n\n"
-    "Exit status: 0 done, 1 the work failed, 2 a wrong command line.\n"
+    "Exit status: 0 done, 1 the work failed, 2 a wrong command line, 130 stopped by Ctrl-C.\n"
     "Ctrl-C stops after the current step and writes the image so far.\n");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return usage_error ("%s.", error->message);
