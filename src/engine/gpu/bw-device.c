@@ -50,6 +50,7 @@ struct _BwDevice {
   PFN_vkCmdPushDescriptorSetKHR push_descriptor_set;
 
   char *name;
+  gboolean int64;
   guint64 allocated, peak_allocated;   /* bytes in buffers, for the memory reports */
   guint validation_errors;
   gboolean validating;
@@ -432,10 +433,12 @@ create_device (BwDevice  *self,
     .queueCount = 1,
     .pQueuePriorities = &priority,
   };
+  VkPhysicalDeviceFeatures supported, enabled = { 0 };
   VkDeviceCreateInfo info = {
     .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
     .queueCreateInfoCount = 1,
     .pQueueCreateInfos = &qinfo,
+    .pEnabledFeatures = &enabled,
     .enabledExtensionCount = G_N_ELEMENTS (exts),
     .ppEnabledExtensionNames = exts,
   };
@@ -445,6 +448,12 @@ create_device (BwDevice  *self,
     .queueFamilyIndex = self->queue_family,
   };
   VkFenceCreateInfo finfo = { .sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO };
+
+  /* 64-bit loads halve the number of loads lavapipe issues (docs/lavapipe-kernels.md) */
+  vkGetPhysicalDeviceFeatures (self->physical, &supported);
+  /* BRUSHWORK_NO_INT64=1 tests the kernels that GPUs without 64-bit integers get */
+  self->int64 = supported.shaderInt64 && g_strcmp0 (g_getenv ("BRUSHWORK_NO_INT64"), "1") != 0;
+  enabled.shaderInt64 = self->int64;
 
   if (!vk_check (vkCreateDevice (self->physical, &info, NULL, &self->device),
                  "opening the device", error))
@@ -568,6 +577,12 @@ const char *
 bw_device_get_name (BwDevice *self)
 {
   return self->name;
+}
+
+gboolean
+bw_device_has_int64 (BwDevice *self)
+{
+  return self->int64;
 }
 
 gboolean

@@ -46,6 +46,8 @@ BwDevice     *bw_device_new                   (const char   *selector,
 
 const char   *bw_device_get_name              (BwDevice     *self);
 gboolean      bw_device_is_cpu                (BwDevice     *self);
+/* Whether shaders may use 64-bit integers (enabled when the device has them). */
+gboolean      bw_device_has_int64             (BwDevice     *self);
 /* Validation-layer messages of severity error seen so far (0 unless validating). */
 guint         bw_device_get_validation_errors (BwDevice     *self);
 gboolean      bw_device_is_validating         (BwDevice     *self);

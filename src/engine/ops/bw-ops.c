@@ -6,10 +6,13 @@
 #define GROUP 64               /* local_size_x of the elementwise shaders */
 #define REDUCE_CHUNK 4096      /* vec4s per workgroup in reduce.comp */
 
-/* conv.comp's tile: TX pixels x TO output packs per invocation */
-#define CONV_TX 4
-#define CONV_TO 2
-#define CONV_LOCAL 64
+/* conv.comp's tile per invocation: TO output packs x TY rows x TX pixels. On lavapipe every
+ * load is a scalar loop over the lanes, so big register tiles and one subgroup per
+ * workgroup (8 lanes) win (docs/lavapipe-kernels.md). GPUs get the same kernel with wider
+ * workgroups until a shared-memory variant exists. */
+#define CONV_TO 4
+#define CONV_TX 8
+#define CONV_TY 4
 
 static guint
 div_up (guint64 a,
@@ -37,7 +40,10 @@ bw_ops_conv (BwTensor  *x,
 {
   BwDevice *dev = bw_tensor_get_device (x);
   int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x);
-  const guint32 spec[] = { CONV_LOCAL, k, bias != NULL, addend != NULL, relu, mask != NULL };
+  guint local = bw_device_is_cpu (dev) ? 8 : 64;
+  const guint32 spec[] = {
+    local, k, bias != NULL, addend != NULL, relu, mask != NULL, CONV_TO, CONV_TX, CONV_TY
+  };
   struct { gint32 h, w, ic4, oc4; } push = {
     h, w, packs (bw_tensor_get_channels (x)), packs (bw_tensor_get_channels (y))
   };
@@ -52,11 +58,12 @@ bw_ops_conv (BwTensor  *x,
   g_return_val_if_fail (k == 1 || k == 3, FALSE);
   g_return_val_if_fail (bw_tensor_get_height (y) == h && bw_tensor_get_width (y) == w, FALSE);
 
-  pipe = bw_device_get_pipeline (dev, "conv", spec, G_N_ELEMENTS (spec), 6, sizeof push, error);
+  pipe = bw_device_get_pipeline (dev, bw_device_has_int64 (dev) ? "conv" : "conv_noint64",
+                                 spec, G_N_ELEMENTS (spec), 6, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
   bw_device_dispatch (dev, pipe, buffers, &push,
-                      div_up ((guint64) div_up (w, CONV_TX) * h, CONV_LOCAL),
+                      div_up ((guint64) div_up (w, CONV_TX) * div_up (h, CONV_TY), local),
                       div_up (push.oc4, CONV_TO), 1);
   return TRUE;
 }
