@@ -28,9 +28,10 @@ in_oracle (const char *name)
 
 /* Runs the CLI; returns its exit status and what it printed. */
 static int
-run_cli (const char *const *args,
-         char             **out,
-         char             **err)
+run_cli_env (const char *const *args,
+             char             **envp,
+             char             **out,
+             char             **err)
 {
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   g_autoptr(GError) error = NULL;
@@ -42,7 +43,7 @@ run_cli (const char *const *args,
   for (int i = 0; args[i]; i++)
     g_ptr_array_add (argv, (char *) args[i]);
   g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, NULL, 0, NULL, NULL, out, err, &status, &error);
+  g_spawn_sync (NULL, (char **) argv->pdata, envp, 0, NULL, NULL, out, err, &status, &error);
   g_assert_no_error (error);
   if (!WIFEXITED (status))   /* never a crash, nor a sanitizer's report */
     {
@@ -50,6 +51,14 @@ run_cli (const char *const *args,
       return -1;
     }
   return WEXITSTATUS (status);
+}
+
+static int
+run_cli (const char *const *args,
+         char             **out,
+         char             **err)
+{
+  return run_cli_env (args, NULL, out, err);
 }
 
 static void
@@ -179,6 +188,30 @@ test_bad_input (void)
     }
 }
 
+/* Without a Vulkan driver the CLI says what to install, and exits 1. */
+static void
+test_no_driver (void)
+{
+  g_autofree char *content = in_oracle ("content.png");
+  g_autofree char *style = in_oracle ("style.png");
+  g_autofree char *weights = in_oracle ("vgg19.pth");
+  g_autofree char *output = in_oracle ("no-driver.png");
+  const char *args[] = {
+    "--content", content, "--style", style, "--output", output, "--weights", weights, NULL
+  };
+  g_auto(GStrv) envp = g_get_environ ();
+  g_autofree char *out = NULL, *err = NULL;
+
+  /* the loader finds no driver when pointed at a manifest that does not exist */
+  envp = g_environ_setenv (envp, "VK_ICD_FILENAMES", "/nonexistent/icd.json", TRUE);
+  envp = g_environ_setenv (envp, "VK_DRIVER_FILES", "/nonexistent/icd.json", TRUE);
+  envp = g_environ_unsetenv (envp, "BRUSHWORK_VALIDATE");
+  g_assert_cmpint (run_cli_env (args, envp, &out, &err), ==, 1);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "mesa-vulkan-drivers"));
+  g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
+}
+
 /* Ctrl-C stops after the current step, writes the image so far and exits with 130. */
 static void
 test_interrupt (void)
@@ -230,6 +263,7 @@ main (int   argc,
   g_test_add_func ("/cli/seed-parity", test_seed_parity);
   g_test_add_func ("/cli/bad-input", test_bad_input);
   g_test_add_func ("/cli/interrupt", test_interrupt);
+  g_test_add_func ("/cli/no-vulkan-driver", test_no_driver);
   ret = g_test_run ();
   bw_test_remove_dir (oracle_dir);
   g_free (oracle_dir);

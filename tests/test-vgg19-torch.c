@@ -9,6 +9,8 @@
  *    style weight; measured ~1e-5.
  *  - loss values 1e-3 relative (the issue's bound); after five Adam steps the image 1e-4.
  */
+#include <string.h>
+
 #include "bw-test-util.h"
 #include "losses/bw-losses.h"
 #include "optim/bw-adam.h"
@@ -318,6 +320,24 @@ test_lbfgs_steps (void)
   bw_test_check_validation ();
 }
 
+/* An image too large for the device is refused before anything is allocated, with a
+ * sentence that says what to do. */
+static void
+test_too_large (void)
+{
+  g_autoptr(BwVgg19) vgg = new_network ();
+  g_autoptr(GError) error = NULL;
+  guint64 need = bw_vgg19_estimate_memory (20000, 15000, BW_VGG19_N_CONVS - 1, TRUE);
+
+  /* the estimate grows with the pixels: 4x the area, about 4x the memory */
+  g_assert_cmpuint (bw_vgg19_estimate_memory (40000, 30000, BW_VGG19_N_CONVS - 1, TRUE), >, 3 * need);
+  g_assert_false (bw_vgg19_prepare (vgg, 15000, 20000, BW_VGG19_N_CONVS - 1, TRUE, &error));
+  g_assert_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "smaller"));
+  bw_test_check_validation ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -339,6 +359,7 @@ main (int   argc,
   g_test_add_func ("/vgg19/two-styles-gradient", test_blend_gradient);
   g_test_add_func ("/vgg19/seed-adam-steps", test_adam_steps);
   g_test_add_func ("/vgg19/seed-lbfgs-steps", test_lbfgs_steps);
+  g_test_add_func ("/vgg19/too-large", test_too_large);
   ret = g_test_run ();
 
   g_clear_object (&weights);
