@@ -144,6 +144,7 @@ static const BadCase bad_cases[] = {
   { "unknown optimiser", "content.png", "style.png", "vgg19.pth", { "--optimizer", "sgd", NULL }, 2, "sgd" },
   { "negative style weight", "content.png", "style.png", "vgg19.pth", { "--style-weight", "-1", NULL }, 2, "--style-weight" },
   { "unknown flag", "content.png", "style.png", "vgg19.pth", { "--colour", NULL }, 2, "colour" },
+  { "unknown layer", "content.png", "style.png", "vgg19.pth", { "--style-layers", "relu1_1,relu9_9:2", NULL }, 2, "relu9_9" },
 };
 
 static void

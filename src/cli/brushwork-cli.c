@@ -44,6 +44,8 @@ typedef struct {
   double style_weight;
   double tv_weight;
   char *init;
+  char *content_layers;
+  char *style_layers;
   gint64 seed;
   gboolean preserve_colors;
   double style_scale;
@@ -66,6 +68,8 @@ options_clear (Options *opts)
   g_free (opts->preset);
   g_free (opts->optimizer);
   g_free (opts->init);
+  g_free (opts->content_layers);
+  g_free (opts->style_layers);
   g_free (opts->weights);
   g_free (opts->device);
 }
@@ -116,6 +120,33 @@ split_style (const char *arg,
         }
     }
   return g_strdup (arg);
+}
+
+/* "relu1_1:1,relu2_1:0.75" into per-layer weights (a layer without ":W" gets 1). */
+static gboolean
+parse_layers (const char  *flag,
+              const char  *spec,
+              double       weights[BW_VGG19_N_CONVS])
+{
+  g_auto(GStrv) items = g_strsplit (spec, ",", -1);
+
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    weights[i] = 0;
+  for (int i = 0; items[i]; i++)
+    {
+      double w;
+      g_autofree char *name = split_style (g_strstrip (items[i]), &w);
+      int index = bw_vgg19_layer_index (name);
+
+      if (index < 0 || !(w >= 0) || !isfinite (w))
+        {
+          usage_error ("%s: “%s” is not LAYER[:WEIGHT] with a layer from relu1_1 to relu5_1 "
+                       "and a weight of 0 or more.", flag, items[i]);
+          return FALSE;
+        }
+      weights[index] = w;
+    }
+  return TRUE;
 }
 
 static char *
@@ -353,7 +384,7 @@ main (int   argc,
 {
   g_auto(Options) opts = {
     .size = -1, .steps = -1, .lr = NAN, .content_weight = NAN, .style_weight = NAN,
-    .tv_weight = NAN, .seed = 0, .style_scale = 1.0, .scales = 1, .jpeg_quality = 92,
+    .tv_weight = NAN, .seed = 0, .style_scale = 1.0, .scales = 0, .jpeg_quality = 92,
   };
   GOptionEntry entries[] = {
     { "content", 'c', 0, G_OPTION_ARG_FILENAME, &opts.content, "The photo to paint", "FILE" },
@@ -369,9 +400,11 @@ main (int   argc,
     { "tv-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opts.tv_weight, "Weight of total variation (smoothness)", "W" },
     { "init", 0, 0, G_OPTION_ARG_FILENAME, &opts.init, "Starting image: content, noise or a file", "content|noise|FILE" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &opts.seed, "Random seed for --init noise", "N" },
+    { "content-layers", 0, 0, G_OPTION_ARG_STRING, &opts.content_layers, "Content layers and their weights (default relu4_2:1)", "LAYER[:W],…" },
+    { "style-layers", 0, 0, G_OPTION_ARG_STRING, &opts.style_layers, "Style layers and their weights (default relu1_1:1,relu2_1:0.75,relu3_1:0.2,relu4_1:0.2,relu5_1:0.2)", "LAYER[:W],…" },
     { "preserve-colors", 0, 0, G_OPTION_ARG_NONE, &opts.preserve_colors, "Keep the photo's colours, take only the style's luminance", NULL },
     { "style-scale", 0, 0, G_OPTION_ARG_DOUBLE, &opts.style_scale, "Size of the style image relative to the output (default 1)", "F" },
-    { "scales", 0, 0, G_OPTION_ARG_INT, &opts.scales, "Coarse-to-fine passes, each doubling the size (default 1)", "N" },
+    { "scales", 0, 0, G_OPTION_ARG_INT, &opts.scales, "Coarse-to-fine passes, each doubling the size (default: 2 above 512 px with the default preset, else 1)", "N" },
     { "save-every", 0, 0, G_OPTION_ARG_INT, &opts.save_every, "Also write the image every N steps (OUTPUT-STEP.png)", "N" },
     { "jpeg-quality", 0, 0, G_OPTION_ARG_INT, &opts.jpeg_quality, "JPEG quality 1-100 (default 92)", "Q" },
     { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &opts.weights, "VGG19 weights (.pth or .safetensors)", "FILE" },
@@ -476,10 +509,18 @@ main (int   argc,
   else
     params.init = BW_INIT_IMAGE;
   params.seed = (guint64) opts.seed;
+  if (opts.content_layers && !parse_layers ("--content-layers", opts.content_layers, params.content_layers))
+    return EXIT_USAGE;
+  if (opts.style_layers && !parse_layers ("--style-layers", opts.style_layers, params.style_layers))
+    return EXIT_USAGE;
   params.preserve_colors = opts.preserve_colors;
   if (!(opts.style_scale > 0.05 && opts.style_scale <= 4))
     return usage_error ("--style-scale must be between 0.05 and 4.");
   params.style_scale = opts.style_scale;
+  /* the default preset paints large outputs coarse to fine: the first pass settles the
+   * composition at half size, where a step costs a quarter */
+  if (opts.scales == 0)
+    opts.scales = (opts.preset == NULL || g_str_equal (opts.preset, "default")) && params.size > 512 ? 2 : 1;
   if (opts.scales < 1 || opts.scales > 4 || (params.size >> (opts.scales - 1)) < 16)
     return usage_error ("--scales must be between 1 and 4, and leave at least 16 pixels at the coarsest scale.");
   params.scales = opts.scales;
