@@ -14,6 +14,9 @@
 G_DEFINE_QUARK (bw-device-error-quark, bw_device_error)
 
 struct _BwPipeline {
+  char *key;                /* shader name and specialisation, for profiles */
+  double seconds;           /* time spent in it, when profiling */
+  guint dispatches;
   VkDescriptorSetLayout set_layout;
   VkPipelineLayout layout;
   VkPipeline pipeline;
@@ -50,6 +53,7 @@ struct _BwDevice {
   PFN_vkCmdPushDescriptorSetKHR push_descriptor_set;
 
   char *name;
+  gboolean profiling;       /* BRUSHWORK_PROFILE=1: time each dispatch on its own */
   gboolean int64;
   guint64 allocated, peak_allocated;   /* bytes in buffers, for the memory reports */
   guint validation_errors;
@@ -498,6 +502,7 @@ bw_device_new (const char  *selector,
 
   if (selector == NULL)
     selector = g_getenv ("BRUSHWORK_DEVICE");
+  self->profiling = g_strcmp0 (g_getenv ("BRUSHWORK_PROFILE"), "1") == 0;
   if (!create_instance (self, error) ||
       !pick_physical_device (self, selector, error) ||
       !pick_memory_type (self, error) ||
@@ -511,7 +516,40 @@ static void
 free_pipeline (gpointer data)
 {
   /* Pipelines are destroyed in finalize, while the VkDevice still exists. */
+  g_free (((BwPipeline *) data)->key);
   g_free (data);
+}
+
+static int
+compare_time (gconstpointer a,
+              gconstpointer b)
+{
+  const BwPipeline *pa = *(BwPipeline **) a, *pb = *(BwPipeline **) b;
+  return (pa->seconds < pb->seconds) - (pa->seconds > pb->seconds);
+}
+
+static void
+print_profile (BwDevice *self)
+{
+  g_autoptr(GPtrArray) all = g_ptr_array_new ();
+  GHashTableIter iter;
+  gpointer value;
+  double total = 0;
+
+  g_hash_table_iter_init (&iter, self->pipelines);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    g_ptr_array_add (all, value);
+  g_ptr_array_sort (all, compare_time);
+  for (guint i = 0; i < all->len; i++)
+    total += ((BwPipeline *) all->pdata[i])->seconds;
+  g_printerr ("Brushwork profile: %.3f s in %u pipelines\n", total, all->len);
+  for (guint i = 0; i < all->len; i++)
+    {
+      BwPipeline *p = all->pdata[i];
+      if (p->dispatches)
+        g_printerr ("  %8.3f s %5.1f%%  %6u x  %s\n", p->seconds, 100 * p->seconds / MAX (total, 1e-9),
+                    p->dispatches, p->key);
+    }
 }
 
 static void
@@ -526,6 +564,8 @@ bw_device_finalize (GObject *object)
 
       vkDeviceWaitIdle (self->device);
       bw_device_save_pipeline_cache (self);
+      if (self->profiling)
+        print_profile (self);
       g_hash_table_iter_init (&iter, self->pipelines);
       while (g_hash_table_iter_next (&iter, NULL, &value))
         {
@@ -879,6 +919,7 @@ bw_device_get_pipeline (BwDevice      *self,
     return NULL;
 
   p = g_new0 (BwPipeline, 1);
+  p->key = g_strdup (key->str);
   p->n_bindings = n_bindings;
   p->push_size = push_size;
   for (guint i = 0; i < n_bindings; i++)
@@ -999,6 +1040,13 @@ bw_device_dispatch (BwDevice          *self,
                         pipeline->push_size, push);
   vkCmdDispatch (self->cmd, groups_x, groups_y, groups_z);
   record_barrier (self);
+  if (self->profiling)
+    {
+      gint64 start = g_get_monotonic_time ();
+      bw_device_submit (self, NULL);
+      pipeline->seconds += (g_get_monotonic_time () - start) / 1e6;
+      pipeline->dispatches++;
+    }
 }
 
 gboolean
