@@ -15,6 +15,7 @@
 #include "losses/bw-losses.h"
 #include "optim/bw-adam.h"
 #include "optim/bw-lbfgs.h"
+#include "ops/bw-ops.h"
 
 #define H 48
 #define W 64
@@ -320,6 +321,44 @@ test_lbfgs_steps (void)
   bw_test_check_validation ();
 }
 
+/* Total variation's value and its gradient (weight 0.5) against PyTorch's autograd:
+ * fp32 sums of ~9000 squares, so 1e-5 relative for the value and 1e-5 normwise. */
+static void
+test_tv (void)
+{
+  g_autoptr(BwTensor) probe = image_tensor ("probe.bin", H, W);
+  g_autoptr(BwTensor) grad = NULL;
+  g_autofree float *want = bw_test_read_floats (oracle_dir, "tv_grad.bin", 3 * H * W);
+  g_autofree float *got = NULL;
+  g_autofree float *parts = NULL;
+  g_autoptr(GError) error = NULL;
+  BwDevice *dev = bw_test_device ();
+  BwBuffer *partials;
+  guint n;
+  double tv = 0, want_tv = bw_test_read_value (oracle_dir, "tv");
+
+  grad = bw_tensor_new (dev, 3, H, W, &error);
+  g_assert_no_error (error);
+  bw_tensor_clear (grad);
+  n = bw_ops_tv_n_partials (probe);
+  partials = bw_device_alloc_buffer (dev, n * sizeof (float), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bw_ops_tv (probe, grad, 0.5f, partials, 0, &error), ==, n);
+  g_assert_no_error (error);
+  parts = g_new (float, n);
+  bw_device_read_buffer (dev, partials, 0, parts, n * sizeof (float), &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < n; i++)
+    tv += parts[i];
+  g_test_message ("tv %.9g, PyTorch %.9g", tv, want_tv);
+  g_assert_cmpfloat (fabs (tv - want_tv), <=, 1e-5 * want_tv);
+  got = bw_tensor_download (grad, &error);
+  g_assert_no_error (error);
+  bw_test_assert_close_normwise ("tv gradient", got, want, 3 * H * W, 1e-5);
+  bw_device_free_buffer (dev, partials);
+  bw_test_check_validation ();
+}
+
 /* An image too large for the device is refused before anything is allocated, with a
  * sentence that says what to do. */
 static void
@@ -360,6 +399,7 @@ main (int   argc,
   g_test_add_func ("/vgg19/seed-adam-steps", test_adam_steps);
   g_test_add_func ("/vgg19/seed-lbfgs-steps", test_lbfgs_steps);
   g_test_add_func ("/vgg19/too-large", test_too_large);
+  g_test_add_func ("/losses/total-variation", test_tv);
   ret = g_test_run ();
 
   g_clear_object (&weights);

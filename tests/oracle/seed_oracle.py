@@ -123,6 +123,13 @@ def main():
     values += [("probe_content", c_loss.item()), ("probe_style", s_loss.item()),
                ("probe_total", total.item())]
 
+    # total variation, as jcjohnson/neural-style's TVLoss: squared differences of neighbours
+    x = probe.clone().requires_grad_(True)
+    tv = ((x[:, :, :, 1:] - x[:, :, :, :-1]) ** 2).sum() + ((x[:, :, 1:, :] - x[:, :, :-1, :]) ** 2).sum()
+    (0.5 * tv).backward()
+    write(args.outdir, "tv_grad.bin", x.grad)
+    values += [("tv", tv.item())]
+
     # two styles blended 0.3 : 0.7: the target Gram is the blend of the two (as
     # jcjohnson/neural-style's -style_blend_weights)
     style2 = normalised_image(args.style_height + 8, args.style_width - 8, g)
