@@ -86,10 +86,11 @@ new_network (void)
 }
 
 static BwLosses *
-seed_losses_blend (BwVgg19 *vgg,
-                   gboolean blend)
+losses_for (BwVgg19    *vgg,
+            gboolean    blend,
+            BwGramMode  mode)
 {
-  BwLosses *losses = bw_losses_new (vgg, BW_GRAM_SEED);
+  BwLosses *losses = bw_losses_new (vgg, mode);
   g_autoptr(BwTensor) content = image_tensor ("content.bin", H, W);
   g_autoptr(BwTensor) style = image_tensor ("style.bin", SH, SW);
   g_autoptr(BwTensor) style2 = image_tensor ("style2.bin", SH + 8, SW - 8);
@@ -117,7 +118,7 @@ seed_losses_blend (BwVgg19 *vgg,
 static BwLosses *
 seed_losses (BwVgg19 *vgg)
 {
-  return seed_losses_blend (vgg, FALSE);
+  return losses_for (vgg, FALSE, BW_GRAM_SEED);
 }
 
 static void
@@ -161,13 +162,17 @@ test_features (void)
 }
 
 static void
-check_gradient (gboolean blend)
+check_gradient (gboolean   blend,
+                BwGramMode mode)
 {
   g_autoptr(BwVgg19) vgg = new_network ();
-  g_autoptr(BwLosses) losses = seed_losses_blend (vgg, blend);
+  g_autoptr(BwLosses) losses = losses_for (vgg, blend, mode);
+  gboolean normalised = mode == BW_GRAM_NORMALISED;
   g_autoptr(BwTensor) probe = image_tensor ("probe.bin", H, W);
   g_autoptr(BwTensor) grad = NULL;
-  g_autofree float *want = bw_test_read_floats (oracle_dir, blend ? "blend_grad.bin" : "probe_grad.bin", 3 * H * W);
+  g_autofree float *want = bw_test_read_floats (oracle_dir, blend ? "blend_grad.bin" :
+                                                normalised ? "ngram_grad.bin" : "probe_grad.bin",
+                                                3 * H * W);
   g_autofree float *got = NULL;
   g_autoptr(GError) error = NULL;
   BwLossValues values;
@@ -187,6 +192,8 @@ check_gradient (gboolean blend)
 
   if (blend)
     assert_loss ("total loss, two styles", values.total, bw_test_read_value (oracle_dir, "blend_total"));
+  else if (normalised)
+    assert_loss ("total loss, normalised Gram", values.total, bw_test_read_value (oracle_dir, "ngram_total"));
   else
     {
       assert_loss ("content loss", values.content, bw_test_read_value (oracle_dir, "probe_content"));
@@ -202,14 +209,21 @@ check_gradient (gboolean blend)
 static void
 test_gradient (void)
 {
-  check_gradient (FALSE);
+  check_gradient (FALSE, BW_GRAM_SEED);
+}
+
+/* Gram matrices divided by c h w on both sides (independent of the image size). */
+static void
+test_normalised_gradient (void)
+{
+  check_gradient (FALSE, BW_GRAM_NORMALISED);
 }
 
 /* Two style images blended 3 : 7 against PyTorch with the blended Gram target. */
 static void
 test_blend_gradient (void)
 {
-  check_gradient (TRUE);
+  check_gradient (TRUE, BW_GRAM_SEED);
 }
 
 static void
@@ -396,6 +410,7 @@ main (int   argc,
   g_test_add_func ("/vgg19/features", test_features);
   g_test_add_func ("/vgg19/seed-gradient", test_gradient);
   g_test_add_func ("/vgg19/two-styles-gradient", test_blend_gradient);
+  g_test_add_func ("/vgg19/normalised-gram-gradient", test_normalised_gradient);
   g_test_add_func ("/vgg19/seed-adam-steps", test_adam_steps);
   g_test_add_func ("/vgg19/seed-lbfgs-steps", test_lbfgs_steps);
   g_test_add_func ("/vgg19/too-large", test_too_large);

@@ -48,6 +48,7 @@ typedef struct {
   char *style_layers;
   gint64 seed;
   gboolean preserve_colors;
+  gboolean normalize_gram;
   double style_scale;
   int scales;
   int save_every;
@@ -403,6 +404,7 @@ main (int   argc,
     { "content-layers", 0, 0, G_OPTION_ARG_STRING, &opts.content_layers, "Content layers and their weights (default relu4_2:1)", "LAYER[:W],…" },
     { "style-layers", 0, 0, G_OPTION_ARG_STRING, &opts.style_layers, "Style layers and their weights (default relu1_1:1,relu2_1:0.75,relu3_1:0.2,relu4_1:0.2,relu5_1:0.2)", "LAYER[:W],…" },
     { "preserve-colors", 0, 0, G_OPTION_ARG_NONE, &opts.preserve_colors, "Keep the photo's colours, take only the style's luminance", NULL },
+    { "normalize-gram", 0, 0, G_OPTION_ARG_NONE, &opts.normalize_gram, "Divide Gram matrices by c·h·w, so the style weight means the same at every size (pick --style-weight anew: about 1e10 balances the seed's losses at 256 px)", NULL },
     { "style-scale", 0, 0, G_OPTION_ARG_DOUBLE, &opts.style_scale, "Size of the style image relative to the output (default 1)", "F" },
     { "scales", 0, 0, G_OPTION_ARG_INT, &opts.scales, "Coarse-to-fine passes, each doubling the size (default: 2 above 512 px with the default preset, else 1)", "N" },
     { "save-every", 0, 0, G_OPTION_ARG_INT, &opts.save_every, "Also write the image every N steps (OUTPUT-STEP.png)", "N" },
@@ -514,6 +516,8 @@ main (int   argc,
   if (opts.style_layers && !parse_layers ("--style-layers", opts.style_layers, params.style_layers))
     return EXIT_USAGE;
   params.preserve_colors = opts.preserve_colors;
+  if (opts.normalize_gram)
+    params.gram_mode = BW_GRAM_NORMALISED;
   if (!(opts.style_scale > 0.05 && opts.style_scale <= 4))
     return usage_error ("--style-scale must be between 0.05 and 4.");
   params.style_scale = opts.style_scale;

@@ -123,6 +123,20 @@ def main():
     values += [("probe_content", c_loss.item()), ("probe_style", s_loss.item()),
                ("probe_total", total.item())]
 
+    # normalised Gram matrices: G / (c h w) for both sides, loss sum_l w_l mean((G' - A')^2)
+    def ngram(t):
+        _, d, h, w = t.shape
+        return gram_matrix(t) / (d * h * w)
+    style_ngrams = {k: ngram(v) for k, v in get_features(style, vgg).items()}
+    x = probe.clone().requires_grad_(True)
+    feats = get_features(x, vgg)
+    n_style = sum(wt * torch.mean((ngram(feats[k]) - style_ngrams[k]) ** 2) for k, wt in STYLE_WEIGHTS.items())
+    n_content = torch.mean((feats[CONTENT_LAYER] - content_features[CONTENT_LAYER]) ** 2)
+    n_total = CONTENT_WEIGHT * n_content + STYLE_WEIGHT * n_style
+    n_total.backward()
+    write(args.outdir, "ngram_grad.bin", x.grad)
+    values += [("ngram_total", n_total.item())]
+
     # total variation, as jcjohnson/neural-style's TVLoss: squared differences of neighbours
     x = probe.clone().requires_grad_(True)
     tv = ((x[:, :, :, 1:] - x[:, :, :, :-1]) ** 2).sum() + ((x[:, :, 1:, :] - x[:, :, :-1, :]) ** 2).sum()
