@@ -13,10 +13,12 @@ packages=(
   meson ninja-build pkg-config gcc
   libglib2.0-dev libgdk-pixbuf-2.0-dev libvulkan-dev glslc glslang-tools
   mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
+  libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 )
 if [ "$mode" = test ]; then
   # PyTorch is the tests' oracle; OpenBLAS keeps it fast
-  packages+=(python3-torch python3-torchvision libopenblas0-pthread)
+  packages+=(python3-torch python3-torchvision python3-pil libopenblas0-pthread)
 fi
 
 missing=()

@@ -18,6 +18,8 @@
 #include <glib/gstdio.h>
 
 #include "bw-engine.h"
+#include "motion/bw-video-reader.h"
+#include "motion/bw-video-writer.h"
 
 #define EXIT_USAGE 2
 
@@ -55,6 +57,9 @@ typedef struct {
   char *weights;
   char *device;
   int jpeg_quality;
+  char *timelapse;
+  int timelapse_fps;
+  gboolean video_from_content;
   gboolean quiet;
   gboolean verbose;
   gboolean version;
@@ -73,19 +78,20 @@ options_clear (Options *opts)
   g_free (opts->style_layers);
   g_free (opts->weights);
   g_free (opts->device);
+  g_free (opts->timelapse);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
 
 typedef struct {
   const Options *opts;
-  const BwParams *params;
-  BwSession *session;
   gint64 started;
   int step_offset;
   int total_steps;
   gboolean tty;
   GCancellable *cancellable;
+  BwVideoWriter *timelapse;
+  GError *timelapse_error;
 } Progress;
 
 static G_GNUC_PRINTF (1, 2) int
@@ -100,6 +106,13 @@ usage_error (const char *format,
   va_end (args);
   g_printerr ("brushwork-cli: %s\nRun “brushwork-cli --help” for the options.\n", msg);
   return EXIT_USAGE;
+}
+
+static int
+failure (const GError *error)
+{
+  g_printerr ("brushwork-cli: %s\n", error->message);
+  return EXIT_FAILURE;
 }
 
 /* "file.jpg:0.5" -> file.jpg, 0.5; a colon not followed by a number is part of the name. */
@@ -226,147 +239,191 @@ on_step (BwSession    *session,
       if (!save_image (session, path, p->opts->jpeg_quality, &error))
         g_printerr ("\nbrushwork-cli: %s\n", error->message);
     }
+  if (p->timelapse && p->timelapse_error == NULL)
+    {
+      g_autoptr(BwImage) frame = bw_session_get_image (session, &p->timelapse_error);
+
+      /* a failed timelapse stops the run: the user asked for it */
+      if (frame == NULL || !bw_video_writer_add (p->timelapse, frame, &p->timelapse_error))
+        g_cancellable_cancel (p->cancellable);
+    }
   if (interrupted)
     g_cancellable_cancel (p->cancellable);
 }
 
-static int
-run (const Options *opts,
-     BwParams      *params)
+/* Loads the weights and opens the device. */
+static BwEngine *
+open_engine (const Options  *opts,
+             GError        **error)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(BwWeights) weights = NULL;
-  g_autoptr(BwEngine) engine = NULL;
-  g_autoptr(BwImage) result = NULL;
-  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autofree char *weights_path = opts->weights ? g_strdup (opts->weights) : default_weights_path ();
-  g_autoptr(GPtrArray) styles = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GArray) blends = g_array_new (FALSE, FALSE, sizeof (double));
-  g_autoptr(BwImage) init_image = NULL;
-  Progress progress = { opts, params, NULL, 0, 0, 0, FALSE, cancellable };
-  gboolean stopped = FALSE;
+  g_autoptr(BwWeights) weights = NULL;
+  BwEngine *engine;
 
-  /* Read every input before any slow work, so a wrong file name fails at once. */
+  if (!g_file_test (weights_path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "No VGG19 weights at “%s”. Pass torchvision's vgg19-dcbb9e9d.pth (or a "
+                   ".safetensors of it) with --weights FILE, or set BRUSHWORK_WEIGHTS.",
+                   weights_path);
+      return NULL;
+    }
+  weights = bw_weights_load (weights_path, error);
+  if (weights == NULL)
+    return NULL;
+  engine = bw_engine_new (opts->device, weights, error);
+  if (engine && !opts->quiet)
+    g_printerr ("Using %s\n", bw_engine_get_device_name (engine));
+  return engine;
+}
+
+static gboolean
+load_styles (const Options  *opts,
+             GPtrArray      *styles,
+             GArray         *blends,
+             GError        **error)
+{
   for (int i = 0; opts->styles[i]; i++)
     {
       double blend;
       g_autofree char *path = split_style (opts->styles[i], &blend);
-      BwImage *image = bw_image_load (path, 0, &error);
+      BwImage *image = bw_image_load (path, 0, error);
 
       if (image == NULL)
-        {
-          g_printerr ("brushwork-cli: %s\n", error->message);
-          return EXIT_FAILURE;
-        }
+        return FALSE;
       g_ptr_array_add (styles, image);
       g_array_append_val (blends, blend);
     }
-  {
-    g_autoptr(BwImage) probe = bw_image_load (opts->content, 16, &error);
-    if (probe == NULL)
-      {
-        g_printerr ("brushwork-cli: %s\n", error->message);
-        return EXIT_FAILURE;
-      }
-  }
-  if (params->init == BW_INIT_IMAGE)
-    {
-      init_image = bw_image_load (opts->init, 0, &error);
-      if (init_image == NULL)
-        {
-          g_printerr ("brushwork-cli: %s\n", error->message);
-          return EXIT_FAILURE;
-        }
-    }
-  if (!g_file_test (weights_path, G_FILE_TEST_EXISTS))
-    {
-      g_printerr ("brushwork-cli: No VGG19 weights at “%s”. Pass torchvision's "
-                  "vgg19-dcbb9e9d.pth (or a .safetensors of it) with --weights FILE, or set "
-                  "BRUSHWORK_WEIGHTS.\n", weights_path);
-      return EXIT_FAILURE;
-    }
-  weights = bw_weights_load (weights_path, &error);
-  if (weights == NULL)
-    {
-      g_printerr ("brushwork-cli: %s\n", error->message);
-      return EXIT_FAILURE;
-    }
-  engine = bw_engine_new (opts->device, weights, &error);
-  if (engine == NULL)
-    {
-      g_printerr ("brushwork-cli: %s\n", error->message);
-      return EXIT_FAILURE;
-    }
-  if (!opts->quiet)
-    g_printerr ("Using %s\n", bw_engine_get_device_name (engine));
-  g_clear_object (&weights);   /* the network holds its own copy on the device */
+  return TRUE;
+}
 
-  progress.total_steps = params->steps;
-  progress.tty = isatty (STDERR_FILENO);
+/* One stylisation of @content. Returns the result, or NULL with @error set; after a
+ * Ctrl-C, the image so far, marked with the data "stopped". */
+static BwImage *
+stylise (BwEngine       *engine,
+         const BwParams *params,
+         BwImage        *content,
+         GPtrArray      *styles,
+         GArray         *blends,
+         BwImage        *init,
+         Progress       *progress,
+         GError        **error)
+{
+  g_autoptr(BwSession) session = bw_engine_new_session (engine, params);
+  g_autoptr(GError) run_error = NULL;
+  BwImage *result;
+
+  bw_session_set_content (session, content);
+  for (guint i = 0; i < styles->len; i++)
+    bw_session_add_style (session, g_ptr_array_index (styles, i), g_array_index (blends, double, i));
+  if (init)
+    bw_session_set_init_image (session, init);
+  if (!bw_session_start (session, error))
+    return NULL;
+  g_signal_connect (session, "step", G_CALLBACK (on_step), progress);
+  bw_session_run (session, progress->cancellable, &run_error);
+  progress->step_offset += bw_session_get_step (session);
+  if (run_error && !g_error_matches (run_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    {
+      g_propagate_error (error, g_steal_pointer (&run_error));
+      return NULL;
+    }
+  result = bw_session_get_image (session, error);
+  if (result && run_error)
+    g_object_set_data_full (G_OBJECT (result), "stopped", GINT_TO_POINTER (1), NULL);
+  return result;
+}
+
+static int
+finish_timelapse (Progress *progress)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (progress->timelapse == NULL)
+    return EXIT_SUCCESS;
+  if (progress->timelapse_error)
+    return failure (progress->timelapse_error);
+  if (!bw_video_writer_finish (progress->timelapse, &error))
+    return failure (error);
+  if (!progress->opts->quiet)
+    g_printerr ("Wrote the timelapse “%s” (%u frames).\n", progress->opts->timelapse,
+                bw_video_writer_get_n_frames (progress->timelapse));
+  return EXIT_SUCCESS;
+}
+
+static int
+run_image (const Options *opts,
+           BwParams      *params)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwEngine) engine = NULL;
+  g_autoptr(BwImage) result = NULL;
+  g_autoptr(BwImage) init_image = NULL;
+  g_autoptr(BwImage) final_size = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GPtrArray) styles = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GArray) blends = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(BwVideoWriter) timelapse = NULL;
+  Progress progress = { opts, 0, 0, params->steps, isatty (STDERR_FILENO), cancellable, NULL, NULL };
+  gboolean stopped = FALSE;
+  int status;
+
+  /* Read every input before any slow work, so a wrong file name fails at once. */
+  if (!load_styles (opts, styles, blends, &error))
+    return failure (error);
+  final_size = bw_image_load (opts->content, params->size, &error);
+  if (final_size == NULL)
+    return failure (error);
+  if (params->init == BW_INIT_IMAGE && !(init_image = bw_image_load (opts->init, 0, &error)))
+    return failure (error);
+  if (opts->timelapse)
+    {
+      timelapse = bw_video_writer_new (opts->timelapse, bw_image_get_width (final_size),
+                                       bw_image_get_height (final_size), opts->timelapse_fps, 1, &error);
+      if (timelapse == NULL)
+        return failure (error);
+      progress.timelapse = timelapse;
+    }
+  engine = open_engine (opts, &error);
+  if (engine == NULL)
+    return failure (error);
   progress.started = g_get_monotonic_time ();
 
   /* coarse to fine: each scale doubles the size and starts from the last result */
   for (int scale = 0; scale < params->scales && !stopped; scale++)
     {
       int size = params->size >> (params->scales - 1 - scale);
-      int steps = params->steps / params->scales + (scale == params->scales - 1 ? params->steps % params->scales : 0);
-      g_autoptr(BwImage) content = bw_image_load (opts->content, size, &error);
-      g_autoptr(BwSession) session = NULL;
+      g_autoptr(BwImage) content = size == params->size ? g_object_ref (final_size)
+                                                        : bw_image_load (opts->content, size, &error);
       BwParams p = *params;
 
       if (content == NULL)
-        {
-          g_printerr ("brushwork-cli: %s\n", error->message);
-          return EXIT_FAILURE;
-        }
+        return failure (error);
       p.size = size;
-      p.steps = steps;
+      p.steps = params->steps / params->scales + (scale == params->scales - 1 ? params->steps % params->scales : 0);
       if (result)
         {
           p.init = BW_INIT_IMAGE;
-          init_image = g_object_ref (result);
+          g_set_object (&init_image, result);
         }
-      session = bw_engine_new_session (engine, &p);
-      bw_session_set_content (session, content);
-      for (guint i = 0; i < styles->len; i++)
-        bw_session_add_style (session, g_ptr_array_index (styles, i), g_array_index (blends, double, i));
-      if (init_image)
-        bw_session_set_init_image (session, init_image);
-      g_clear_object (&init_image);
-      if (!bw_session_start (session, &error))
-        {
-          g_printerr ("brushwork-cli: %s\n", error->message);
-          return EXIT_FAILURE;
-        }
-      progress.session = session;
-      g_signal_connect (session, "step", G_CALLBACK (on_step), &progress);
-      if (!bw_session_run (session, cancellable, &error))
-        {
-          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-            {
-              g_printerr ("%sbrushwork-cli: %s\n", progress.tty ? "\n" : "", error->message);
-              return EXIT_FAILURE;
-            }
-          g_clear_error (&error);
-          stopped = TRUE;
-        }
-      progress.step_offset += bw_session_get_step (session);
       g_clear_object (&result);
-      result = bw_session_get_image (session, &error);
+      result = stylise (engine, &p, content, styles, blends, init_image, &progress, &error);
       if (result == NULL)
         {
-          g_printerr ("brushwork-cli: %s\n", error->message);
-          return EXIT_FAILURE;
+          if (progress.tty)
+            g_printerr ("\n");
+          return failure (progress.timelapse_error ? progress.timelapse_error : error);
         }
+      stopped = g_object_get_data (G_OBJECT (result), "stopped") != NULL;
     }
   if (progress.tty && !opts->quiet && !opts->verbose)
     g_printerr ("\n");
 
   if (!bw_image_save (result, opts->output, opts->jpeg_quality, &error))
-    {
-      g_printerr ("brushwork-cli: %s\n", error->message);
-      return EXIT_FAILURE;
-    }
+    return failure (error);
+  status = finish_timelapse (&progress);
+  if (status != EXIT_SUCCESS)
+    return status;
   if (stopped)
     {
       g_printerr ("Stopped after step %d of %d; the image so far is in “%s”.\n",
@@ -379,13 +436,120 @@ run (const Options *opts,
   return EXIT_SUCCESS;
 }
 
+static double
+mean_abs_diff (BwImage *a,
+               BwImage *b)
+{
+  gsize n = (gsize) 3 * bw_image_get_width (a) * bw_image_get_height (a);
+  const float *x = bw_image_get_data (a), *y = bw_image_get_data (b);
+  double acc = 0;
+
+  for (gsize i = 0; i < n; i++)
+    acc += fabsf (x[i] - y[i]);
+  return acc / n;
+}
+
+/* A video as content: every frame stylised, each starting from the previous result so the
+ * painting stays still where the scene does; written as WebM at the source's frame rate. */
+static int
+run_video (const Options *opts,
+           BwParams      *params)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwEngine) engine = NULL;
+  g_autoptr(BwVideoReader) reader = NULL;
+  g_autoptr(BwVideoWriter) writer = NULL;
+  g_autoptr(BwImage) previous_in = NULL;
+  g_autoptr(BwImage) previous_out = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GPtrArray) styles = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GArray) blends = g_array_new (FALSE, FALSE, sizeof (double));
+  Progress progress = { opts, 0, 0, params->steps, FALSE, cancellable, NULL, NULL };
+  double flicker_in = 0, flicker_out = 0;
+  int frames = 0;
+
+  if (!load_styles (opts, styles, blends, &error))
+    return failure (error);
+  reader = bw_video_reader_new (opts->content, params->size, &error);
+  if (reader == NULL)
+    return failure (error);
+  engine = open_engine (opts, &error);
+  if (engine == NULL)
+    return failure (error);
+  progress.started = g_get_monotonic_time ();
+
+  for (;;)
+    {
+      g_autoptr(BwImage) frame = bw_video_reader_next (reader, &error);
+      g_autoptr(BwImage) out = NULL;
+      BwParams p = *params;
+
+      if (frame == NULL)
+        {
+          if (error)
+            return failure (error);
+          break;
+        }
+      if (writer == NULL)
+        {
+          int fps_n, fps_d;
+          bw_video_reader_get_rate (reader, &fps_n, &fps_d);
+          writer = bw_video_writer_new (opts->output, bw_image_get_width (frame),
+                                        bw_image_get_height (frame), fps_n, fps_d, &error);
+          if (writer == NULL)
+            return failure (error);
+        }
+      if (previous_out && !opts->video_from_content)
+        p.init = BW_INIT_IMAGE;
+      progress.step_offset = 0;
+      out = stylise (engine, &p, frame, styles, blends, p.init == BW_INIT_IMAGE ? previous_out : NULL,
+                     &progress, &error);
+      if (out == NULL)
+        return failure (error);
+      if (!bw_video_writer_add (writer, out, &error))
+        return failure (error);
+      if (previous_in)
+        {
+          flicker_in += mean_abs_diff (frame, previous_in);
+          flicker_out += mean_abs_diff (out, previous_out);
+        }
+      frames++;
+      if (!opts->quiet)
+        g_printerr ("frame %d done, %.1f s per frame\n", frames,
+                    (g_get_monotonic_time () - progress.started) / 1e6 / frames);
+      g_set_object (&previous_in, frame);
+      g_set_object (&previous_out, out);
+      if (g_object_get_data (G_OBJECT (out), "stopped"))
+        break;
+    }
+  if (writer == NULL)
+    {
+      g_printerr ("brushwork-cli: “%s” has no video frames.\n", opts->content);
+      return EXIT_FAILURE;
+    }
+  /* a stopped run still ends its stream, so the partial video plays */
+  if (!bw_video_writer_finish (writer, &error))
+    return failure (error);
+  if (frames > 1)
+    g_print ("flicker: output %.5f, input %.5f (mean absolute difference of consecutive frames)\n",
+             flicker_out / (frames - 1), flicker_in / (frames - 1));
+  if (interrupted)
+    {
+      g_printerr ("Stopped after %d frames; they are in “%s”.\n", frames, opts->output);
+      return 130;
+    }
+  if (!opts->quiet)
+    g_printerr ("Wrote “%s” (%d frames).\n", opts->output, frames);
+  return EXIT_SUCCESS;
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_auto(Options) opts = {
     .size = -1, .steps = -1, .lr = NAN, .content_weight = NAN, .style_weight = NAN,
-    .tv_weight = NAN, .seed = 0, .style_scale = 1.0, .scales = 0, .jpeg_quality = 92,
+    .tv_weight = NAN, .seed = 0, .style_scale = 1.0, .scales = 0, .jpeg_quality = 92, .timelapse_fps = 30,
   };
   GOptionEntry entries[] = {
     { "content", 'c', 0, G_OPTION_ARG_FILENAME, &opts.content, "The photo to paint", "FILE" },
@@ -409,6 +573,9 @@ main (int   argc,
     { "scales", 0, 0, G_OPTION_ARG_INT, &opts.scales, "Coarse-to-fine passes, each doubling the size (default: 2 above 512 px with the default preset, else 1)", "N" },
     { "save-every", 0, 0, G_OPTION_ARG_INT, &opts.save_every, "Also write the image every N steps (OUTPUT-STEP.png)", "N" },
     { "jpeg-quality", 0, 0, G_OPTION_ARG_INT, &opts.jpeg_quality, "JPEG quality 1-100 (default 92)", "Q" },
+    { "timelapse", 0, 0, G_OPTION_ARG_FILENAME, &opts.timelapse, "Also record every step as a video (.webm)", "FILE" },
+    { "timelapse-fps", 0, 0, G_OPTION_ARG_INT, &opts.timelapse_fps, "Frames per second of the timelapse (default 30)", "N" },
+    { "video-from-content", 0, 0, G_OPTION_ARG_NONE, &opts.video_from_content, "With a video as content: start each frame from the photo rather than the previous result (flickers more)", NULL },
     { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &opts.weights, "VGG19 weights (.pth or .safetensors)", "FILE" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &opts.device, "Vulkan device: index or part of its name", "DEVICE" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opts.quiet, "Print nothing but errors", NULL },
@@ -419,6 +586,7 @@ main (int   argc,
   g_autoptr(GOptionContext) context = g_option_context_new ("— paint a photo in the style of a painting");
   g_autoptr(GError) error = NULL;
   BwParams params;
+  gboolean video;
 
   setlocale (LC_ALL, "");
   g_option_context_add_main_entries (context, entries, NULL);
@@ -443,12 +611,25 @@ main (int   argc,
     return usage_error ("No output file: say where to write the result with --output FILE.");
   if (!bw_params_init_preset (&params, opts.preset ? opts.preset : "default"))
     return usage_error ("Unknown preset “%s”: use seed or default.", opts.preset);
+  video = bw_video_reader_is_video (opts.content);
   {
     g_autofree char *lower = g_ascii_strdown (opts.output, -1);
-    if (!g_str_has_suffix (lower, ".png") && !g_str_has_suffix (lower, ".jpg") &&
+    if (video && !g_str_has_suffix (lower, ".webm"))
+      return usage_error ("“%s” is a video: --output must end in .webm.", opts.content);
+    if (!video && !g_str_has_suffix (lower, ".png") && !g_str_has_suffix (lower, ".jpg") &&
         !g_str_has_suffix (lower, ".jpeg"))
       return usage_error ("--output “%s” must end in .png, .jpg or .jpeg.", opts.output);
   }
+  if (opts.timelapse)
+    {
+      g_autofree char *lower = g_ascii_strdown (opts.timelapse, -1);
+      if (video)
+        return usage_error ("--timelapse records a still image's painting; with a video as content, the output is already a video.");
+      if (!g_str_has_suffix (lower, ".webm"))
+        return usage_error ("--timelapse “%s” must end in .webm.", opts.timelapse);
+    }
+  if (opts.timelapse_fps < 1 || opts.timelapse_fps > 120)
+    return usage_error ("--timelapse-fps must be between 1 and 120.");
   for (int i = 0; opts.styles[i]; i++)
     {
       double w;
@@ -536,5 +717,5 @@ main (int   argc,
     return usage_error ("--jpeg-quality must be between 1 and 100.");
 
   signal (SIGINT, on_sigint);
-  return run (&opts, &params);
+  return video ? run_video (&opts, &params) : run_image (&opts, &params);
 }

@@ -1,0 +1,181 @@
+/* bw-video-reader.c: filesrc ! decodebin ! videoconvert ! appsink (RGB) */
+#include "bw-video-reader.h"
+
+#include <gio/gio.h>
+#include <gst/app/gstappsink.h>
+#include <gst/gst.h>
+#include <gst/video/video.h>
+#include <math.h>
+
+#include "motion/bw-motion-error.h"
+
+struct _BwVideoReader {
+  GObject parent_instance;
+
+  GstElement *pipeline;
+  GstElement *sink;
+  char *display;
+  int longest_side;
+  int fps_n, fps_d;
+};
+
+G_DEFINE_FINAL_TYPE (BwVideoReader, bw_video_reader, G_TYPE_OBJECT)
+
+static void
+bw_video_reader_finalize (GObject *object)
+{
+  BwVideoReader *self = BW_VIDEO_READER (object);
+
+  if (self->pipeline)
+    {
+      gst_element_set_state (self->pipeline, GST_STATE_NULL);
+      gst_object_unref (self->pipeline);
+    }
+  g_clear_object (&self->sink);
+  g_free (self->display);
+  G_OBJECT_CLASS (bw_video_reader_parent_class)->finalize (object);
+}
+
+static void
+bw_video_reader_class_init (BwVideoReaderClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bw_video_reader_finalize;
+}
+
+static void
+bw_video_reader_init (BwVideoReader *self)
+{
+  self->fps_n = 25;
+  self->fps_d = 1;
+}
+
+gboolean
+bw_video_reader_is_video (const char *path)
+{
+  g_autofree char *type = g_content_type_guess (path, NULL, 0, NULL);
+  g_autofree char *mime = g_content_type_get_mime_type (type);
+
+  return mime != NULL && g_str_has_prefix (mime, "video/");
+}
+
+BwVideoReader *
+bw_video_reader_new (const char  *path,
+                     int          longest_side,
+                     GError     **error)
+{
+  g_autoptr(BwVideoReader) self = g_object_new (BW_TYPE_VIDEO_READER, NULL);
+  g_autoptr(GError) parse_error = NULL;
+  GstElement *src;
+
+  gst_init (NULL, NULL);
+  self->display = g_filename_display_name (path);
+  self->longest_side = longest_side;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
+                   "“%s” does not exist. Check the file name.", self->display);
+      return NULL;
+    }
+  self->pipeline = gst_parse_launch ("filesrc name=src ! decodebin ! videoconvert ! "
+                                     "video/x-raw,format=RGB ! appsink name=sink sync=false "
+                                     "max-buffers=2", &parse_error);
+  if (self->pipeline == NULL || parse_error != NULL)
+    {
+      g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_MISSING_PLUGIN,
+                   "Could not set up the video decoder: %s. Install gstreamer1.0-plugins-base "
+                   "and gstreamer1.0-plugins-good.", parse_error ? parse_error->message : "unknown error");
+      return NULL;
+    }
+  gst_object_ref_sink (self->pipeline);
+  src = gst_bin_get_by_name (GST_BIN (self->pipeline), "src");
+  g_object_set (src, "location", path, NULL);
+  gst_object_unref (src);
+  self->sink = gst_bin_get_by_name (GST_BIN (self->pipeline), "sink");
+  if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
+    {
+      g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
+                   "“%s” could not be opened as a video.", self->display);
+      return NULL;
+    }
+  return g_steal_pointer (&self);
+}
+
+/* The pipeline's error, if it has one, as a sentence. */
+static gboolean
+check_bus (BwVideoReader  *self,
+           GError        **error)
+{
+  g_autoptr(GstBus) bus = gst_element_get_bus (self->pipeline);
+  g_autoptr(GstMessage) msg = gst_bus_pop_filtered (bus, GST_MESSAGE_ERROR);
+
+  if (msg)
+    {
+      g_autoptr(GError) gst_error = NULL;
+      gst_message_parse_error (msg, &gst_error, NULL);
+      g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
+                   "“%s” could not be decoded: %s. Use a WebM, MP4 or Ogg video that your "
+                   "GStreamer plugins can play.", self->display, gst_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+BwImage *
+bw_video_reader_next (BwVideoReader  *self,
+                      GError        **error)
+{
+  g_autoptr(GstSample) sample = gst_app_sink_pull_sample (GST_APP_SINK (self->sink));
+  GstVideoInfo info;
+  GstVideoFrame frame;
+  g_autoptr(BwImage) image = NULL;
+  float *data;
+  int w, h;
+
+  if (sample == NULL)
+    {
+      check_bus (self, error);
+      return NULL;
+    }
+  if (!gst_video_info_from_caps (&info, gst_sample_get_caps (sample)) ||
+      !gst_video_frame_map (&frame, &info, gst_sample_get_buffer (sample), GST_MAP_READ))
+    {
+      g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
+                   "“%s” gave a frame Brushwork cannot read.", self->display);
+      return NULL;
+    }
+  if (GST_VIDEO_INFO_FPS_N (&info) > 0)
+    {
+      self->fps_n = GST_VIDEO_INFO_FPS_N (&info);
+      self->fps_d = GST_VIDEO_INFO_FPS_D (&info);
+    }
+  w = GST_VIDEO_INFO_WIDTH (&info);
+  h = GST_VIDEO_INFO_HEIGHT (&info);
+  data = g_new (float, (gsize) 3 * w * h);
+  for (int y = 0; y < h; y++)
+    {
+      const guint8 *row = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&frame, 0) +
+                          (gsize) y * GST_VIDEO_FRAME_PLANE_STRIDE (&frame, 0);
+      for (int x = 0; x < w; x++)
+        for (int c = 0; c < 3; c++)
+          data[(gsize) c * w * h + (gsize) y * w + x] = row[x * 3 + c] / 255.0f;
+    }
+  gst_video_frame_unmap (&frame);
+  image = bw_image_new_take (w, h, data);
+  if (self->longest_side > 0 && MAX (w, h) != self->longest_side)
+    {
+      double f = (double) self->longest_side / MAX (w, h);
+      BwImage *scaled = bw_image_scale (image, MAX (1, (int) lround (w * f)), MAX (1, (int) lround (h * f)));
+      g_set_object (&image, scaled);
+      g_object_unref (scaled);
+    }
+  return g_steal_pointer (&image);
+}
+
+void
+bw_video_reader_get_rate (BwVideoReader *self,
+                          int           *fps_n,
+                          int           *fps_d)
+{
+  *fps_n = self->fps_n;
+  *fps_d = self->fps_d;
+}

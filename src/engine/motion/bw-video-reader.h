@@ -1,0 +1,26 @@
+/* bw-video-reader.h: the frames of a video file, one BwImage at a time, through GStreamer. */
+#pragma once
+
+#include "image/bw-image.h"
+
+G_BEGIN_DECLS
+
+#define BW_TYPE_VIDEO_READER (bw_video_reader_get_type ())
+G_DECLARE_FINAL_TYPE (BwVideoReader, bw_video_reader, BW, VIDEO_READER, GObject)
+
+/* TRUE when @path looks like a video rather than a still image. */
+gboolean       bw_video_reader_is_video   (const char     *path);
+
+/* Frames come scaled so that their longer side is @longest_side (0: as they are). */
+BwVideoReader *bw_video_reader_new        (const char     *path,
+                                           int             longest_side,
+                                           GError        **error);
+/* The next frame, or NULL at the end (with @error unset) or on failure (@error set). */
+BwImage       *bw_video_reader_next       (BwVideoReader  *self,
+                                           GError        **error);
+/* The frame rate, known once the first frame has been read. */
+void           bw_video_reader_get_rate   (BwVideoReader  *self,
+                                           int            *fps_n,
+                                           int            *fps_d);
+
+G_END_DECLS
