@@ -11,7 +11,7 @@ mode=${1:-run}
 
 packages=(
   meson ninja-build pkg-config gcc
-  libglib2.0-dev libgdk-pixbuf-2.0-dev libvulkan-dev glslc glslang-tools
+  libglib2.0-dev libgdk-pixbuf-2.0-dev libvulkan-dev glslc glslang-tools help2man
   mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
