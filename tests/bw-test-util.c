@@ -193,3 +193,29 @@ bw_test_remove_dir (const char *dir)
     }
   g_rmdir (dir);
 }
+
+int
+bw_test_run_cli (const char *const  *args,
+                 char              **envp,
+                 char              **out,
+                 char              **err)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
+  g_autoptr(GError) error = NULL;
+  const char *cli = g_getenv ("BRUSHWORK_CLI");
+  int status = 0;
+
+  g_assert_nonnull (cli);
+  g_ptr_array_add (argv, (char *) cli);
+  for (int i = 0; args[i]; i++)
+    g_ptr_array_add (argv, (char *) args[i]);
+  g_ptr_array_add (argv, NULL);
+  g_spawn_sync (NULL, (char **) argv->pdata, envp, 0, NULL, NULL, out, err, &status, &error);
+  g_assert_no_error (error);
+  if (!WIFEXITED (status))
+    {
+      g_test_fail_printf ("brushwork-cli %s died: %s", args[0], *err);
+      return -1;
+    }
+  return WEXITSTATUS (status);
+}

@@ -46,3 +46,11 @@ double    bw_test_read_value (const char *dir,
                               const char *name);
 /* Deletes @dir and the files in it (not recursive: oracles write flat folders). */
 void      bw_test_remove_dir (const char *dir);
+
+/* Runs brushwork-cli (BRUSHWORK_CLI) with @args and @envp (NULL: ours); returns its exit
+ * status and what it printed, and fails the test if it died of a signal (a crash or a
+ * sanitizer's report). */
+int       bw_test_run_cli (const char *const  *args,
+                           char              **envp,
+                           char              **out,
+                           char              **err);

@@ -26,39 +26,12 @@ in_oracle (const char *name)
   return g_build_filename (oracle_dir, name, NULL);
 }
 
-/* Runs the CLI; returns its exit status and what it printed. */
-static int
-run_cli_env (const char *const *args,
-             char             **envp,
-             char             **out,
-             char             **err)
-{
-  g_autoptr(GPtrArray) argv = g_ptr_array_new ();
-  g_autoptr(GError) error = NULL;
-  const char *cli = g_getenv ("BRUSHWORK_CLI");
-  int status = 0;
-
-  g_assert_nonnull (cli);
-  g_ptr_array_add (argv, (char *) cli);
-  for (int i = 0; args[i]; i++)
-    g_ptr_array_add (argv, (char *) args[i]);
-  g_ptr_array_add (argv, NULL);
-  g_spawn_sync (NULL, (char **) argv->pdata, envp, 0, NULL, NULL, out, err, &status, &error);
-  g_assert_no_error (error);
-  if (!WIFEXITED (status))   /* never a crash, nor a sanitizer's report */
-    {
-      g_test_fail_printf ("brushwork-cli %s died: %s", args[0], *err);
-      return -1;
-    }
-  return WEXITSTATUS (status);
-}
-
 static int
 run_cli (const char *const *args,
          char             **out,
          char             **err)
 {
-  return run_cli_env (args, NULL, out, err);
+  return bw_test_run_cli (args, NULL, out, err);
 }
 
 static void
@@ -207,7 +180,7 @@ test_no_driver (void)
   envp = g_environ_setenv (envp, "VK_ICD_FILENAMES", "/nonexistent/icd.json", TRUE);
   envp = g_environ_setenv (envp, "VK_DRIVER_FILES", "/nonexistent/icd.json", TRUE);
   envp = g_environ_unsetenv (envp, "BRUSHWORK_VALIDATE");
-  g_assert_cmpint (run_cli_env (args, envp, &out, &err), ==, 1);
+  g_assert_cmpint (bw_test_run_cli (args, envp, &out, &err), ==, 1);
   g_test_message ("%s", err);
   g_assert_nonnull (strstr (err, "mesa-vulkan-drivers"));
   g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));

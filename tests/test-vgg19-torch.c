@@ -121,6 +121,29 @@ seed_losses (BwVgg19 *vgg)
   return losses_for (vgg, FALSE, BW_GRAM_SEED);
 }
 
+/* One closure evaluation: forward, losses, backward; leaves dLoss/dx in @grad. */
+static BwLossValues
+evaluate (BwVgg19  *vgg,
+          BwLosses *losses,
+          BwTensor *x,
+          BwTensor *grad)
+{
+  g_autoptr(GError) error = NULL;
+  BwLossValues values;
+
+  bw_vgg19_forward (vgg, x, &error);
+  g_assert_no_error (error);
+  bw_losses_record (losses, &error);
+  g_assert_no_error (error);
+  bw_vgg19_backward (vgg, bw_losses_get_feature_grads (losses), grad, &error);
+  g_assert_no_error (error);
+  bw_device_submit (bw_test_device (), &error);
+  g_assert_no_error (error);
+  bw_losses_read_values (losses, &values, &error);
+  g_assert_no_error (error);
+  return values;
+}
+
 static void
 assert_loss (const char *what,
              double      got,
@@ -179,16 +202,7 @@ check_gradient (gboolean   blend,
 
   grad = bw_tensor_new (bw_test_device (), 3, H, W, &error);
   g_assert_no_error (error);
-  bw_vgg19_forward (vgg, probe, &error);
-  g_assert_no_error (error);
-  bw_losses_record (losses, &error);
-  g_assert_no_error (error);
-  bw_vgg19_backward (vgg, bw_losses_get_feature_grads (losses), grad, &error);
-  g_assert_no_error (error);
-  bw_device_submit (bw_test_device (), &error);
-  g_assert_no_error (error);
-  bw_losses_read_values (losses, &values, &error);
-  g_assert_no_error (error);
+  values = evaluate (vgg, losses, probe, grad);
 
   if (blend)
     assert_loss ("total loss, two styles", values.total, bw_test_read_value (oracle_dir, "blend_total"));
@@ -252,17 +266,8 @@ test_adam_steps (void)
       BwLossValues values;
       double want_content;
 
-      bw_vgg19_forward (vgg, target, &error);
-      g_assert_no_error (error);
-      bw_losses_record (losses, &error);
-      g_assert_no_error (error);
-      bw_vgg19_backward (vgg, bw_losses_get_feature_grads (losses), grad, &error);
-      g_assert_no_error (error);
+      values = evaluate (vgg, losses, target, grad);
       bw_adam_step (adam, grad, &error);
-      g_assert_no_error (error);
-      bw_device_submit (bw_test_device (), &error);
-      g_assert_no_error (error);
-      bw_losses_read_values (losses, &values, &error);
       g_assert_no_error (error);
 
       want_content = bw_test_read_value (oracle_dir, cname);
@@ -314,16 +319,7 @@ test_lbfgs_steps (void)
       gboolean converged;
       BwLossValues values;
 
-      bw_vgg19_forward (vgg, target, &error);
-      g_assert_no_error (error);
-      bw_losses_record (losses, &error);
-      g_assert_no_error (error);
-      bw_vgg19_backward (vgg, bw_losses_get_feature_grads (losses), grad, &error);
-      g_assert_no_error (error);
-      bw_device_submit (bw_test_device (), &error);
-      g_assert_no_error (error);
-      bw_losses_read_values (losses, &values, &error);
-      g_assert_no_error (error);
+      values = evaluate (vgg, losses, target, grad);
       assert_loss (what, values.total, bw_test_read_value (oracle_dir, name));
       bw_lbfgs_step (lbfgs, grad, values.total, &converged, &error);
       g_assert_no_error (error);
