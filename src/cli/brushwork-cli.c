@@ -20,6 +20,7 @@
 #include "bw-engine.h"
 #include "motion/bw-video-reader.h"
 #include "motion/bw-video-writer.h"
+#include "weights/bw-weights-download.h"
 
 #define EXIT_USAGE 2
 
@@ -58,6 +59,7 @@ typedef struct {
   char *device;
   int jpeg_quality;
   char *timelapse;
+  char *make_manifest;
   int timelapse_fps;
   gboolean video_from_content;
   gboolean quiet;
@@ -79,6 +81,7 @@ options_clear (Options *opts)
   g_free (opts->weights);
   g_free (opts->device);
   g_free (opts->timelapse);
+  g_free (opts->make_manifest);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
@@ -163,14 +166,62 @@ parse_layers (const char  *flag,
   return TRUE;
 }
 
+static void
+on_download_progress (guint64  done,
+                      guint64  total,
+                      double   rate,
+                      gpointer user_data)
+{
+  const Options *opts = ((Progress *) user_data)->opts;
+
+  if (interrupted)
+    g_cancellable_cancel (((Progress *) user_data)->cancellable);
+  if (opts->quiet || !isatty (STDERR_FILENO))
+    return;
+  if (total > 0)
+    g_printerr ("\rDownloading VGG19's weights: %3d%% of %.0f MB, %.1f MB/s ",
+                (int) (100.0 * done / total), total / 1e6, rate / 1e6);
+  else
+    g_printerr ("\rDownloading VGG19's weights: %.0f MB, %.1f MB/s ", done / 1e6, rate / 1e6);
+}
+
+/* --weights, else BRUSHWORK_WEIGHTS, else the cache, fetched there on first use. */
 static char *
-default_weights_path (void)
+find_weights (const Options  *opts,
+              GError        **error)
 {
   const char *env = g_getenv ("BRUSHWORK_WEIGHTS");
+  g_autofree char *cached = bw_weights_default_path ();
+  g_autoptr(GCancellable) cancellable = NULL;
+  Progress progress = { opts };
+  gboolean ok;
 
+  if (opts->weights)
+    return g_strdup (opts->weights);
   if (env && *env)
     return g_strdup (env);
-  return g_build_filename (g_get_user_cache_dir (), "brushwork", "vgg19-conv.safetensors", NULL);
+  if (g_file_test (cached, G_FILE_TEST_EXISTS))
+    return g_steal_pointer (&cached);
+
+  if (!opts->quiet)
+    g_printerr ("VGG19's weights are not here yet: downloading torchvision's vgg19-dcbb9e9d.pth "
+                "(548 MB, once; only its 80 MB of conv layers are kept in %s).\n", cached);
+  cancellable = g_cancellable_new ();
+  progress.cancellable = cancellable;
+  ok = bw_weights_download (NULL, NULL, cached, on_download_progress, &progress, cancellable, error);
+  if (!opts->quiet && isatty (STDERR_FILENO))
+    g_printerr ("\n");
+  if (!ok)
+    {
+      if (g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_clear_error (error);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                       "Download stopped; run again to resume it.");
+        }
+      return NULL;
+    }
+  return g_steal_pointer (&cached);
 }
 
 static void
@@ -256,10 +307,12 @@ static BwEngine *
 open_engine (const Options  *opts,
              GError        **error)
 {
-  g_autofree char *weights_path = opts->weights ? g_strdup (opts->weights) : default_weights_path ();
+  g_autofree char *weights_path = find_weights (opts, error);
   g_autoptr(BwWeights) weights = NULL;
   BwEngine *engine;
 
+  if (weights_path == NULL)
+    return NULL;
   if (!g_file_test (weights_path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
@@ -580,6 +633,7 @@ main (int   argc,
     { "device", 'd', 0, G_OPTION_ARG_STRING, &opts.device, "Vulkan device: index or part of its name", "DEVICE" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opts.quiet, "Print nothing but errors", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts.verbose, "Print a line per step with the losses", NULL },
+    { "make-weights-manifest", 0, 0, G_OPTION_ARG_FILENAME, &opts.make_manifest, "Print the byte range and SHA-256 of each conv tensor in a local weights file, as JSON, and exit", "FILE" },
     { "version", 0, 0, G_OPTION_ARG_NONE, &opts.version, "Print the version and exit", NULL },
     { NULL }
   };
@@ -599,6 +653,14 @@ main (int   argc,
   if (opts.version)
     {
       g_print ("brushwork-cli %s\n", BRUSHWORK_VERSION);
+      return EXIT_SUCCESS;
+    }
+  if (opts.make_manifest)
+    {
+      g_autofree char *json = bw_weights_make_manifest (opts.make_manifest, &error);
+      if (json == NULL)
+        return failure (error);
+      g_print ("%s\n", json);
       return EXIT_SUCCESS;
     }
   if (argc > 1)
