@@ -1,0 +1,238 @@
+/* bw-application.c: the app: command line, actions, shortcuts, settings.
+ *
+ *   brushwork [--content FILE] [--style FILE]... [--start] [--weights FILE] [FILE...]
+ *
+ * Files given without an option, or opened from a file manager, are the photo then styles.
+ */
+#include <glib/gi18n.h>
+
+#include "bw-application.h"
+#include "bw-window.h"
+
+struct _BwApplication
+{
+  AdwApplication parent_instance;
+
+  GSettings *settings;
+};
+
+G_DEFINE_FINAL_TYPE (BwApplication, bw_application, ADW_TYPE_APPLICATION)
+
+static BwWindow *
+get_window (BwApplication *self)
+{
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (self));
+
+  if (BW_IS_WINDOW (window))
+    return BW_WINDOW (window);
+  return bw_window_new (self);
+}
+
+static void
+bw_application_activate (GApplication *app)
+{
+  gtk_window_present (GTK_WINDOW (get_window (BW_APPLICATION (app))));
+}
+
+static void
+bw_application_open (GApplication  *app,
+                     GFile        **files,
+                     int            n_files,
+                     const char    *hint)
+{
+  BwWindow *window = get_window (BW_APPLICATION (app));
+
+  bw_window_open_files (window, files, n_files);
+  gtk_window_present (GTK_WINDOW (window));
+}
+
+static int
+bw_application_command_line (GApplication            *app,
+                             GApplicationCommandLine *cmdline)
+{
+  GVariantDict *options = g_application_command_line_get_options_dict (cmdline);
+  g_autofree char *content = NULL;
+  g_autofree char *weights = NULL;
+  g_auto(GStrv) styles = NULL;
+  g_auto(GStrv) remaining = NULL;
+  gboolean start = FALSE;
+  BwWindow *window;
+
+  g_variant_dict_lookup (options, "content", "^ay", &content);
+  g_variant_dict_lookup (options, "style", "^aay", &styles);
+  g_variant_dict_lookup (options, "weights", "^ay", &weights);
+  g_variant_dict_lookup (options, G_OPTION_REMAINING, "^aay", &remaining);
+  g_variant_dict_lookup (options, "start", "b", &start);
+
+  window = get_window (BW_APPLICATION (app));
+  if (weights)
+    {
+      /* relative to where the command ran, not to this process */
+      g_autoptr(GFile) file = g_application_command_line_create_file_for_arg (cmdline, weights);
+      g_autofree char *path = g_file_get_path (file);
+
+      if (path)
+        bw_window_set_weights_path (window, path);
+    }
+  if (content)
+    {
+      g_autoptr(GFile) file = g_application_command_line_create_file_for_arg (cmdline, content);
+      bw_window_open_content (window, file);
+    }
+  for (int i = 0; remaining && remaining[i]; i++)
+    {
+      g_autoptr(GFile) file = g_application_command_line_create_file_for_arg (cmdline, remaining[i]);
+
+      if (i == 0 && content == NULL)
+        bw_window_open_content (window, file);
+      else
+        bw_window_add_style (window, file);
+    }
+  for (int i = 0; styles && styles[i]; i++)
+    {
+      g_autoptr(GFile) file = g_application_command_line_create_file_for_arg (cmdline, styles[i]);
+      bw_window_add_style (window, file);
+    }
+  gtk_window_present (GTK_WINDOW (window));
+  if (start)
+    bw_window_start (window);
+  return EXIT_SUCCESS;
+}
+
+static void
+about_action (GSimpleAction *action,
+              GVariant      *parameter,
+              gpointer       user_data)
+{
+  BwApplication *self = user_data;
+  const char *developers[] = { "The Brushwork developers", NULL };
+  GtkWidget *about;
+
+  about = g_object_new (ADW_TYPE_ABOUT_WINDOW,
+                        "transient-for", gtk_application_get_active_window (GTK_APPLICATION (self)),
+                        "application-name", _("Brushwork"),
+                        "application-icon", APP_ID,
+                        "developer-name", _("The Brushwork developers"),
+                        "version", PACKAGE_VERSION,
+                        "website", "https://github.com/brushwork/brushwork",
+                        "issue-url", "https://github.com/brushwork/brushwork/issues",
+                        "license-type", GTK_LICENSE_GPL_3_0,
+                        "developers", developers,
+                        /* Translators: put your names here, one per line */
+                        "translator-credits", _("translator-credits"),
+                        "comments", _("Paint a photo in the style of a painting, with a neural network that runs on any Vulkan device."),
+                        NULL);
+  gtk_window_present (GTK_WINDOW (about));
+}
+
+/* Closing windows, not quitting outright, so each can ask about an unsaved painting. */
+static void
+quit_action (GSimpleAction *action,
+             GVariant      *parameter,
+             gpointer       user_data)
+{
+  GList *windows = gtk_application_get_windows (GTK_APPLICATION (user_data));
+
+  for (GList *l = windows; l; l = l->next)
+    gtk_window_close (l->data);
+}
+
+static const GActionEntry app_actions[] = {
+  { "about", about_action },
+  { "quit", quit_action },
+};
+
+static void
+bw_application_startup (GApplication *app)
+{
+  static const struct {
+    const char *action;
+    const char *accels[3];
+  } accels[] = {
+    { "app.quit", { "<Control>q", NULL } },
+    { "window.close", { "<Control>w", NULL } },
+    { "win.open-content", { "<Control>o", NULL } },
+    { "win.add-style", { "<Control><Shift>o", NULL } },
+    { "win.save", { "<Control>s", NULL } },
+    { "win.start", { "<Control>Return", NULL } },
+    { "win.toggle-pause", { "<Control>p", NULL } },
+    { "win.stop", { "<Control>period", NULL } },
+    { "win.show-help-overlay", { "<Control>question", NULL } },
+  };
+  BwApplication *self = BW_APPLICATION (app);
+
+  G_APPLICATION_CLASS (bw_application_parent_class)->startup (app);
+
+  g_action_map_add_action_entries (G_ACTION_MAP (self), app_actions, G_N_ELEMENTS (app_actions), self);
+  for (gsize i = 0; i < G_N_ELEMENTS (accels); i++)
+    gtk_application_set_accels_for_action (GTK_APPLICATION (self), accels[i].action, accels[i].accels);
+}
+
+/* Windows go before the app does: each one's dispose stops its worker and joins the thread,
+ * so quitting mid-run leaves no engine behind. */
+static void
+bw_application_shutdown (GApplication *app)
+{
+  GList *windows;
+
+  while ((windows = gtk_application_get_windows (GTK_APPLICATION (app))))
+    gtk_window_destroy (windows->data);
+  G_APPLICATION_CLASS (bw_application_parent_class)->shutdown (app);
+}
+
+static void
+bw_application_finalize (GObject *object)
+{
+  BwApplication *self = BW_APPLICATION (object);
+
+  g_clear_object (&self->settings);
+  G_OBJECT_CLASS (bw_application_parent_class)->finalize (object);
+}
+
+static void
+bw_application_class_init (BwApplicationClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GApplicationClass *app_class = G_APPLICATION_CLASS (klass);
+
+  object_class->finalize = bw_application_finalize;
+  app_class->startup = bw_application_startup;
+  app_class->shutdown = bw_application_shutdown;
+  app_class->activate = bw_application_activate;
+  app_class->open = bw_application_open;
+  app_class->command_line = bw_application_command_line;
+}
+
+static void
+bw_application_init (BwApplication *self)
+{
+  static const GOptionEntry entries[] = {
+    { "content", 'c', 0, G_OPTION_ARG_FILENAME, NULL, N_("The photo to paint"), N_("FILE") },
+    { "style", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, NULL, N_("A painting to take the style from; repeat for several"), N_("FILE") },
+    { "start", 0, 0, G_OPTION_ARG_NONE, NULL, N_("Start painting at once"), NULL },
+    { "weights", 'w', 0, G_OPTION_ARG_FILENAME, NULL, N_("VGG19 weights (.pth or .safetensors)"), N_("FILE") },
+    { G_OPTION_REMAINING, 0, 0, G_OPTION_ARG_FILENAME_ARRAY, NULL, NULL, N_("[PHOTO [STYLE…]]") },
+    { NULL }
+  };
+
+  g_application_add_main_option_entries (G_APPLICATION (self), entries);
+  g_application_set_option_context_parameter_string (G_APPLICATION (self), N_("[PHOTO [STYLE…]]"));
+  self->settings = g_settings_new (APP_ID);
+}
+
+BwApplication *
+bw_application_new (void)
+{
+  return g_object_new (BW_TYPE_APPLICATION,
+                       "application-id", APP_ID,
+                       "flags", G_APPLICATION_HANDLES_OPEN | G_APPLICATION_HANDLES_COMMAND_LINE,
+                       "resource-base-path", "/io/github/brushwork/Brushwork",
+                       NULL);
+}
+
+GSettings *
+bw_application_get_settings (BwApplication *self)
+{
+  g_return_val_if_fail (BW_IS_APPLICATION (self), NULL);
+  return self->settings;
+}

@@ -1,0 +1,120 @@
+/* bw-texture.c: images as GdkTextures, made off the main thread. */
+#include <glib/gi18n.h>
+
+#include "bw-texture.h"
+
+GdkTexture *
+bw_texture_new_for_image (BwImage *image)
+{
+  g_autoptr(GBytes) rgb = bw_image_to_rgb8 (image);
+  int width = bw_image_get_width (image);
+
+  return gdk_memory_texture_new (width, bw_image_get_height (image), GDK_MEMORY_R8G8B8,
+                                 rgb, (gsize) width * 3);
+}
+
+static void
+load_thread (GTask        *task,
+             gpointer      source_object,
+             gpointer      task_data,
+             GCancellable *cancellable)
+{
+  GFile *file = task_data;
+  int size = GPOINTER_TO_INT (g_object_get_data (G_OBJECT (task), "size"));
+  g_autofree char *path = g_file_get_path (file);
+  g_autoptr(BwImage) image = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (path == NULL)
+    {
+      g_autofree char *uri = g_file_get_uri (file);
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                               _("“%s” is not a local file. Save it to a folder first, then open it from there."),
+                               uri);
+      return;
+    }
+  image = bw_image_load (path, size, &error);
+  if (image == NULL)
+    {
+      g_autofree char *name = g_file_get_basename (file);
+
+      if (g_error_matches (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_UNREADABLE))
+        g_task_return_new_error (task, BW_IMAGE_ERROR, BW_IMAGE_ERROR_UNREADABLE,
+                                 _("“%s” is not an image Brushwork can read. Choose a PNG, JPEG, WebP or TIFF file."),
+                                 name);
+      else
+        g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  g_task_return_pointer (task, bw_texture_new_for_image (image), g_object_unref);
+}
+
+void
+bw_texture_load_async (GFile               *file,
+                       int                  size,
+                       GCancellable        *cancellable,
+                       GAsyncReadyCallback  callback,
+                       gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, bw_texture_load_async);
+  g_task_set_task_data (task, g_object_ref (file), g_object_unref);
+  g_object_set_data (G_OBJECT (task), "size", GINT_TO_POINTER (size));
+  g_task_run_in_thread (task, load_thread);
+}
+
+GdkTexture *
+bw_texture_load_finish (GAsyncResult  *result,
+                        GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+save_temporary_thread (GTask        *task,
+                       gpointer      source_object,
+                       gpointer      task_data,
+                       GCancellable *cancellable)
+{
+  GdkTexture *texture = task_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("brushwork-XXXXXX", &error);
+  g_autofree char *path = NULL;
+
+  if (dir == NULL)
+    {
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
+    }
+  /* the file's stem names the default output, so call it what it is */
+  path = g_build_filename (dir, "pasted.png", NULL);
+  if (!gdk_texture_save_to_png (texture, path))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED,
+                               _("The pasted image could not be stored in “%s”. Check that the disk is not full."),
+                               dir);
+      return;
+    }
+  g_task_return_pointer (task, g_file_new_for_path (path), g_object_unref);
+}
+
+void
+bw_texture_save_temporary_async (GdkTexture          *texture,
+                                 GCancellable        *cancellable,
+                                 GAsyncReadyCallback  callback,
+                                 gpointer             user_data)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, cancellable, callback, user_data);
+
+  g_task_set_source_tag (task, bw_texture_save_temporary_async);
+  g_task_set_task_data (task, g_object_ref (texture), g_object_unref);
+  g_task_run_in_thread (task, save_temporary_thread);
+}
+
+GFile *
+bw_texture_save_temporary_finish (GAsyncResult  *result,
+                                  GError       **error)
+{
+  return g_task_propagate_pointer (G_TASK (result), error);
+}

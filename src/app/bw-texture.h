@@ -1,0 +1,33 @@
+/* bw-texture.h: images as GdkTextures, made off the main thread. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "image/bw-image.h"
+
+G_BEGIN_DECLS
+
+/* Safe on any thread: memory textures are immutable. */
+GdkTexture *bw_texture_new_for_image (BwImage              *image);
+
+/* Reads @file with the engine's loader (EXIF rotation, transparency over white), its longer
+ * side scaled to @size (0: as it is), on a thread. Fails with a sentence for the user when
+ * @file is not an image Brushwork can read. */
+void        bw_texture_load_async    (GFile                *file,
+                                      int                   size,
+                                      GCancellable         *cancellable,
+                                      GAsyncReadyCallback   callback,
+                                      gpointer              user_data);
+GdkTexture *bw_texture_load_finish   (GAsyncResult         *result,
+                                      GError              **error);
+
+/* Writes @texture (an image pasted or dropped from another app) to a new PNG file in a
+ * private temporary folder, on a thread, so the engine can read it like any other file. */
+void        bw_texture_save_temporary_async  (GdkTexture          *texture,
+                                              GCancellable        *cancellable,
+                                              GAsyncReadyCallback  callback,
+                                              gpointer             user_data);
+GFile      *bw_texture_save_temporary_finish (GAsyncResult        *result,
+                                              GError             **error);
+
+G_END_DECLS

@@ -1,0 +1,774 @@
+/* bw-worker.c: the thread that owns the engine.
+ *
+ * The engine is not thread-safe and a step can take seconds, so one thread owns it for the
+ * app's life: it creates the engine lazily (loading VGG19's weights is slow), runs
+ * bw_session_step() in a loop and reads its message queue between steps. Everything it has
+ * to say travels back as a Report, dispatched on the main context, where the signals are
+ * emitted and the properties change. Nothing here ever blocks the main thread except
+ * bw_worker_shutdown(), which waits for at most the step under way.
+ */
+#include <glib/gi18n.h>
+
+#include "bw-texture.h"
+#include "bw-worker.h"
+
+G_DEFINE_ENUM_TYPE (BwWorkerState, bw_worker_state,
+  G_DEFINE_ENUM_VALUE (BW_WORKER_IDLE, "idle"),
+  G_DEFINE_ENUM_VALUE (BW_WORKER_PREPARING, "preparing"),
+  G_DEFINE_ENUM_VALUE (BW_WORKER_RUNNING, "running"),
+  G_DEFINE_ENUM_VALUE (BW_WORKER_PAUSED, "paused"))
+
+typedef enum {
+  MSG_WEIGHTS_PATH,
+  MSG_START,
+  MSG_PAUSE,
+  MSG_RESUME,
+  MSG_STOP,
+  MSG_SET_WEIGHTS,
+  MSG_SET_N_STEPS,
+  MSG_QUIT,
+} MessageKind;
+
+typedef struct {
+  MessageKind kind;
+  BwParams params;
+  char *path;            /* weights, or the content image */
+  GPtrArray *styles;     /* paths */
+  GArray *blends;        /* doubles */
+  double weights[3];
+  int n_steps;
+} Message;
+
+typedef enum {
+  REPORT_STATE,
+  REPORT_PROGRESS,
+  REPORT_FRAME,
+  REPORT_FINISHED,
+  REPORT_FAILED,
+  REPORT_DEVICE,
+} ReportKind;
+
+typedef struct {
+  BwWorker *worker;      /* a reference, dropped on the main thread */
+  ReportKind kind;
+  BwWorkerState state;
+  int step;
+  int n_steps;
+  double loss;
+  double seconds_left;
+  gboolean completed;
+  BwImage *image;
+  GdkTexture *texture;
+  GError *error;
+  char *text;
+} Report;
+
+/* What only the thread touches. */
+typedef struct {
+  char *weights_path;
+  BwEngine *engine;
+  BwSession *session;
+  int n_steps;
+  gboolean paused;
+  gint64 busy_usec;      /* time spent in steps, for the ETA (pauses do not count) */
+} ThreadState;
+
+struct _BwWorker
+{
+  GObject parent_instance;
+
+  GThread *thread;
+  GAsyncQueue *queue;
+  /* frames the main thread has not shown yet; the thread skips frames while one waits, so a
+   * slow main loop never falls behind the engine */
+  gint frames_pending;
+
+  /* main thread only */
+  BwWorkerState state;
+  int step;
+  int n_steps;
+  double loss;
+  double seconds_left;
+  BwImage *image;
+  GdkTexture *texture;
+  char *device_name;
+};
+
+G_DEFINE_FINAL_TYPE (BwWorker, bw_worker, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_STATE,
+  PROP_STEP,
+  PROP_N_STEPS,
+  PROP_LOSS,
+  PROP_SECONDS_LEFT,
+  PROP_TEXTURE,
+  PROP_DEVICE_NAME,
+  N_PROPS
+};
+
+enum {
+  SIGNAL_FINISHED,
+  SIGNAL_FAILED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void
+message_free (Message *msg)
+{
+  g_free (msg->path);
+  g_clear_pointer (&msg->styles, g_ptr_array_unref);
+  g_clear_pointer (&msg->blends, g_array_unref);
+  g_free (msg);
+}
+
+static void
+report_free (Report *report)
+{
+  g_clear_object (&report->worker);
+  g_clear_object (&report->image);
+  g_clear_object (&report->texture);
+  g_clear_error (&report->error);
+  g_free (report->text);
+  g_free (report);
+}
+
+static void
+send (BwWorker *self,
+      Message  *msg)
+{
+  g_return_if_fail (self->thread != NULL);
+  g_async_queue_push (self->queue, msg);
+}
+
+static Message *
+message_new (MessageKind kind)
+{
+  Message *msg = g_new0 (Message, 1);
+
+  msg->kind = kind;
+  return msg;
+}
+
+/* Main thread: apply a report. */
+static gboolean
+dispatch_report (gpointer data)
+{
+  Report *report = data;
+  BwWorker *self = report->worker;
+
+  /* after shutdown only what is already decided matters: no more signals */
+  if (self->thread == NULL && report->kind != REPORT_FRAME)
+    return G_SOURCE_REMOVE;
+
+  switch (report->kind)
+    {
+    case REPORT_STATE:
+      if (self->state != report->state)
+        {
+          self->state = report->state;
+          g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+        }
+      break;
+
+    case REPORT_PROGRESS:
+      g_object_freeze_notify (G_OBJECT (self));
+      self->step = report->step;
+      self->n_steps = report->n_steps;
+      self->loss = report->loss;
+      self->seconds_left = report->seconds_left;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_STEPS]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOSS]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SECONDS_LEFT]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP]);
+      g_object_thaw_notify (G_OBJECT (self));
+      break;
+
+    case REPORT_FRAME:
+      g_atomic_int_dec_and_test (&self->frames_pending);
+      g_set_object (&self->image, report->image);
+      if (g_set_object (&self->texture, report->texture))
+        g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXTURE]);
+      break;
+
+    case REPORT_FINISHED:
+      g_signal_emit (self, signals[SIGNAL_FINISHED], 0, report->completed);
+      break;
+
+    case REPORT_FAILED:
+      g_signal_emit (self, signals[SIGNAL_FAILED], 0, report->error);
+      break;
+
+    case REPORT_DEVICE:
+      g_free (self->device_name);
+      self->device_name = g_strdup (report->text);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE_NAME]);
+      break;
+
+    default:
+      g_assert_not_reached ();
+    }
+  return G_SOURCE_REMOVE;
+}
+
+/* Worker thread: hand a report to the main thread. */
+static void
+post (BwWorker *self,
+      Report   *report)
+{
+  report->worker = g_object_ref (self);
+  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, dispatch_report, report,
+                              (GDestroyNotify) report_free);
+}
+
+static void
+post_state (BwWorker      *self,
+            BwWorkerState  state)
+{
+  Report *report = g_new0 (Report, 1);
+
+  report->kind = REPORT_STATE;
+  report->state = state;
+  post (self, report);
+}
+
+static void
+post_failure (BwWorker *self,
+              GError   *error)
+{
+  Report *report = g_new0 (Report, 1);
+
+  report->kind = REPORT_FAILED;
+  report->error = error;
+  post (self, report);
+}
+
+static void
+post_frame (BwWorker   *self,
+            BwSession  *session,
+            gboolean    always)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwImage) image = NULL;
+  Report *report;
+
+  if (!always && g_atomic_int_get (&self->frames_pending) > 0)
+    return;
+  image = bw_session_get_image (session, &error);
+  if (image == NULL)
+    {
+      g_warning ("Could not read the current image back: %s", error->message);
+      return;
+    }
+  report = g_new0 (Report, 1);
+  report->kind = REPORT_FRAME;
+  report->texture = bw_texture_new_for_image (image);
+  report->image = g_steal_pointer (&image);
+  g_atomic_int_inc (&self->frames_pending);
+  post (self, report);
+}
+
+static void
+post_progress (BwWorker    *self,
+               ThreadState *ts,
+               double       loss)
+{
+  Report *report = g_new0 (Report, 1);
+  int step = bw_session_get_step (ts->session);
+
+  report->kind = REPORT_PROGRESS;
+  report->step = step;
+  report->n_steps = ts->n_steps;
+  report->loss = loss;
+  report->seconds_left = step > 0 ? ts->busy_usec / 1e6 / step * MAX (0, ts->n_steps - step) : -1;
+  post (self, report);
+}
+
+static void
+end_run (BwWorker    *self,
+         ThreadState *ts,
+         gboolean     completed)
+{
+  Report *report = g_new0 (Report, 1);
+
+  g_clear_object (&ts->session);
+  ts->paused = FALSE;
+  report->kind = REPORT_FINISHED;
+  report->completed = completed;
+  post (self, report);
+  post_state (self, BW_WORKER_IDLE);
+}
+
+static BwEngine *
+open_engine (BwWorker     *self,
+             ThreadState  *ts,
+             GError      **error)
+{
+  g_autoptr(BwWeights) weights = NULL;
+  Report *report;
+
+  if (ts->engine)
+    return ts->engine;
+  if (ts->weights_path == NULL || !g_file_test (ts->weights_path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   _("VGG19's weights are missing. Download them, or choose a local copy of vgg19-dcbb9e9d.pth."));
+      return NULL;
+    }
+  weights = bw_weights_load (ts->weights_path, error);
+  if (weights == NULL)
+    return NULL;
+  ts->engine = bw_engine_new (NULL, weights, error);
+  if (ts->engine == NULL)
+    return NULL;
+  report = g_new0 (Report, 1);
+  report->kind = REPORT_DEVICE;
+  report->text = g_strdup (bw_engine_get_device_name (ts->engine));
+  post (self, report);
+  return ts->engine;
+}
+
+/* Loads the images, the engine if need be, and computes the targets. */
+static gboolean
+prepare (BwWorker     *self,
+         ThreadState  *ts,
+         Message      *msg,
+         GError      **error)
+{
+  g_autoptr(BwImage) content = NULL;
+  g_autoptr(GPtrArray) styles = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(BwSession) session = NULL;
+
+  content = bw_image_load (msg->path, msg->params.size, error);
+  if (content == NULL)
+    return FALSE;
+  for (guint i = 0; i < msg->styles->len; i++)
+    {
+      BwImage *style = bw_image_load (g_ptr_array_index (msg->styles, i), 0, error);
+
+      if (style == NULL)
+        return FALSE;
+      g_ptr_array_add (styles, style);
+    }
+  if (open_engine (self, ts, error) == NULL)
+    return FALSE;
+
+  session = bw_engine_new_session (ts->engine, &msg->params);
+  bw_session_set_content (session, content);
+  for (guint i = 0; i < styles->len; i++)
+    bw_session_add_style (session, g_ptr_array_index (styles, i),
+                          g_array_index (msg->blends, double, i));
+  if (!bw_session_start (session, error))
+    return FALSE;
+  ts->session = g_steal_pointer (&session);
+  ts->n_steps = msg->params.steps;
+  ts->busy_usec = 0;
+  return TRUE;
+}
+
+/* Returns FALSE on MSG_QUIT. */
+static gboolean
+handle_message (BwWorker    *self,
+                ThreadState *ts,
+                Message     *msg)
+{
+  g_autoptr(GError) error = NULL;
+
+  switch (msg->kind)
+    {
+    case MSG_WEIGHTS_PATH:
+      if (g_strcmp0 (ts->weights_path, msg->path) != 0)
+        {
+          g_free (ts->weights_path);
+          ts->weights_path = g_strdup (msg->path);
+          /* a running session keeps its own reference to the network */
+          g_clear_object (&ts->engine);
+        }
+      break;
+
+    case MSG_START:
+      g_clear_object (&ts->session);
+      ts->paused = FALSE;
+      post_state (self, BW_WORKER_PREPARING);
+      if (!prepare (self, ts, msg, &error))
+        {
+          post_failure (self, g_steal_pointer (&error));
+          post_state (self, BW_WORKER_IDLE);
+          break;
+        }
+      post_frame (self, ts->session, TRUE);
+      post_state (self, BW_WORKER_RUNNING);
+      break;
+
+    case MSG_PAUSE:
+      if (ts->session && !ts->paused)
+        {
+          ts->paused = TRUE;
+          post_state (self, BW_WORKER_PAUSED);
+        }
+      break;
+
+    case MSG_RESUME:
+      if (ts->session && ts->paused)
+        {
+          ts->paused = FALSE;
+          post_state (self, BW_WORKER_RUNNING);
+        }
+      break;
+
+    case MSG_STOP:
+      if (ts->session)
+        {
+          post_frame (self, ts->session, TRUE);
+          end_run (self, ts, FALSE);
+        }
+      break;
+
+    case MSG_SET_WEIGHTS:
+      if (ts->session)
+        bw_session_set_weights (ts->session, msg->weights[0], msg->weights[1], msg->weights[2]);
+      break;
+
+    case MSG_SET_N_STEPS:
+      ts->n_steps = msg->n_steps;
+      break;
+
+    case MSG_QUIT:
+      return FALSE;
+
+    default:
+      g_assert_not_reached ();
+    }
+  return TRUE;
+}
+
+static void
+run_step (BwWorker    *self,
+          ThreadState *ts)
+{
+  g_autoptr(GError) error = NULL;
+  BwLossValues values;
+  gint64 begun = g_get_monotonic_time ();
+  gboolean done;
+
+  if (!bw_session_step (ts->session, &values, &error))
+    {
+      g_clear_object (&ts->session);
+      post_failure (self, g_steal_pointer (&error));
+      post_state (self, BW_WORKER_IDLE);
+      return;
+    }
+  ts->busy_usec += g_get_monotonic_time () - begun;
+  done = bw_session_get_step (ts->session) >= ts->n_steps || bw_session_is_converged (ts->session);
+  post_progress (self, ts, values.total);
+  post_frame (self, ts->session, done);
+  if (done)
+    end_run (self, ts, TRUE);
+}
+
+static gpointer
+worker_thread (gpointer data)
+{
+  BwWorker *self = data;
+  ThreadState ts = { 0 };
+
+  for (;;)
+    {
+      gboolean busy = ts.session != NULL && !ts.paused;
+      Message *msg = busy ? g_async_queue_try_pop (self->queue) : g_async_queue_pop (self->queue);
+
+      if (msg)
+        {
+          gboolean go_on = handle_message (self, &ts, msg);
+
+          message_free (msg);
+          if (!go_on)
+            break;
+          /* read every waiting message before the next step */
+          continue;
+        }
+      run_step (self, &ts);
+    }
+
+  g_clear_object (&ts.session);
+  g_clear_object (&ts.engine);
+  g_free (ts.weights_path);
+  return NULL;
+}
+
+void
+bw_worker_shutdown (BwWorker *self)
+{
+  g_return_if_fail (BW_IS_WORKER (self));
+
+  if (self->thread == NULL)
+    return;
+  /* jump the queue: nothing waiting matters any more */
+  g_async_queue_push_front (self->queue, message_new (MSG_QUIT));
+  g_thread_join (g_steal_pointer (&self->thread));
+}
+
+static void
+bw_worker_dispose (GObject *object)
+{
+  BwWorker *self = BW_WORKER (object);
+
+  bw_worker_shutdown (self);
+  g_clear_object (&self->image);
+  g_clear_object (&self->texture);
+  G_OBJECT_CLASS (bw_worker_parent_class)->dispose (object);
+}
+
+static void
+bw_worker_finalize (GObject *object)
+{
+  BwWorker *self = BW_WORKER (object);
+
+  g_async_queue_unref (self->queue);
+  g_free (self->device_name);
+  G_OBJECT_CLASS (bw_worker_parent_class)->finalize (object);
+}
+
+static void
+bw_worker_get_property (GObject    *object,
+                        guint       prop_id,
+                        GValue     *value,
+                        GParamSpec *pspec)
+{
+  BwWorker *self = BW_WORKER (object);
+
+  switch (prop_id)
+    {
+    case PROP_STATE:
+      g_value_set_enum (value, self->state);
+      break;
+    case PROP_STEP:
+      g_value_set_int (value, self->step);
+      break;
+    case PROP_N_STEPS:
+      g_value_set_int (value, self->n_steps);
+      break;
+    case PROP_LOSS:
+      g_value_set_double (value, self->loss);
+      break;
+    case PROP_SECONDS_LEFT:
+      g_value_set_double (value, self->seconds_left);
+      break;
+    case PROP_TEXTURE:
+      g_value_set_object (value, self->texture);
+      break;
+    case PROP_DEVICE_NAME:
+      g_value_set_string (value, self->device_name);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+bw_worker_class_init (BwWorkerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = bw_worker_dispose;
+  object_class->finalize = bw_worker_finalize;
+  object_class->get_property = bw_worker_get_property;
+
+  properties[PROP_STATE] =
+    g_param_spec_enum ("state", NULL, NULL, BW_TYPE_WORKER_STATE, BW_WORKER_IDLE,
+                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STEP] =
+    g_param_spec_int ("step", NULL, NULL, 0, G_MAXINT, 0,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_N_STEPS] =
+    g_param_spec_int ("n-steps", NULL, NULL, 0, G_MAXINT, 0,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_LOSS] =
+    g_param_spec_double ("loss", NULL, NULL, -G_MAXDOUBLE, G_MAXDOUBLE, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SECONDS_LEFT] =
+    g_param_spec_double ("seconds-left", NULL, NULL, -1, G_MAXDOUBLE, -1,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_TEXTURE] =
+    g_param_spec_object ("texture", NULL, NULL, GDK_TYPE_TEXTURE,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_DEVICE_NAME] =
+    g_param_spec_string ("device-name", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * BwWorker::finished:
+   * @completed: TRUE when every step ran, FALSE when stopped
+   */
+  signals[SIGNAL_FINISHED] =
+    g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
+  /**
+   * BwWorker::failed:
+   * @error: what went wrong, a sentence for the user
+   */
+  signals[SIGNAL_FAILED] =
+    g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+}
+
+static void
+bw_worker_init (BwWorker *self)
+{
+  self->queue = g_async_queue_new_full ((GDestroyNotify) message_free);
+  self->seconds_left = -1;
+  self->thread = g_thread_new ("brushwork-engine", worker_thread, self);
+}
+
+BwWorker *
+bw_worker_new (void)
+{
+  return g_object_new (BW_TYPE_WORKER, NULL);
+}
+
+void
+bw_worker_set_weights_path (BwWorker   *self,
+                            const char *path)
+{
+  Message *msg = message_new (MSG_WEIGHTS_PATH);
+
+  g_return_if_fail (BW_IS_WORKER (self));
+
+  msg->path = g_strdup (path);
+  send (self, msg);
+}
+
+void
+bw_worker_start (BwWorker       *self,
+                 const BwParams *params,
+                 GFile          *content,
+                 GFile  *const  *styles,
+                 const double   *blends,
+                 guint           n_styles)
+{
+  Message *msg = message_new (MSG_START);
+
+  g_return_if_fail (BW_IS_WORKER (self));
+  g_return_if_fail (G_IS_FILE (content));
+
+  msg->params = *params;
+  msg->path = g_file_get_path (content);
+  msg->styles = g_ptr_array_new_with_free_func (g_free);
+  msg->blends = g_array_new (FALSE, FALSE, sizeof (double));
+  for (guint i = 0; i < n_styles; i++)
+    {
+      g_ptr_array_add (msg->styles, g_file_get_path (styles[i]));
+      g_array_append_val (msg->blends, blends[i]);
+    }
+  /* show at once that the click was taken; the thread confirms */
+  self->state = BW_WORKER_PREPARING;
+  self->step = 0;
+  self->n_steps = params->steps;
+  self->seconds_left = -1;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP]);
+  send (self, msg);
+}
+
+void
+bw_worker_pause (BwWorker *self)
+{
+  g_return_if_fail (BW_IS_WORKER (self));
+  send (self, message_new (MSG_PAUSE));
+}
+
+void
+bw_worker_resume (BwWorker *self)
+{
+  g_return_if_fail (BW_IS_WORKER (self));
+  send (self, message_new (MSG_RESUME));
+}
+
+void
+bw_worker_stop (BwWorker *self)
+{
+  g_return_if_fail (BW_IS_WORKER (self));
+  send (self, message_new (MSG_STOP));
+}
+
+void
+bw_worker_set_weights (BwWorker *self,
+                       double    content_weight,
+                       double    style_weight,
+                       double    tv_weight)
+{
+  Message *msg = message_new (MSG_SET_WEIGHTS);
+
+  g_return_if_fail (BW_IS_WORKER (self));
+
+  msg->weights[0] = content_weight;
+  msg->weights[1] = style_weight;
+  msg->weights[2] = tv_weight;
+  send (self, msg);
+}
+
+void
+bw_worker_set_n_steps (BwWorker *self,
+                       int       n_steps)
+{
+  Message *msg = message_new (MSG_SET_N_STEPS);
+
+  g_return_if_fail (BW_IS_WORKER (self));
+
+  msg->n_steps = n_steps;
+  send (self, msg);
+}
+
+BwWorkerState
+bw_worker_get_state (BwWorker *self)
+{
+  g_return_val_if_fail (BW_IS_WORKER (self), BW_WORKER_IDLE);
+  return self->state;
+}
+
+int
+bw_worker_get_step (BwWorker *self)
+{
+  g_return_val_if_fail (BW_IS_WORKER (self), 0);
+  return self->step;
+}
+
+int
+bw_worker_get_n_steps (BwWorker *self)
+{
+  g_return_val_if_fail (BW_IS_WORKER (self), 0);
+  return self->n_steps;
+}
+
+double
+bw_worker_get_loss (BwWorker *self)
+{
+  g_return_val_if_fail (BW_IS_WORKER (self), 0);
+  return self->loss;
+}
+
+BwImage *
+bw_worker_get_image (BwWorker *self)
+{
+  g_return_val_if_fail (BW_IS_WORKER (self), NULL);
+  return self->image;
+}
+
+GdkTexture *
+bw_worker_get_texture (BwWorker *self)
+{
+  g_return_val_if_fail (BW_IS_WORKER (self), NULL);
+  return self->texture;
+}
+
+const char *
+bw_worker_get_device_name (BwWorker *self)
+{
+  g_return_val_if_fail (BW_IS_WORKER (self), NULL);
+  return self->device_name;
+}

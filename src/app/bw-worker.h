@@ -1,0 +1,62 @@
+/* bw-worker.h: the thread that owns the engine.
+ *
+ * The main thread only sends messages (start, pause, resume, stop, new weights) and receives
+ * frames and progress as signals on the main context; it never waits for the engine.
+ */
+#pragma once
+
+#include <gtk/gtk.h>
+
+#include "bw-engine.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  BW_WORKER_IDLE,
+  BW_WORKER_PREPARING,   /* loading the weights and images, computing the targets */
+  BW_WORKER_RUNNING,
+  BW_WORKER_PAUSED,
+} BwWorkerState;
+
+#define BW_TYPE_WORKER_STATE (bw_worker_state_get_type ())
+GType bw_worker_state_get_type (void);
+
+#define BW_TYPE_WORKER (bw_worker_get_type ())
+G_DECLARE_FINAL_TYPE (BwWorker, bw_worker, BW, WORKER, GObject)
+
+BwWorker      *bw_worker_new              (void);
+
+/* The weights file to load when the engine is first needed; a new path drops the engine. */
+void           bw_worker_set_weights_path (BwWorker        *self,
+                                           const char      *path);
+/* Starts a stylisation, replacing the one under way. @blends has one weight per style. */
+void           bw_worker_start            (BwWorker        *self,
+                                           const BwParams  *params,
+                                           GFile           *content,
+                                           GFile   *const  *styles,
+                                           const double    *blends,
+                                           guint            n_styles);
+void           bw_worker_pause            (BwWorker        *self);
+void           bw_worker_resume           (BwWorker        *self);
+/* Ends the run; the image so far stays the result. */
+void           bw_worker_stop             (BwWorker        *self);
+/* Applied at the next step, without a restart. */
+void           bw_worker_set_weights      (BwWorker        *self,
+                                           double           content_weight,
+                                           double           style_weight,
+                                           double           tv_weight);
+void           bw_worker_set_n_steps      (BwWorker        *self,
+                                           int              n_steps);
+/* Stops any run and joins the thread; the worker accepts nothing afterwards. */
+void           bw_worker_shutdown         (BwWorker        *self);
+
+BwWorkerState  bw_worker_get_state        (BwWorker        *self);
+int            bw_worker_get_step         (BwWorker        *self);
+int            bw_worker_get_n_steps      (BwWorker        *self);
+double         bw_worker_get_loss         (BwWorker        *self);
+/* The latest frame, or NULL before the first one. */
+BwImage       *bw_worker_get_image        (BwWorker        *self);
+GdkTexture    *bw_worker_get_texture      (BwWorker        *self);
+const char    *bw_worker_get_device_name  (BwWorker        *self);
+
+G_END_DECLS

@@ -1,0 +1,156 @@
+/* bw-app-test-util.c: what the app tests share: weights, a clean environment, snapshots. */
+#include <math.h>
+#include <stdlib.h>
+#include <glib/gstdio.h>
+
+#include "bw-app-test-util.h"
+#include "vgg19/bw-vgg19-layers.h"
+#include "weights/bw-weights.h"
+
+char *
+bw_app_test_setup_env (void)
+{
+  g_autoptr(GError) error = NULL;
+  char *dir = g_dir_make_tmp ("brushwork-app-test-XXXXXX", &error);
+  g_autofree char *config = NULL;
+  const char *cache = g_getenv ("BRUSHWORK_TEST_CACHE");
+
+  g_assert_no_error (error);
+  config = g_build_filename (dir, "config", NULL);
+  g_mkdir_with_parents (config, 0700);
+  g_setenv ("XDG_CONFIG_HOME", config, TRUE);
+  if (cache == NULL || *cache == '\0')
+    {
+      g_autofree char *own = g_build_filename (dir, "cache", NULL);
+      g_setenv ("XDG_CACHE_HOME", own, TRUE);
+    }
+  else
+    g_setenv ("XDG_CACHE_HOME", cache, TRUE);
+  g_unsetenv ("BRUSHWORK_WEIGHTS");
+  return dir;
+}
+
+char *
+bw_app_test_make_weights (const char *dir)
+{
+  g_autofree char *path = g_build_filename (dir, "test-weights.safetensors", NULL);
+  g_autoptr(BwWeights) weights = bw_weights_new ();
+  g_autoptr(GError) error = NULL;
+  GRand *rand = g_rand_new_with_seed (19);
+
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    {
+      const BwVgg19Conv *conv = &bw_vgg19_convs[i];
+      gint64 wshape[] = { conv->out_channels, conv->in_channels, 3, 3 };
+      gint64 bshape[] = { conv->out_channels };
+      gsize n = (gsize) conv->out_channels * conv->in_channels * 9;
+      /* torch.nn.Conv2d's own initialisation, as the engine's PyTorch tests use */
+      float bound = 1.0f / sqrtf (conv->in_channels * 9);
+      float *w = g_new (float, n);
+      float *b = g_new (float, conv->out_channels);
+      g_autofree char *wname = g_strdup_printf ("features.%d.weight", conv->module);
+      g_autofree char *bname = g_strdup_printf ("features.%d.bias", conv->module);
+
+      for (gsize k = 0; k < n; k++)
+        w[k] = (float) g_rand_double_range (rand, -bound, bound);
+      for (int k = 0; k < conv->out_channels; k++)
+        b[k] = (float) g_rand_double_range (rand, -bound, bound);
+      bw_weights_insert (weights, wname, wshape, 4, w);
+      bw_weights_insert (weights, bname, bshape, 1, b);
+    }
+  g_rand_free (rand);
+  g_assert_true (bw_weights_save_safetensors (weights, path, &error));
+  g_assert_no_error (error);
+  return g_steal_pointer (&path);
+}
+
+char *
+bw_app_test_sample (const char *name)
+{
+  const char *srcdir = g_getenv ("BRUSHWORK_TEST_SRCDIR");
+
+  g_assert_nonnull (srcdir);
+  return g_build_filename (srcdir, "..", "..", "data", "samples", name, NULL);
+}
+
+GdkTexture *
+bw_app_test_render (GtkWidget *widget)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+  GtkSnapshot *snapshot = gtk_snapshot_new ();
+  int width = gtk_widget_get_width (widget);
+  int height = gtk_widget_get_height (widget);
+  GskRenderNode *node;
+  GskRenderer *renderer;
+  GdkTexture *texture;
+
+  g_assert_cmpint (width, >, 0);
+  g_assert_cmpint (height, >, 0);
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_free_to_node (snapshot);
+  /* nothing yet: the widget has not been drawn since it was shown */
+  if (node == NULL)
+    return NULL;
+  renderer = gtk_native_get_renderer (gtk_widget_get_native (widget));
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  gsk_render_node_unref (node);
+  return texture;
+}
+
+double
+bw_app_test_texture_diff (GdkTexture *a,
+                          GdkTexture *b)
+{
+  int w = gdk_texture_get_width (a), h = gdk_texture_get_height (a);
+  g_autofree guchar *da = NULL, *db = NULL;
+  double sum = 0;
+
+  if (w != gdk_texture_get_width (b) || h != gdk_texture_get_height (b))
+    return G_MAXDOUBLE;
+  da = g_malloc ((gsize) w * h * 4);
+  db = g_malloc ((gsize) w * h * 4);
+  gdk_texture_download (a, da, (gsize) w * 4);
+  gdk_texture_download (b, db, (gsize) w * 4);
+  for (gsize i = 0; i < (gsize) w * h * 4; i++)
+    sum += abs ((int) da[i] - (int) db[i]);
+  return sum / ((double) w * h * 4);
+}
+
+void
+bw_app_test_wait (gboolean  (*done) (gpointer),
+                  gpointer    data,
+                  double      timeout_s,
+                  const char *what)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) (timeout_s * G_USEC_PER_SEC);
+
+  while (!done (data))
+    {
+      if (g_get_monotonic_time () > end)
+        g_error ("Timed out after %.0f s waiting for %s", timeout_s, what);
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (2000);
+    }
+}
+
+GtkWidget *
+bw_app_test_find (GtkWidget *widget,
+                  GType      type,
+                  int        index)
+{
+  g_autoptr(GPtrArray) stack = g_ptr_array_new ();
+  int seen = 0;
+
+  g_ptr_array_add (stack, widget);
+  while (stack->len > 0)
+    {
+      GtkWidget *w = g_ptr_array_steal_index (stack, stack->len - 1);
+
+      if (g_type_is_a (G_OBJECT_TYPE (w), type) && seen++ == index)
+        return w;
+      /* children pushed last-first so the first child is visited first */
+      for (GtkWidget *c = gtk_widget_get_last_child (w); c; c = gtk_widget_get_prev_sibling (c))
+        g_ptr_array_add (stack, c);
+    }
+  return NULL;
+}

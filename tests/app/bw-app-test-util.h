@@ -1,0 +1,26 @@
+/* bw-app-test-util.h: what the app tests share: weights, a clean environment, snapshots. */
+#pragma once
+
+#include <gtk/gtk.h>
+
+/* Points XDG_CONFIG_HOME at a new temporary folder and XDG_CACHE_HOME at
+ * BRUSHWORK_TEST_CACHE (compiled pipelines are reused between runs); returns the folder. */
+char       *bw_app_test_setup_env       (void);
+/* Writes VGG19-shaped conv weights, seeded, to @dir/test-weights.safetensors once. */
+char       *bw_app_test_make_weights    (const char *dir);
+/* A sample image from data/samples. */
+char       *bw_app_test_sample          (const char *name);
+/* Renders @widget as it is on screen now; NULL before its first frame. */
+GdkTexture *bw_app_test_render          (GtkWidget  *widget);
+/* Mean absolute difference of two textures' bytes, 0-255; G_MAXDOUBLE if sizes differ. */
+double      bw_app_test_texture_diff    (GdkTexture *a,
+                                         GdkTexture *b);
+/* Runs the main loop until @done returns TRUE, failing the test after @timeout_s. */
+void        bw_app_test_wait            (gboolean  (*done) (gpointer),
+                                         gpointer    data,
+                                         double      timeout_s,
+                                         const char *what);
+/* The first descendant of @widget of @type, in depth-first order, after @after. */
+GtkWidget  *bw_app_test_find            (GtkWidget  *widget,
+                                         GType       type,
+                                         int         index);

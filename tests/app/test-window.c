@@ -1,0 +1,341 @@
+/* test-window: the app end to end, in this process, on test weights.
+ *
+ * /window/command-line: `brushwork --content C --style S --start --weights W` opens the
+ *   window and paints: the preview shows an image, and it changes between two frames; a
+ *   screenshot is written (BRUSHWORK_SCREENSHOT, else the test's temporary folder).
+ *   Quitting mid-run stops the worker cleanly.
+ * /window/drop-and-save: a file that is not an image, dropped on the photo, changes nothing;
+ *   a photo and a style dropped on their panes paint, and saving writes a PNG of the size
+ *   asked for.
+ * /window/first-run: without weights, Paint opens the dialog that offers the download.
+ */
+#include <adwaita.h>
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#include <glib/gstdio.h>
+
+#include "bw-app-test-util.h"
+#include "bw-image-pane.h"
+#include "bw-style-row.h"
+#include "bw-weights-dialog.h"
+#include "bw-window.h"
+
+#define SIZE 40
+
+static char *tmpdir;
+static char *weights;
+
+static BwApplication *
+new_app (int steps)
+{
+  BwApplication *app = bw_application_new ();
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.brushwork.Brushwork");
+
+  /* no D-Bus name: tests run side by side, and CI may have no session bus */
+  g_application_set_flags (G_APPLICATION (app),
+                           g_application_get_flags (G_APPLICATION (app)) | G_APPLICATION_NON_UNIQUE);
+  /* small and quick on a CPU's Vulkan */
+  g_settings_set_int (settings, "size", SIZE);
+  g_settings_set_int (settings, "steps", steps);
+  /* L-BFGS (the default) changes the picture visibly within a few steps */
+  g_settings_set_string (settings, "optimizer", "lbfgs");
+  return app;
+}
+
+/* --- command line ---------------------------------------------------------------------- */
+
+typedef struct {
+  BwApplication *app;
+  GdkTexture *first;
+  GdkTexture *first_frame;
+  int first_step;
+  double diff;
+  gboolean checked;
+  gint64 deadline;
+} CommandLine;
+
+static gboolean
+poll_command_line (gpointer data)
+{
+  CommandLine *t = data;
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (t->app));
+  BwWorker *worker;
+  BwPreview *preview;
+  int step;
+
+  if (g_get_monotonic_time () > t->deadline)
+    g_error ("The preview did not show two frames in time");
+  if (!BW_IS_WINDOW (window))
+    return G_SOURCE_CONTINUE;
+  worker = bw_window_get_worker (BW_WINDOW (window));
+  preview = bw_window_get_preview (BW_WINDOW (window));
+  step = bw_worker_get_step (worker);
+  if (bw_preview_get_texture (preview) == NULL || step < 1 || !gtk_widget_get_mapped (GTK_WIDGET (preview)))
+    return G_SOURCE_CONTINUE;
+
+  if (t->first == NULL)
+    {
+      /* NULL until the preview has been drawn: try again at the next poll */
+      t->first = bw_app_test_render (GTK_WIDGET (preview));
+      if (t->first)
+        {
+          t->first_frame = g_object_ref (bw_preview_get_texture (preview));
+          t->first_step = step;
+        }
+      return G_SOURCE_CONTINUE;
+    }
+  if (step < t->first_step + 3)
+    return G_SOURCE_CONTINUE;
+
+  {
+    g_autoptr(GdkTexture) second = bw_app_test_render (GTK_WIDGET (preview));
+    g_autoptr(GdkTexture) shot = second ? bw_app_test_render (GTK_WIDGET (window)) : NULL;
+    const char *env = g_getenv ("BRUSHWORK_SCREENSHOT");
+    g_autofree char *path = env ? g_strdup (env) : g_build_filename (tmpdir, "window.png", NULL);
+    g_autofree char *first_path = g_build_filename (tmpdir, "preview-1.png", NULL);
+    g_autofree char *second_path = g_build_filename (tmpdir, "preview-2.png", NULL);
+
+    if (shot == NULL)
+      return G_SOURCE_CONTINUE;
+
+    t->diff = bw_app_test_texture_diff (t->first, second);
+    g_test_message ("frames differ by %.3f", bw_app_test_texture_diff (t->first_frame, bw_preview_get_texture (preview)));
+    g_assert_true (gdk_texture_save_to_png (shot, path));
+    gdk_texture_save_to_png (t->first, first_path);
+    gdk_texture_save_to_png (second, second_path);
+    g_test_message ("steps %d and %d differ by %.3f per byte; screenshot in %s",
+                    t->first_step, step, t->diff, path);
+  }
+  t->checked = TRUE;
+  /* mid-run: the worker must stop and join when the app quits */
+  g_assert_cmpint (bw_worker_get_state (worker), !=, BW_WORKER_IDLE);
+  g_application_quit (G_APPLICATION (t->app));
+  return G_SOURCE_REMOVE;
+}
+
+static void
+test_command_line (void)
+{
+  g_autofree char *content = bw_app_test_sample ("chelsea.png");
+  g_autofree char *style = bw_app_test_sample ("starry-night.jpg");
+  char *argv[] = { "brushwork", "--content", content, "--style", style, "--start",
+                   "--weights", weights, NULL };
+  CommandLine t = { 0 };
+  int status;
+
+  t.app = new_app (500);
+  t.deadline = g_get_monotonic_time () + 80 * G_USEC_PER_SEC;
+  g_timeout_add (50, poll_command_line, &t);
+  status = g_application_run (G_APPLICATION (t.app), G_N_ELEMENTS (argv) - 1, argv);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (t.checked);
+  /* a picture, not a blank: the frames differ from each other */
+  g_assert_cmpfloat (t.diff, >, 0.05);
+  g_assert_cmpfloat (t.diff, <, 255);
+  g_clear_object (&t.first);
+  g_clear_object (&t.first_frame);
+  g_object_unref (t.app);
+}
+
+/* --- drop and save --------------------------------------------------------------------- */
+
+static GtkDropTarget *
+drop_target_of (GtkWidget *widget)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) c = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_DROP_TARGET (c))
+        return GTK_DROP_TARGET (c);
+    }
+  g_error ("%s has no drop target", G_OBJECT_TYPE_NAME (widget));
+  return NULL;
+}
+
+/* What a drag from a file manager delivers. */
+static void
+drop_file (GtkWidget  *pane,
+           const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  GSList files = { file, NULL };
+  GValue value = G_VALUE_INIT;
+  gboolean accepted = FALSE;
+
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_set_boxed (&value, &files);
+  g_signal_emit_by_name (drop_target_of (pane), "drop", &value, 10.0, 10.0, &accepted);
+  g_value_unset (&value);
+  g_assert_true (accepted);
+}
+
+static gboolean
+has_texture (gpointer pane)
+{
+  return bw_image_pane_get_texture (pane) != NULL;
+}
+
+static gboolean
+has_style (gpointer window)
+{
+  return bw_app_test_find (window, BW_TYPE_STYLE_ROW, 0) != NULL;
+}
+
+static gboolean
+has_toast (gpointer window)
+{
+  /* AdwToastOverlay shows a toast as an AdwToastWidget, a private type */
+  GtkWidget *overlay = bw_app_test_find (window, ADW_TYPE_TOAST_OVERLAY, 0);
+
+  for (GtkWidget *c = gtk_widget_get_first_child (overlay); c; c = gtk_widget_get_next_sibling (c))
+    if (g_str_equal (G_OBJECT_TYPE_NAME (c), "AdwToastWidget"))
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+is_done (gpointer worker)
+{
+  return bw_worker_get_state (worker) == BW_WORKER_IDLE && bw_worker_get_image (worker) != NULL;
+}
+
+static void
+on_saved (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (bw_window_save_finish (BW_WINDOW (object), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+static gboolean
+is_true (gpointer flag)
+{
+  return *(gboolean *) flag;
+}
+
+static void
+test_drop_and_save (void)
+{
+  g_autoptr(BwApplication) app = new_app (3);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *content = bw_app_test_sample ("chelsea.png");
+  g_autofree char *style = bw_app_test_sample ("starry-night.jpg");
+  g_autofree char *not_image = g_build_filename (tmpdir, "notes.txt", NULL);
+  g_autofree char *out = g_build_filename (tmpdir, "saved.png", NULL);
+  g_autofree char *name = NULL;
+  g_autofree char *format_name = NULL;
+  g_autoptr(GFile) out_file = g_file_new_for_path (out);
+  BwWindow *window;
+  GtkWidget *content_pane, *style_pane;
+  BwWorker *worker;
+  gboolean saved = FALSE;
+  int width = 0, height = 0;
+  GdkPixbufFormat *format;
+
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  window = bw_window_new (app);
+  bw_window_set_weights_path (window, weights);
+  gtk_window_present (GTK_WINDOW (window));
+  worker = bw_window_get_worker (window);
+  content_pane = bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0);
+  style_pane = bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 1);
+  g_assert_nonnull (style_pane);
+
+  /* not an image: a toast, and the photo stays empty */
+  g_assert_true (g_file_set_contents (not_image, "shopping list\n", -1, NULL));
+  drop_file (content_pane, not_image);
+  bw_app_test_wait (has_toast, window, 20, "a toast about the file that is not an image");
+  g_assert_null (bw_image_pane_get_texture (BW_IMAGE_PANE (content_pane)));
+
+  drop_file (content_pane, content);
+  drop_file (style_pane, style);
+  bw_app_test_wait (has_texture, content_pane, 20, "the photo's thumbnail");
+  bw_app_test_wait (has_style, window, 20, "the style's row");
+  name = bw_window_dup_default_name (window);
+  g_assert_cmpstr (name, ==, "chelsea-starry-night.png");
+
+  g_action_group_activate_action (G_ACTION_GROUP (window), "start", NULL);
+  bw_app_test_wait (is_done, worker, 80, "three steps");
+  g_assert_cmpint (bw_worker_get_step (worker), ==, 3);
+
+  bw_window_save_async (window, out_file, NULL, on_saved, &saved);
+  bw_app_test_wait (is_true, &saved, 20, "the save");
+  format = gdk_pixbuf_get_file_info (out, &width, &height);
+  g_assert_nonnull (format);
+  format_name = gdk_pixbuf_format_get_name (format);
+  g_assert_cmpstr (format_name, ==, "png");
+  g_assert_cmpint (MAX (width, height), ==, SIZE);
+
+  /* saved: closing asks nothing */
+  gtk_window_close (GTK_WINDOW (window));
+  g_assert_null (gtk_application_get_windows (GTK_APPLICATION (app)));
+}
+
+static gboolean
+has_weights_dialog (gpointer data)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) w = g_list_model_get_item (toplevels, i);
+
+      if (BW_IS_WEIGHTS_DIALOG (w))
+        {
+          *(GtkWindow **) data = GTK_WINDOW (w);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static void
+test_first_run (void)
+{
+  g_autoptr(BwApplication) app = new_app (3);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *content = bw_app_test_sample ("chelsea.png");
+  g_autofree char *style = bw_app_test_sample ("starry-night.jpg");
+  g_autofree char *missing = g_build_filename (tmpdir, "no-weights-here.safetensors", NULL);
+  GtkWindow *dialog = NULL;
+  BwWindow *window;
+
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  window = bw_window_new (app);
+  bw_window_set_weights_path (window, missing);
+  gtk_window_present (GTK_WINDOW (window));
+  drop_file (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0), content);
+  drop_file (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 1), style);
+  bw_window_start (window);
+  bw_app_test_wait (has_weights_dialog, &dialog, 20, "the weights dialog");
+  g_assert_true (gtk_window_get_transient_for (dialog) == GTK_WINDOW (window));
+  g_assert_cmpint (bw_worker_get_state (bw_window_get_worker (window)), ==, BW_WORKER_IDLE);
+  gtk_window_destroy (dialog);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  tmpdir = bw_app_test_setup_env ();
+  weights = bw_app_test_make_weights (tmpdir);
+
+  g_test_add_func ("/window/command-line", test_command_line);
+  g_test_add_func ("/window/drop-and-save", test_drop_and_save);
+  g_test_add_func ("/window/first-run", test_first_run);
+  status = g_test_run ();
+  g_free (weights);
+  g_free (tmpdir);
+  return status;
+}
