@@ -205,7 +205,7 @@ find_weights (const Options  *opts,
 
   if (!opts->quiet)
     g_printerr ("VGG19's weights are not here yet: downloading torchvision's vgg19-dcbb9e9d.pth "
-                "(548 MB, once; only its 80 MB of conv layers are kept in %s).\n", cached);
+                "(548 MB, once; only its 52 MB of conv layers are kept in %s).\n", cached);
   cancellable = g_cancellable_new ();
   progress.cancellable = cancellable;
   ok = bw_weights_download (NULL, NULL, cached, on_download_progress, &progress, cancellable, error);

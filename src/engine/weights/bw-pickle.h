@@ -105,4 +105,19 @@ gboolean             bw_pickle_collect_tensors (BwPickle            *self,
                                                 GPtrArray           *storage_keys,
                                                 GError             **error);
 
+/* The legacy format's five leading pickles (magic number, protocol, system information, state
+ * dict, storage keys) from the start of @buf, checked as bw_torch_legacy_locate() checks them;
+ * for the download, which receives the file as a stream (defined in bw-torch.c). Returns the
+ * state dict and the list of storage keys, and in *@used the pickles' length. When @buf ends
+ * inside them, fails and sets *@short_input: retry with more. */
+gboolean             bw_torch_legacy_read_pickles (const char           *display,
+                                                   BwPickle             *pickle,
+                                                   const guint8         *buf,
+                                                   gsize                 len,
+                                                   const BwPickleValue **state,
+                                                   const BwPickleValue **keys,
+                                                   gsize                *used,
+                                                   gboolean             *short_input,
+                                                   GError              **error);
+
 G_END_DECLS

@@ -416,6 +416,22 @@ legacy_run_pickles (BwSource       *src,
   return TRUE;
 }
 
+gboolean
+bw_torch_legacy_read_pickles (const char           *display,
+                              BwPickle             *pickle,
+                              const guint8         *buf,
+                              gsize                 len,
+                              const BwPickleValue **state,
+                              const BwPickleValue **keys,
+                              gsize                *used,
+                              gboolean             *short_input,
+                              GError              **error)
+{
+  BwSource src = { .display = (char *) display };   /* only named in messages */
+
+  return legacy_run_pickles (&src, pickle, buf, len, state, keys, used, short_input, error);
+}
+
 typedef struct {
   guint64 offset;   /* of the data, after the count */
   guint64 numel;

@@ -97,6 +97,20 @@ gboolean     bw_torch_legacy_locate (BwSource  *src,
                                      GPtrArray *refs,
                                      GError   **error);
 
+/* The second half of loading, for a reader that located the tensors itself (the download's
+ * streaming parser, bw-weights-download.c): as bw_weights_load() once the format parser has
+ * run, reads each of @refs (the last one of a name wins) from @src, checking VGG19's names
+ * and shapes first and the values after. */
+BwWeights   *bw_weights_load_located  (BwSource   *src,
+                                       GPtrArray  *refs,
+                                       GError    **error);
+
+/* Only the names and shapes of @refs, before any tensor data exists (for a download: before
+ * it has arrived); @display names the file in the message. */
+gboolean     bw_weights_check_located (GPtrArray  *refs,
+                                       const char *display,
+                                       GError    **error);
+
 /* The common "truncated" message. */
 void         bw_set_truncated_error (GError      **error,
                                      BwSource     *src,

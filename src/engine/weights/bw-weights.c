@@ -782,6 +782,66 @@ load_source (BwSource    *src,
   return g_steal_pointer (&self);
 }
 
+/* By name, the last of each name winning, as load_source() does. */
+static GHashTable *
+refs_by_name (GPtrArray *refs)
+{
+  GHashTable *by_name = g_hash_table_new (g_str_hash, g_str_equal);
+
+  for (guint i = 0; i < refs->len; i++)
+    {
+      BwTensorRef *ref = g_ptr_array_index (refs, i);
+
+      g_hash_table_insert (by_name, ref->name, ref);
+    }
+  return by_name;
+}
+
+gboolean
+bw_weights_check_located (GPtrArray   *refs,
+                          const char  *display,
+                          GError     **error)
+{
+  g_autoptr(GHashTable) by_name = refs_by_name (refs);
+  g_autofree char *where = g_strdup_printf ("“%s”", display);
+
+  return check_vgg19 (by_name, lookup_refs, where, error);
+}
+
+BwWeights *
+bw_weights_load_located (BwSource   *src,
+                         GPtrArray  *refs,
+                         GError    **error)
+{
+  g_autoptr(GHashTable) by_name = refs_by_name (refs);
+  g_autoptr(BwWeights) self = NULL;
+  g_autofree char *where = g_strdup_printf ("“%s”", src->display);
+  guint64 budget;
+
+  if (!check_vgg19 (by_name, lookup_refs, where, error))
+    return NULL;
+
+  /* src->size is a real file's or buffer's: no overflow */
+  budget = src->size * 4 + 64 * 1024 * 1024;
+  self = bw_weights_new ();
+  for (guint i = 0; i < refs->len; i++)
+    {
+      BwTensorRef *ref = g_ptr_array_index (refs, i);
+      float *data;
+      gsize numel;
+
+      if (g_hash_table_lookup (by_name, ref->name) != ref)
+        continue;
+      data = read_tensor (src, ref, &budget, &numel, error);
+      if (data == NULL)
+        return NULL;
+      bw_weights_insert (self, ref->name, ref->shape, ref->n_dims, data);
+    }
+  if (!check_vgg19 (self, lookup_weights, where, error))
+    return NULL;
+  return g_steal_pointer (&self);
+}
+
 BwWeights *
 bw_weights_load (const char  *path,
                  GError     **error)
