@@ -14,6 +14,13 @@
 #define CONV_ABS 1e-4
 #define CONV_REL 1e-4
 #define ELT_TOL 1e-6
+/* Winograd F(4x4, 3x3) in fp32 is less exact than the direct sum: its transforms scale terms
+ * by up to 5 (input), 8 (output) and 1/24 (weights), so the rounding error grows with the sum
+ * rather than with each output. Measured on these tests: max abs error 4e-4 on outputs up to
+ * ~60 (256 channels), i.e. <= 1e-5 of the largest output. The bound is abs 1e-4 or 3e-5 of the
+ * largest |output| in the case, whichever is larger, and rel 1e-4. (test-vgg19-torch checks
+ * features at 1e-4 of the max and gradients at 1e-3 normwise.) */
+#define WINOGRAD_OF_MAX 3e-5
 
 static BwTensor *
 tensor_from (const float *data,
@@ -162,6 +169,86 @@ test_conv_input_grad (void)
   bw_test_check_validation ();
 }
 
+/* The Winograd F(4x4, 3x3) path (BRUSHWORK_WINOGRAD=always, set in main) on the same awkward
+ * shapes plus VGG-sized sums: forward with bias and ReLU, with addend and mask, and the input
+ * gradient through transformed transposed-flipped weights. Devices without shaderInt64 fall
+ * back to the direct kernel, which must pass the same checks. Tolerance: see CONV_ABS. */
+static const ConvShape winograd_shapes[] = {
+  { 3, 64, 5, 7, 3 }, { 4, 4, 1, 1, 3 }, { 64, 3, 2, 2, 3 }, { 5, 9, 9, 4, 3 },
+  { 64, 64, 11, 13, 3 }, { 17, 30, 8, 8, 3 },
+  { 256, 256, 9, 10, 3 },   /* 2304 products per output, as conv3_x and conv4_1's gradient */
+  { 128, 64, 37, 29, 3 },   /* several GEMM tile groups, edge tiles on both sides */
+};
+
+static void
+test_conv_winograd (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (8);
+
+  for (gsize s = 0; s < G_N_ELEMENTS (winograd_shapes); s++)
+    for (int variant = 0; variant < 3; variant++)
+      {
+        const ConvShape *cs = &winograd_shapes[s];
+        gboolean grad = variant == 2;
+        int cin = grad ? cs->oc : cs->ic, cout = grad ? cs->ic : cs->oc;
+        gsize nx = (gsize) cin * cs->h * cs->w, ny = (gsize) cout * cs->h * cs->w;
+        gsize nw = (gsize) cs->oc * cs->ic * 9, npacked, nwino;
+        g_autofree float *x = bw_test_random (rand, nx, -1, 1);
+        g_autofree float *wt = bw_test_random (rand, nw, -1, 1);
+        g_autofree float *bias = bw_test_random (rand, cout, -1, 1);
+        g_autofree float *addend = bw_test_random (rand, ny, -1, 1);
+        g_autofree float *mask = bw_test_random (rand, ny, -1, 1);
+        g_autofree float *packed = bw_tensor_pack_conv_weights (wt, cs->oc, cs->ic, 3, grad, &npacked);
+        g_autofree float *wino = bw_ops_pack_winograd_weights (packed, cout, cin, &nwino);
+        g_autofree float *bias4 = bw_tensor_pack4 (bias, cout, 1);
+        g_autofree double *want = g_new (double, ny);
+        g_autofree float *got = NULL;
+        g_autofree char *what = NULL;
+        g_autoptr(BwTensor) tx = tensor_from (x, cin, cs->h, cs->w);
+        g_autoptr(BwTensor) ty = tensor_from (NULL, cout, cs->h, cs->w);
+        g_autoptr(BwTensor) ta = tensor_from (addend, cout, cs->h, cs->w);
+        g_autoptr(BwTensor) tm = tensor_from (mask, cout, cs->h, cs->w);
+        BwBuffer *bw = buffer_from (packed, npacked);
+        BwBuffer *bwino = buffer_from (wino, nwino);
+        BwBuffer *bb = buffer_from (bias4, (cout + 3) / 4 * 4);
+        g_autoptr(GError) error = NULL;
+        double max_want = 0;
+
+        if (variant == 0)
+          {
+            bw_ops_conv3x3 (tx, bw, bwino, bb, NULL, TRUE, NULL, ty, &error);
+            ref_conv (x, cin, cs->h, cs->w, wt, bias, cout, 3, want);
+            for (gsize i = 0; i < ny; i++)
+              want[i] = MAX (want[i], 0.0);
+          }
+        else if (variant == 1)
+          {
+            bw_ops_conv3x3 (tx, bw, bwino, NULL, ta, FALSE, tm, ty, &error);
+            ref_conv (x, cin, cs->h, cs->w, wt, NULL, cout, 3, want);
+            for (gsize i = 0; i < ny; i++)
+              want[i] = mask[i] > 0 ? want[i] + addend[i] : 0.0;
+          }
+        else
+          {
+            bw_ops_conv3x3 (tx, bw, bwino, NULL, NULL, FALSE, NULL, ty, &error);
+            ref_conv_input_grad (x, cs->oc, cs->h, cs->w, wt, cs->ic, 3, want);
+          }
+        g_assert_no_error (error);
+        got = download (ty);
+        what = g_strdup_printf ("winograd %s %d->%d at %dx%d",
+                                variant == 0 ? "+bias, relu" : variant == 1 ? "+addend, mask" : "input gradient",
+                                cin, cout, cs->w, cs->h);
+        for (gsize i = 0; i < ny; i++)
+          max_want = MAX (max_want, fabs (want[i]));
+        bw_test_assert_close (what, got, want, ny, MAX (CONV_ABS, WINOGRAD_OF_MAX * max_want),
+                              CONV_REL);
+        bw_device_free_buffer (bw_test_device (), bw);
+        bw_device_free_buffer (bw_test_device (), bwino);
+        bw_device_free_buffer (bw_test_device (), bb);
+      }
+  bw_test_check_validation ();
+}
+
 typedef struct { int c, h, w; } PoolShape;
 static const PoolShape pool_shapes[] = {
   { 3, 7, 5 }, { 64, 8, 8 }, { 5, 2, 2 }, { 4, 3, 1 }, { 9, 13, 10 },
@@ -256,7 +343,12 @@ static void
 test_gram (void)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (5);
-  const PoolShape shapes[] = { { 3, 5, 7 }, { 64, 9, 11 }, { 5, 1, 1 }, { 130, 4, 3 } };
+  /* the last three have enough pixels for gram.comp to split them and sum the partials, and
+   * channel counts that fill its 16-channel blocks partly */
+  const PoolShape shapes[] = {
+    { 3, 5, 7 }, { 64, 9, 11 }, { 5, 1, 1 }, { 130, 4, 3 }, { 64, 41, 40 }, { 20, 33, 31 },
+    { 9, 97, 61 },
+  };
 
   for (gsize s = 0; s < G_N_ELEMENTS (shapes); s++)
     {
@@ -264,7 +356,9 @@ test_gram (void)
       g_autofree float *f = bw_test_random (rand, (gsize) c * n, -1, 1);
       g_autofree double *want = g_new (double, (gsize) c * c);
       g_autofree float *blocks = g_new (float, (gsize) c4 * c4 * 16);
+      g_autofree float *again = g_new (float, (gsize) c4 * c4 * 16);
       g_autofree float *got = g_new (float, (gsize) c * c);
+      g_autofree char *what = NULL;
       g_autoptr(BwTensor) tf = tensor_from (f, c, shapes[s].h, shapes[s].w);
       g_autoptr(GError) error = NULL;
       BwBuffer *g = bw_device_alloc_buffer (bw_test_device (), bw_ops_gram_size (c), &error);
@@ -281,7 +375,16 @@ test_gram (void)
         for (int j = 0; j < c; j++)
           got[i * c + j] = blocks[(((gsize) (i / 4) * c4 + j / 4) * 4 + j % 4) * 4 + i % 4];
       ref_gram (f, c, n, want);
-      bw_test_assert_close ("gram", got, want, (gsize) c * c, CONV_ABS, CONV_REL);
+      what = g_strdup_printf ("gram of %d channels over %d pixels", c, n);
+      bw_test_assert_close (what, got, want, (gsize) c * c, CONV_ABS, CONV_REL);
+      /* the pixel splits are summed in a fixed order: a second run gives the same bits */
+      bw_ops_gram (tf, g, &error);
+      g_assert_no_error (error);
+      bw_device_submit (bw_test_device (), &error);
+      g_assert_no_error (error);
+      bw_device_read_buffer (bw_test_device (), g, 0, again, bw_ops_gram_size (c), &error);
+      g_assert_no_error (error);
+      g_assert_cmpmem (blocks, bw_ops_gram_size (c), again, bw_ops_gram_size (c));
       bw_device_free_buffer (bw_test_device (), g);
     }
   bw_test_check_validation ();
@@ -437,8 +540,10 @@ main (int   argc,
   int ret;
 
   g_test_init (&argc, &argv, NULL);
+  g_setenv ("BRUSHWORK_WINOGRAD", "always", TRUE);
   g_test_add_func ("/ops/conv/forward", test_conv_forward);
   g_test_add_func ("/ops/conv/input-grad", test_conv_input_grad);
+  g_test_add_func ("/ops/conv/winograd", test_conv_winograd);
   g_test_add_func ("/ops/maxpool/forward", test_maxpool);
   g_test_add_func ("/ops/maxpool/backward", test_maxpool_backward);
   g_test_add_func ("/ops/gram", test_gram);

@@ -1,71 +1,102 @@
-/* bw-bench-layers.c: GFLOP/s of each VGG19 conv, forward and input gradient, on the chosen
- * Vulkan device. A benchmark, not a test: it prints numbers and asserts nothing.
+/* bw-bench-layers.c: GFLOP/s of each VGG19 conv, forward and input gradient, and of the Gram
+ * matrices of the five style layers, on the chosen Vulkan device. A benchmark, not a test: it
+ * prints numbers and asserts nothing.
  *
- * Usage: bw-bench-layers [SIZE] [REPEATS]    (default 256 px, 3 repeats, median reported)
+ * Usage: bw-bench-layers [SIZE] [REPEATS] [conv|gram]   (default 256 px, 3 repeats, both)
+ * The convs go through bw_ops_conv3x3(), so each layer takes the path the network would take
+ * (Winograd or direct); BRUSHWORK_WINOGRAD=1 takes the Winograd path where it pays (it is off by default).
+ *
+ * Each op is timed REPEATS times; "ms" is the best wall time, "GF/s" its rate, and "cpuGF" the
+ * rate from the process CPU time of the best run divided by the number of online CPUs (lavapipe
+ * runs its threads in this process). On a shared machine the wall time swings with the load
+ * while cpuGF stays close to what all cores would give (docs/lavapipe-kernels.md).
  */
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "ops/bw-ops.h"
 #include "vgg19/bw-vgg19-layers.h"
 
-static int
-cmp_double (const void *a,
-            const void *b)
-{
-  double x = *(const double *) a, y = *(const double *) b;
-  return (x > y) - (x < y);
-}
+typedef struct {
+  double wall, cpu;   /* seconds, best run by wall time */
+} Timing;
+
+typedef gboolean (*OpFunc) (gpointer data, GError **error);
 
 static double
-time_conv (BwTensor *x,
-           BwBuffer *weights,
-           BwBuffer *bias,
-           BwTensor *y,
-           int       repeats)
+cpu_seconds (void)
 {
-  g_autofree double *t = g_new (double, repeats);
-  BwDevice *dev = bw_tensor_get_device (x);
+  struct timespec ts;
+
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static Timing
+time_op (BwDevice *dev,
+         OpFunc    op,
+         gpointer  data,
+         int       repeats)
+{
+  Timing best = { G_MAXDOUBLE, 0 };
   g_autoptr(GError) error = NULL;
 
   /* the first run compiles the pipeline (or loads it from the cache) */
-  if (!bw_ops_conv (x, weights, 3, bias, NULL, bias != NULL, NULL, y, &error) ||
-      !bw_device_submit (dev, &error))
+  if (!op (data, &error) || !bw_device_submit (dev, &error))
     g_error ("%s", error->message);
   for (int r = 0; r < repeats; r++)
     {
       gint64 start = g_get_monotonic_time ();
-      bw_ops_conv (x, weights, 3, bias, NULL, bias != NULL, NULL, y, NULL);
+      double cpu = cpu_seconds ();
+      double wall;
+
+      op (data, NULL);
       bw_device_submit (dev, NULL);
-      t[r] = (g_get_monotonic_time () - start) / 1e6;
+      wall = (g_get_monotonic_time () - start) / 1e6;
+      if (wall < best.wall)
+        best = (Timing) { wall, cpu_seconds () - cpu };
     }
-  qsort (t, repeats, sizeof (double), cmp_double);
-  return t[repeats / 2];
+  return best;
 }
 
-int
-main (int   argc,
-      char *argv[])
-{
-  int size = argc > 1 ? atoi (argv[1]) : 256;
-  int repeats = argc > 2 ? atoi (argv[2]) : 3;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(BwDevice) dev = bw_device_new (NULL, &error);
-  double total_flop = 0, total_time = 0;
+typedef struct {
+  BwTensor *x, *y;
+  BwBuffer *weights, *winograd, *bias, *gram;
+} OpData;
 
-  if (dev == NULL)
-    {
-      g_printerr ("%s\n", error->message);
-      return 1;
-    }
-  if (size < 16 || repeats < 1)
-    {
-      g_printerr ("Usage: %s [SIZE >= 16] [REPEATS >= 1]\n", argv[0]);
-      return 2;
-    }
-  g_print ("VGG19 3x3 convolutions at %d px on %s (median of %d)\n", size,
-           bw_device_get_name (dev), repeats);
-  g_print ("%-8s %9s %11s %10s %11s %10s\n", "layer", "size", "fwd ms", "fwd GF/s",
-           "bwd ms", "bwd GF/s");
+static gboolean
+run_conv (gpointer  data,
+          GError  **error)
+{
+  OpData *d = data;
+
+  return bw_ops_conv3x3 (d->x, d->weights, d->winograd, d->bias, NULL, d->bias != NULL, NULL, d->y,
+                         error);
+}
+
+static gboolean
+run_gram (gpointer  data,
+          GError  **error)
+{
+  OpData *d = data;
+
+  return bw_ops_gram (d->x, d->gram, error);
+}
+
+static void
+bench_convs (BwDevice *dev,
+             int       size,
+             int       repeats,
+             double    ncpu)
+{
+  g_autoptr(GError) error = NULL;
+  double total_flop = 0, total_time = 0, total_cpu = 0;
+
+  g_print ("VGG19 3x3 convolutions at %d px on %s (best of %d; cpuGF = FLOPs / (CPU s / %.0f))\n",
+           size, bw_device_get_name (dev), repeats, ncpu);
+  g_print ("%-8s %9s %9s %8s %8s %9s %8s %8s\n", "layer", "size", "fwd ms", "GF/s", "cpuGF",
+           "bwd ms", "GF/s", "cpuGF");
 
   for (int i = 0; i < BW_VGG19_N_CONVS; i++)
     {
@@ -81,23 +112,92 @@ main (int   argc,
       BwBuffer *b = bw_device_alloc_buffer (dev, c->out_channels * 4 + 16, &error);
       g_autoptr(BwTensor) x = bw_tensor_new (dev, c->in_channels, s, s, &error);
       g_autoptr(BwTensor) y = bw_tensor_new (dev, c->out_channels, s, s, &error);
-      double tf, tb;
+      /* transformed weights where the Winograd path may be taken (both directions have the
+       * same size); BRUSHWORK_WINOGRAD=1 measures the Winograd path instead */
+      BwBuffer *wino = bw_ops_winograd_wanted (dev, c->in_channels, c->out_channels)
+        ? bw_device_alloc_buffer (dev, nw * 4 * 4, &error) : NULL;
+      OpData fwd = { x, y, w, wino, b, NULL }, bwd = { y, x, w, wino, NULL, NULL };
+      Timing tf, tb;
 
       if (w == NULL || b == NULL || x == NULL || y == NULL)
         g_error ("%s", error->message);
       bw_device_write_buffer (dev, w, 0, zeros, nw * 4, NULL);
+      if (wino)
+        bw_device_fill_zero (dev, wino);
       bw_tensor_clear (x);
-      tf = time_conv (x, w, b, y, repeats);
+      bw_tensor_clear (y);
+      tf = time_op (dev, run_conv, &fwd, repeats);
       /* the input gradient: the same conv with in and out swapped, no bias */
-      tb = time_conv (y, w, NULL, x, repeats);
-      g_print ("%-8s %4dx%-4d %11.2f %10.1f %11.2f %10.1f\n", c->name, s, s, tf * 1e3,
-               flop / tf / 1e9, tb * 1e3, flop / tb / 1e9);
+      tb = time_op (dev, run_conv, &bwd, repeats);
+      g_print ("%-8s %4dx%-4d %9.2f %8.1f %8.1f %9.2f %8.1f %8.1f\n", c->name, s, s,
+               tf.wall * 1e3, flop / tf.wall / 1e9, flop / (tf.cpu / ncpu) / 1e9,
+               tb.wall * 1e3, flop / tb.wall / 1e9, flop / (tb.cpu / ncpu) / 1e9);
       total_flop += 2 * flop;
-      total_time += tf + tb;
+      total_time += tf.wall + tb.wall;
+      total_cpu += tf.cpu + tb.cpu;
       bw_device_free_buffer (dev, w);
       bw_device_free_buffer (dev, b);
+      if (wino)
+        bw_device_free_buffer (dev, wino);
     }
-  g_print ("all convs, forward + input gradient: %.2f s, %.1f GFLOP/s\n", total_time,
-           total_flop / total_time / 1e9);
+  g_print ("all convs, forward + input gradient: %.2f s, %.1f GFLOP/s, %.1f cpuGF\n", total_time,
+           total_flop / total_time / 1e9, total_flop / (total_cpu / ncpu) / 1e9);
+}
+
+static void
+bench_grams (BwDevice *dev,
+             int       size,
+             int       repeats,
+             double    ncpu)
+{
+  g_autoptr(GError) error = NULL;
+
+  /* c x c over s*s pixels; FLOPs of the full product, though only half is computed */
+  g_print ("Gram matrices\n%-8s %9s %9s %8s %8s\n", "layer", "size", "ms", "GF/s", "cpuGF");
+  for (int level = 0; level < 5; level++)
+    {
+      static const int channels[] = { 64, 128, 256, 512, 512 };
+      int s = size >> level, c = channels[level];
+      double flop = 2.0 * s * s * c * c;
+      g_autoptr(BwTensor) f = bw_tensor_new (dev, c, s, s, &error);
+      BwBuffer *g = bw_device_alloc_buffer (dev, bw_ops_gram_size (c), &error);
+      OpData gd = { f, NULL, NULL, NULL, NULL, g };
+      Timing t;
+
+      if (f == NULL || g == NULL)
+        g_error ("%s", error->message);
+      bw_tensor_clear (f);
+      t = time_op (dev, run_gram, &gd, repeats);
+      g_print ("relu%d_1  %4dx%-4d %9.2f %8.1f %8.1f\n", level + 1, s, s, t.wall * 1e3,
+               flop / t.wall / 1e9, flop / (t.cpu / ncpu) / 1e9);
+      bw_device_free_buffer (dev, g);
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int size = argc > 1 ? atoi (argv[1]) : 256;
+  int repeats = argc > 2 ? atoi (argv[2]) : 3;
+  const char *only = argc > 3 ? argv[3] : NULL;
+  double ncpu = MAX (sysconf (_SC_NPROCESSORS_ONLN), 1);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwDevice) dev = bw_device_new (NULL, &error);
+
+  if (dev == NULL)
+    {
+      g_printerr ("%s\n", error->message);
+      return 1;
+    }
+  if (size < 16 || repeats < 1)
+    {
+      g_printerr ("Usage: %s [SIZE >= 16] [REPEATS >= 1] [conv|gram]\n", argv[0]);
+      return 2;
+    }
+  if (only == NULL || g_str_equal (only, "conv"))
+    bench_convs (dev, size, repeats, ncpu);
+  if (only == NULL || g_str_equal (only, "gram"))
+    bench_grams (dev, size, repeats, ncpu);
   return 0;
 }

@@ -14,6 +14,37 @@
 #define CONV_TX 8
 #define CONV_TY 4
 
+/* winograd_gemm.comp's tile: TO output packs x TT tiles of 4x4 pixels. The Winograd path is
+ * taken for 3x3 convs with at least WINOGRAD_MIN_CHANNELS in and out (conv1_1 and its gradient,
+ * with 3 channels, lose: the transforms cost more than the products save) on maps of at least
+ * WINOGRAD_MIN_TILES tiles. Measured on lavapipe (docs/lavapipe-kernels.md): 256 tiles (64x64)
+ * wins 2x even at 512 channels, 64 tiles (32x32) loses 1.7x (the GEMM has too few tiles);
+ * 128-192 tiles were not measured, so they stay direct. */
+#define WINOGRAD_TO 4
+#define WINOGRAD_TT 32
+#define WINOGRAD_MIN_CHANNELS 16
+#define WINOGRAD_MIN_TILES 256
+
+/* gram.comp: each invocation owns GRAM_B x GRAM_B blocks of 4x4 channels; the pixels are split
+ * until there are about 128 invocations on a CPU (16 workgroups of 8: enough to balance its
+ * threads) or 8192 on a GPU, but not into chunks below GRAM_MIN_CHUNK pixels, where the
+ * partials' traffic would start to show (small maps need no split). */
+#define GRAM_B 4
+#define GRAM_MIN_CHUNK 2048
+
+/* Scratch buffers kept per device by the ops that need room between two passes. */
+enum {
+  SCRATCH_GRAM,
+  SCRATCH_WINOGRAD_V,
+  SCRATCH_WINOGRAD_M,
+  N_SCRATCH
+};
+
+typedef struct {
+  BwDevice *device;
+  BwBuffer *buffers[N_SCRATCH];
+} Scratch;
+
 static guint
 div_up (guint64 a,
         guint64 b)
@@ -25,6 +56,48 @@ static int
 packs (int channels)
 {
   return (channels + 3) / 4;
+}
+
+/* Called while the device is disposed, before it destroys its Vulkan device. */
+static void
+scratch_free (gpointer  data,
+              GObject  *where_the_device_was)
+{
+  Scratch *scratch = data;
+
+  for (int i = 0; i < N_SCRATCH; i++)
+    if (scratch->buffers[i])
+      bw_device_free_buffer (scratch->device, scratch->buffers[i]);
+  g_free (scratch);
+}
+
+/* A device buffer of at least @size bytes for scratch slot @slot, grown on demand. Growing
+ * submits first, since recorded dispatches may still use the old buffer. */
+static BwBuffer *
+get_scratch (BwDevice  *dev,
+             int        slot,
+             guint64    size,
+             GError   **error)
+{
+  Scratch *scratch = g_object_get_data (G_OBJECT (dev), "bw-ops-scratch");
+
+  if (scratch == NULL)
+    {
+      scratch = g_new0 (Scratch, 1);
+      scratch->device = dev;
+      g_object_set_data (G_OBJECT (dev), "bw-ops-scratch", scratch);
+      g_object_weak_ref (G_OBJECT (dev), scratch_free, scratch);
+    }
+  if (scratch->buffers[slot] && scratch->buffers[slot]->size >= size)
+    return scratch->buffers[slot];
+  if (scratch->buffers[slot])
+    {
+      if (!bw_device_submit (dev, error))
+        return NULL;
+      bw_device_free_buffer (dev, scratch->buffers[slot]);
+    }
+  scratch->buffers[slot] = bw_device_alloc_buffer (dev, size, error);
+  return scratch->buffers[slot];
 }
 
 gboolean
@@ -66,6 +139,172 @@ bw_ops_conv (BwTensor  *x,
                       div_up ((guint64) div_up (w, CONV_TX) * div_up (h, CONV_TY), local),
                       div_up (push.oc4, CONV_TO), 1);
   return TRUE;
+}
+
+/* F(4x4, 3x3) weight transform G g G^T, with G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
+ * 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1], in double and rounded once. */
+static const double winograd_g[6][3] = {
+  { 1.0 / 4, 0, 0 },
+  { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
+  { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+  { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
+  { 1.0 / 24, -1.0 / 12, 1.0 / 6 },
+  { 0, 0, 1 },
+};
+
+float *
+bw_ops_pack_winograd_weights (const float *packed,
+                              int          out_channels,
+                              int          in_channels,
+                              gsize       *n_floats)
+{
+  int oc4 = packs (out_channels), ic4 = packs (in_channels);
+  gsize block = 16, n = (gsize) 36 * oc4 * ic4 * block;
+  float *out = g_new (float, n);
+
+  for (int o4 = 0; o4 < oc4; o4++)
+    for (int i4 = 0; i4 < ic4; i4++)
+      {
+        const float *src = packed + ((gsize) o4 * ic4 + i4) * 9 * block;
+
+        for (int a = 0; a < 6; a++)
+          for (int b = 0; b < 6; b++)
+            {
+              float *dst = out + (((gsize) (a * 6 + b) * oc4 + o4) * ic4 + i4) * block;
+
+              for (gsize e = 0; e < block; e++)
+                {
+                  double sum = 0;
+
+                  for (int ky = 0; ky < 3; ky++)
+                    for (int kx = 0; kx < 3; kx++)
+                      sum += winograd_g[a][ky] * winograd_g[b][kx] * src[(ky * 3 + kx) * block + e];
+                  dst[e] = sum;
+                }
+            }
+      }
+  if (n_floats)
+    *n_floats = n;
+  return out;
+}
+
+typedef enum { WINOGRAD_OFF, WINOGRAD_AUTO, WINOGRAD_ALWAYS } WinogradPolicy;
+
+/* Off unless asked for: BRUSHWORK_WINOGRAD=1 takes the path where it pays (sizes and channel
+ * counts below), =always for every 3x3 conv it can serve (the tests use it on small shapes).
+ * Not the default yet: its transformed weights take 340 MB more device memory, which the
+ * memory estimate does not count, and its gain over a whole step is not measured on a quiet
+ * machine (docs/lavapipe-kernels.md). */
+static WinogradPolicy
+winograd_policy (void)
+{
+  static int policy = -1;
+
+  if (policy < 0)
+    {
+      const char *env = g_getenv ("BRUSHWORK_WINOGRAD");
+      policy = g_strcmp0 (env, "1") == 0 ? WINOGRAD_AUTO
+             : g_strcmp0 (env, "always") == 0 ? WINOGRAD_ALWAYS : WINOGRAD_OFF;
+    }
+  return policy;
+}
+
+gboolean
+bw_ops_winograd_wanted (BwDevice *device,
+                        int       in_channels,
+                        int       out_channels)
+{
+  switch (winograd_policy ())
+    {
+    case WINOGRAD_OFF:
+      return FALSE;
+    case WINOGRAD_ALWAYS:
+      return bw_device_has_int64 (device);
+    case WINOGRAD_AUTO:
+    default:
+      return bw_device_has_int64 (device) &&
+             MIN (in_channels, out_channels) >= WINOGRAD_MIN_CHANNELS;
+    }
+}
+
+/* Records the three passes of the Winograd path: input transform, the 36 products, and the
+ * output transform with the epilogue. */
+static gboolean
+conv_winograd (BwTensor  *x,
+               BwBuffer  *weights,
+               BwBuffer  *bias,
+               BwTensor  *addend,
+               gboolean   relu,
+               BwTensor  *mask,
+               BwTensor  *y,
+               GError   **error)
+{
+  BwDevice *dev = bw_tensor_get_device (x);
+  int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x);
+  int ic4 = packs (bw_tensor_get_channels (x)), oc4 = packs (bw_tensor_get_channels (y));
+  int tw = div_up (w, 4), t = tw * (int) div_up (h, 4);
+  guint local = bw_device_is_cpu (dev) ? 8 : 64;
+  const guint32 in_spec[] = { local };
+  const guint32 gemm_spec[] = { local, WINOGRAD_TO, WINOGRAD_TT };
+  const guint32 out_spec[] = { local, bias != NULL, addend != NULL, relu, mask != NULL };
+  struct { gint32 h, w, c4, tw, t; } in_push = { h, w, ic4, tw, t }, out_push = { h, w, oc4, tw, t };
+  struct { gint32 t, ic4, oc4; } gemm_push = { t, ic4, oc4 };
+  BwBuffer *v = get_scratch (dev, SCRATCH_WINOGRAD_V, (guint64) 36 * ic4 * t * 16, error);
+  BwBuffer *m = v ? get_scratch (dev, SCRATCH_WINOGRAD_M, (guint64) 36 * oc4 * t * 16, error) : NULL;
+  BwPipeline *in_pipe, *gemm_pipe, *out_pipe;
+
+  if (m == NULL)
+    return FALSE;
+  in_pipe = bw_device_get_pipeline (dev, "winograd_in", in_spec, G_N_ELEMENTS (in_spec), 2,
+                                    sizeof in_push, error);
+  gemm_pipe = in_pipe ? bw_device_get_pipeline (dev, "winograd_gemm", gemm_spec,
+                                                G_N_ELEMENTS (gemm_spec), 3, sizeof gemm_push,
+                                                error) : NULL;
+  out_pipe = gemm_pipe ? bw_device_get_pipeline (dev, "winograd_out", out_spec,
+                                                 G_N_ELEMENTS (out_spec), 5, sizeof out_push,
+                                                 error) : NULL;
+  if (out_pipe == NULL)
+    return FALSE;
+
+  {
+    BwBuffer *in_buffers[] = { bw_tensor_get_buffer (x), v };
+    BwBuffer *gemm_buffers[] = { v, weights, m };
+    BwBuffer *out_buffers[] = {
+      m, bias, addend ? bw_tensor_get_buffer (addend) : NULL,
+      mask ? bw_tensor_get_buffer (mask) : NULL, bw_tensor_get_buffer (y),
+    };
+
+    bw_device_dispatch (dev, in_pipe, in_buffers, &in_push, div_up (t, local), ic4, 1);
+    bw_device_dispatch (dev, gemm_pipe, gemm_buffers, &gemm_push,
+                        div_up (div_up (t, WINOGRAD_TT), local), div_up (oc4, WINOGRAD_TO), 36);
+    bw_device_dispatch (dev, out_pipe, out_buffers, &out_push, div_up (t, local), oc4, 1);
+  }
+  return TRUE;
+}
+
+gboolean
+bw_ops_conv3x3 (BwTensor  *x,
+                BwBuffer  *weights,
+                BwBuffer  *winograd,
+                BwBuffer  *bias,
+                BwTensor  *addend,
+                gboolean   relu,
+                BwTensor  *mask,
+                BwTensor  *y,
+                GError   **error)
+{
+  int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x);
+
+  if (winograd != NULL &&
+      (winograd_policy () == WINOGRAD_ALWAYS ||
+       div_up (h, 4) * div_up (w, 4) >= WINOGRAD_MIN_TILES) &&
+      bw_ops_winograd_wanted (bw_tensor_get_device (x), bw_tensor_get_channels (x),
+                              bw_tensor_get_channels (y)))
+    {
+      g_return_val_if_fail (bw_tensor_get_height (y) == h && bw_tensor_get_width (y) == w, FALSE);
+      return conv_winograd (x, winograd, bias, addend, relu, mask, y, error);
+    }
+  return bw_ops_conv (x, weights, 3, bias, addend, relu, mask, y, error);
 }
 
 gboolean
@@ -152,17 +391,40 @@ bw_ops_gram (BwTensor  *f,
              GError   **error)
 {
   BwDevice *dev = bw_tensor_get_device (f);
-  struct { gint32 c4, n; } push = {
-    packs (bw_tensor_get_channels (f)), bw_tensor_get_height (f) * bw_tensor_get_width (f)
-  };
+  guint local = bw_device_is_cpu (dev) ? 8 : 64;
+  guint target = bw_device_is_cpu (dev) ? 128 : 8192;
+  const guint32 spec[] = { local, GRAM_B };
+  int c4 = packs (bw_tensor_get_channels (f)), nb = div_up (c4, GRAM_B);
+  int n = bw_tensor_get_height (f) * bw_tensor_get_width (f), ntri = nb * (nb + 1) / 2;
+  int splits = CLAMP ((int) div_up (target, ntri), 1, MAX (n / GRAM_MIN_CHUNK, 1));
+  int chunk = div_up (n, splits);
+  struct { gint32 c4, n, splits, chunk; } push = { c4, n, div_up (n, chunk), chunk };
+  guint n_vec4 = (guint) c4 * c4 * 4;
   BwBuffer *buffers[] = { bw_tensor_get_buffer (f), gram };
   BwPipeline *pipe;
 
   g_return_val_if_fail (gram->size >= bw_ops_gram_size (bw_tensor_get_channels (f)), FALSE);
-  pipe = bw_device_get_pipeline (dev, "gram", NULL, 0, 2, sizeof push, error);
+  pipe = bw_device_get_pipeline (dev, bw_device_has_int64 (dev) ? "gram" : "gram_noint64",
+                                 spec, G_N_ELEMENTS (spec), 2, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  bw_device_dispatch (dev, pipe, buffers, &push, div_up ((guint64) push.c4 * push.c4, GROUP), 1, 1);
+  if (push.splits > 1)
+    {
+      /* partial Grams of the pixel ranges, then their sum in a fixed order */
+      struct { gint32 n, splits; } sum_push = { n_vec4, push.splits };
+      BwPipeline *sum = bw_device_get_pipeline (dev, "gram_sum", NULL, 0, 2, sizeof sum_push, error);
+      BwBuffer *partials = get_scratch (dev, SCRATCH_GRAM,
+                                        (guint64) push.splits * n_vec4 * 4 * sizeof (float), error);
+      BwBuffer *sum_buffers[] = { partials, gram };
+
+      if (sum == NULL || partials == NULL)
+        return FALSE;
+      buffers[1] = partials;
+      bw_device_dispatch (dev, pipe, buffers, &push, div_up ((guint64) ntri * push.splits, local), 1, 1);
+      bw_device_dispatch (dev, sum, sum_buffers, &sum_push, div_up (n_vec4, GROUP), 1, 1);
+      return TRUE;
+    }
+  bw_device_dispatch (dev, pipe, buffers, &push, div_up (ntri, local), 1, 1);
   return TRUE;
 }
 

@@ -24,6 +24,37 @@ gboolean bw_ops_conv            (BwTensor  *x,
                                  BwTensor  *y,
                                  GError   **error);
 
+/* The same for k = 3, through the Winograd F(4x4, 3x3) path when @winograd is not NULL and
+ * the device and layer suit it (bw_ops_winograd_wanted(), and a map of enough 4x4 tiles);
+ * otherwise through bw_ops_conv() with @weights. @winograd holds @weights transformed by
+ * bw_ops_pack_winograd_weights(). The Winograd path keeps scratch buffers on the device of
+ * 36/16 the size of x and of y. */
+gboolean bw_ops_conv3x3         (BwTensor  *x,
+                                 BwBuffer  *weights,
+                                 BwBuffer  *winograd,
+                                 BwBuffer  *bias,
+                                 BwTensor  *addend,
+                                 gboolean   relu,
+                                 BwTensor  *mask,
+                                 BwTensor  *y,
+                                 GError   **error);
+
+/* Whether the Winograd path may serve a 3x3 conv of these channel counts on @device (so that
+ * callers upload transformed weights only where they can be used). BRUSHWORK_WINOGRAD=0 in
+ * the environment turns the path off, BRUSHWORK_WINOGRAD=always takes it for any size and
+ * channel count (read once). */
+gboolean bw_ops_winograd_wanted (BwDevice  *device,
+                                 int        in_channels,
+                                 int        out_channels);
+
+/* Transforms 3x3 weights packed by bw_tensor_pack_conv_weights() for a conv of @in_channels to
+ * @out_channels (for transposed-flipped weights, the channels of the transposed conv) into the
+ * layout of winograd_gemm.comp: 36 x ceil(out/4) x ceil(in/4) blocks of 16 floats. */
+float   *bw_ops_pack_winograd_weights (const float *packed,
+                                       int          out_channels,
+                                       int          in_channels,
+                                       gsize       *n_floats);
+
 /* 2x2 max-pool, stride 2; y is floor(h/2) x floor(w/2). */
 gboolean bw_ops_maxpool         (BwTensor  *x,
                                  BwTensor  *y,

@@ -27,6 +27,9 @@ struct _BwVgg19 {
   BwDevice *device;
   BwBuffer *weights[BW_VGG19_N_CONVS];
   BwBuffer *weights_t[BW_VGG19_N_CONVS];   /* transposed and flipped, for the backward pass */
+  /* both, transformed for the Winograd path (bw_ops_conv3x3), where it may serve; NULL else */
+  BwBuffer *winograd[BW_VGG19_N_CONVS];
+  BwBuffer *winograd_t[BW_VGG19_N_CONVS];
   BwBuffer *bias[BW_VGG19_N_CONVS];
 
   /* prepared for: */
@@ -77,6 +80,10 @@ bw_vgg19_finalize (GObject *object)
     {
       bw_device_free_buffer (self->device, self->weights[i]);
       bw_device_free_buffer (self->device, self->weights_t[i]);
+      if (self->winograd[i])
+        bw_device_free_buffer (self->device, self->winograd[i]);
+      if (self->winograd_t[i])
+        bw_device_free_buffer (self->device, self->winograd_t[i]);
       bw_device_free_buffer (self->device, self->bias[i]);
     }
   g_clear_object (&self->device);
@@ -169,6 +176,23 @@ bw_vgg19_new (BwDevice   *device,
       self->bias[i] = upload_floats (device, bias4, (conv->out_channels + 3) / 4 * 4, error);
       if (self->bias[i] == NULL)
         return NULL;
+      /* 4x the memory of the weights: not for conv5_1, whose maps reach the Winograd path's
+       * minimum of 4x4 tiles (bw-ops.c) only from ~2000 px */
+      if (level_of (i) < 4 &&
+          bw_ops_winograd_wanted (device, conv->in_channels, conv->out_channels))
+        {
+          g_autofree float *wino = bw_ops_pack_winograd_weights (packed, conv->out_channels,
+                                                                 conv->in_channels, &n);
+          g_autofree float *wino_t = bw_ops_pack_winograd_weights (packed_t, conv->in_channels,
+                                                                   conv->out_channels, &n_t);
+
+          self->winograd[i] = upload_floats (device, wino, n, error);
+          if (self->winograd[i] == NULL)
+            return NULL;
+          self->winograd_t[i] = upload_floats (device, wino_t, n_t, error);
+          if (self->winograd_t[i] == NULL)
+            return NULL;
+        }
     }
   return g_steal_pointer (&self);
 }
@@ -346,8 +370,8 @@ bw_vgg19_forward (BwVgg19   *self,
             return FALSE;
           x = self->pooled[i];
         }
-      if (!bw_ops_conv (x, self->weights[i], 3, self->bias[i], NULL, TRUE, NULL,
-                        self->features[i], error))
+      if (!bw_ops_conv3x3 (x, self->weights[i], self->winograd[i], self->bias[i], NULL, TRUE, NULL,
+                           self->features[i], error))
         return FALSE;
       x = self->features[i];
     }
@@ -411,15 +435,17 @@ bw_vgg19_backward (BwVgg19         *self,
         {
           g_autoptr(BwTensor) pooled = grad_view (self, level + 1, l % 2,
                                                   bw_vgg19_convs[l].out_channels);
-          if (!bw_ops_conv (above, self->weights_t[l + 1], 3, NULL, NULL, FALSE, NULL, pooled, error) ||
+          if (!bw_ops_conv3x3 (above, self->weights_t[l + 1], self->winograd_t[l + 1], NULL, NULL,
+                               FALSE, NULL, pooled, error) ||
               !bw_ops_maxpool_backward (pooled, self->features[l], addend, here, error))
             return FALSE;
         }
-      else if (!bw_ops_conv (above, self->weights_t[l + 1], 3, NULL, addend, FALSE,
-                             self->features[l], here, error))
+      else if (!bw_ops_conv3x3 (above, self->weights_t[l + 1], self->winograd_t[l + 1], NULL,
+                                addend, FALSE, self->features[l], here, error))
         return FALSE;
       g_set_object (&above, here);
     }
 
-  return bw_ops_conv (above, self->weights_t[0], 3, NULL, NULL, FALSE, NULL, input_grad, error);
+  return bw_ops_conv3x3 (above, self->weights_t[0], self->winograd_t[0], NULL, NULL, FALSE, NULL,
+                         input_grad, error);
 }

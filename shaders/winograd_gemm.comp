@@ -1,0 +1,77 @@
+#version 450
+/* winograd_gemm.comp: the 36 independent products of the Winograd F(4x4, 3x3) convolution,
+ * M[p] = U[p] V[p] with U[p]: OC x IC, V[p]: IC x T, for positions p = 0..35.
+ *   binding 0  V [36][IC4][T] vec4           transformed input (winograd_in.comp)
+ *   binding 1  U [36][OC4][IC4][4] vec4      transformed weights (bw_ops_pack_winograd_weights);
+ *                                            column j of each 4x4 block maps input lane j
+ *                                            to the 4 output lanes, as in conv.comp
+ *   binding 2  M [36][OC4][T] vec4           output, for winograd_out.comp
+ * Push constants: T, IC4, OC4.
+ * Spec constants: 0 local_size_x, 1 TO = 4 output packs, 2 TT = 32 tiles per invocation.
+ * Dispatch: x = ceil(ceil(T / TT) / local_size_x), y = ceil(OC4 / TO), z = 36.
+ *
+ * Built like conv.comp for lavapipe (docs/lavapipe-kernels.md): lanes over tiles, a TO x TT
+ * register tile so that each 4x4 weight block (2 u64vec4 loads) feeds TT vec4 FMAs per column,
+ * u64 loads, all lanes load (clamped) and only live ones store.
+ * REQUIREMENT: shaderInt64 (without it bw-ops.c takes the direct conv.comp instead).
+ */
+#extension GL_EXT_control_flow_attributes : require
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const int TO = 4;
+layout(constant_id = 2) const int TT = 32;
+
+layout(std430, binding = 0) readonly buffer VBuf64 { u64vec2 v64[]; };
+layout(std430, binding = 1) readonly buffer UBuf64 { u64vec4 u64[]; };
+layout(std430, binding = 2) writeonly buffer MBuf { vec4 m[]; };
+
+layout(push_constant) uniform Params { int T; int IC4; int OC4; } p;
+
+vec4 u2f(u64vec2 a) { return vec4(uintBitsToFloat(unpackUint2x32(a.x)), uintBitsToFloat(unpackUint2x32(a.y))); }
+
+void main()
+{
+    const int ngroups = (p.T + TT - 1) / TT;
+    const int gid0 = int(gl_GlobalInvocationID.x);
+    const bool live = gid0 < ngroups;
+    const int t0 = min(gid0, ngroups - 1) * TT;
+    const int o0 = int(gl_WorkGroupID.y) * TO;
+    const int pos = int(gl_WorkGroupID.z);
+    const int vbase = pos * p.IC4 * p.T;
+
+    vec4 acc[TO][TT];
+    [[unroll]] for (int o = 0; o < TO; o++)
+    [[unroll]] for (int t = 0; t < TT; t++)
+        acc[o][t] = vec4(0.0);
+
+    for (int i4 = 0; i4 < p.IC4; i4++) {
+        vec4 w[TO][4];
+        [[unroll]] for (int o = 0; o < TO; o++) {
+            /* block (pos, o, i4) starts at vec4 4*((pos*OC4 + o)*IC4 + i4): u64vec4 index /2 */
+            const int wb = ((pos * p.OC4 + min(o0 + o, p.OC4 - 1)) * p.IC4 + i4) * 2;
+            const u64vec4 a = u64[wb], b = u64[wb + 1];
+            w[o][0] = u2f(a.xy); w[o][1] = u2f(a.zw);
+            w[o][2] = u2f(b.xy); w[o][3] = u2f(b.zw);
+        }
+        const int rb = vbase + i4 * p.T;
+        [[unroll]] for (int t = 0; t < TT; t++) {
+            const vec4 x = u2f(v64[rb + min(t0 + t, p.T - 1)]);
+            [[unroll]] for (int o = 0; o < TO; o++)
+                acc[o][t] += w[o][0] * x.x + w[o][1] * x.y + w[o][2] * x.z + w[o][3] * x.w;
+        }
+    }
+
+    if (!live)
+        return;
+    [[unroll]] for (int o = 0; o < TO; o++) {
+        const int o4 = o0 + o;
+        if (o4 >= p.OC4)
+            break;
+        [[unroll]] for (int t = 0; t < TT; t++) {
+            if (t0 + t >= p.T)
+                break;
+            m[(pos * p.OC4 + o4) * p.T + t0 + t] = acc[o][t];
+        }
+    }
+}

@@ -1,0 +1,80 @@
+#version 450
+/* winograd_out.comp: output transform of the Winograd F(4x4, 3x3) convolution, Y = A^T M A for
+ * each 4x4 output tile, with conv.comp's epilogue fused: y = mask(relu(Y + bias + addend)).
+ *   binding 0  M [36][OC4][T] vec4     products (winograd_gemm.comp), T = TH*TW tiles
+ *   binding 1  B [OC4]                 bias (read only when BIAS)
+ *   binding 2  A [OC4][H][W]           addend, added before the mask (read only when ADD)
+ *   binding 3  K [OC4][H][W]           mask: output is zeroed where K <= 0 (only when MASK)
+ *   binding 4  Y [OC4][H][W]           output (pixels past the image edge are not stored)
+ * Push constants: H, W, OC4, TW, T.
+ * Spec constants: 0 local_size_x, 1 BIAS, 2 ADD, 3 RELU, 4 MASK.
+ * Dispatch: x = ceil(T / local_size_x), y = OC4.
+ * A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+ */
+#extension GL_EXT_control_flow_attributes : require
+
+layout(local_size_x_id = 0) in;
+layout(constant_id = 1) const bool BIAS = false;
+layout(constant_id = 2) const bool ADD = false;
+layout(constant_id = 3) const bool RELU = false;
+layout(constant_id = 4) const bool MASK = false;
+
+layout(std430, binding = 0) readonly buffer MBuf { vec4 m[]; };
+layout(std430, binding = 1) readonly buffer BBuf { vec4 bias[]; };
+layout(std430, binding = 2) readonly buffer ABuf { vec4 addend[]; };
+layout(std430, binding = 3) readonly buffer KBuf { vec4 mask[]; };
+layout(std430, binding = 4) writeonly buffer YBuf { vec4 y[]; };
+
+layout(push_constant) uniform Params { int H; int W; int OC4; int TW; int T; } p;
+
+void at(in vec4 s[6], out vec4 r[4])
+{
+    const vec4 a = s[1] + s[2], b = s[1] - s[2], c = s[3] + s[4], d = s[3] - s[4];
+    r[0] = s[0] + a + c;
+    r[1] = b + 2.0 * d;
+    r[2] = a + 4.0 * c;
+    r[3] = b + 8.0 * d + s[5];
+}
+
+void main()
+{
+    const int t = int(gl_GlobalInvocationID.x);
+    const int o4 = int(gl_WorkGroupID.y);
+    if (t >= p.T)
+        return;
+    const int ty = t / p.TW;
+    const int y0 = 4 * ty, x0 = 4 * (t - ty * p.TW);
+
+    /* A^T M: the columns, into a 4x6 block; then its rows */
+    vec4 h[4][6];
+    [[unroll]] for (int c = 0; c < 6; c++) {
+        vec4 col[6], r[4];
+        [[unroll]] for (int a = 0; a < 6; a++)
+            col[a] = m[((a * 6 + c) * p.OC4 + o4) * p.T + t];
+        at(col, r);
+        [[unroll]] for (int a = 0; a < 4; a++)
+            h[a][c] = r[a];
+    }
+    const vec4 b = BIAS ? bias[o4] : vec4(0.0);
+    [[unroll]] for (int a = 0; a < 4; a++) {
+        vec4 r[4];
+        at(h[a], r);
+        const int oy = y0 + a;
+        if (oy >= p.H)
+            break;
+        [[unroll]] for (int c = 0; c < 4; c++) {
+            const int ox = x0 + c;
+            if (ox >= p.W)
+                break;
+            const int idx = (o4 * p.H + oy) * p.W + ox;
+            vec4 v = r[c] + b;
+            if (ADD)
+                v += addend[idx];
+            if (RELU)
+                v = max(v, vec4(0.0));
+            if (MASK)
+                v = mix(vec4(0.0), v, greaterThan(mask[idx], vec4(0.0)));
+            y[idx] = v;
+        }
+    }
+}
