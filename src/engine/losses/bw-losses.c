@@ -205,17 +205,6 @@ bw_losses_add_style_target (BwLosses  *self,
   return TRUE;
 }
 
-void
-bw_losses_clear_style_targets (BwLosses *self)
-{
-  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
-    {
-      bw_device_free_buffer (self->device, self->layers[i].style_target);
-      self->layers[i].style_target = NULL;
-    }
-  self->style_blend_total = 0;
-}
-
 gboolean
 bw_losses_set_content_target (BwLosses  *self,
                               BwTensor  *content,

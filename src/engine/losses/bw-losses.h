@@ -53,7 +53,6 @@ gboolean  bw_losses_add_style_target      (BwLosses       *self,
                                            BwTensor       *style,
                                            double          blend,
                                            GError        **error);
-void      bw_losses_clear_style_targets   (BwLosses       *self);
 
 /* Records, after a forward pass of the network at the content's size, the loss values and
  * the gradient of the total with respect to each feature. */

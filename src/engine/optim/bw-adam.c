@@ -69,12 +69,6 @@ bw_adam_set_lr (BwAdam *self,
   self->lr = lr;
 }
 
-guint
-bw_adam_get_step (BwAdam *self)
-{
-  return self->step;
-}
-
 gboolean
 bw_adam_step (BwAdam    *self,
               BwTensor  *grad,

@@ -14,7 +14,6 @@ BwAdam  *bw_adam_new      (BwTensor  *param,
                            GError   **error);
 void     bw_adam_set_lr   (BwAdam    *self,
                            double     lr);
-guint    bw_adam_get_step (BwAdam    *self);
 /* Records one step with gradient @grad (the shape of the parameter). */
 gboolean bw_adam_step     (BwAdam    *self,
                            BwTensor  *grad,
