@@ -8,7 +8,10 @@
  *   binding 2  M [36][OC4][T] vec4           output, for winograd_out.comp
  * Push constants: T, IC4, OC4.
  * Spec constants: 0 local_size_x, 1 TO = 4 output packs, 2 TT = 32 tiles per invocation.
- * Dispatch: x = ceil(ceil(T / TT) / local_size_x), y = ceil(OC4 / TO), z = 36.
+ * Dispatch: x = ceil(36 * ceil(T / TT) / local_size_x), y = ceil(OC4 / TO), z = 1: the x index
+ * runs over (position, group of TT tiles), so a map of few tiles (conv4/conv5 at 512 px has
+ * 48-192) still fills every lane of a subgroup; lanes of one subgroup may read different
+ * positions' weights, which costs nothing extra on lavapipe, where every load is per lane.
  *
  * Built like conv.comp for lavapipe (docs/lavapipe-kernels.md): lanes over tiles, a TO x TT
  * register tile so that each 4x4 weight block (2 u64vec4 loads) feeds TT vec4 FMAs per column,
@@ -34,10 +37,11 @@ void main()
 {
     const int ngroups = (p.T + TT - 1) / TT;
     const int gid0 = int(gl_GlobalInvocationID.x);
-    const bool live = gid0 < ngroups;
-    const int t0 = min(gid0, ngroups - 1) * TT;
+    const bool live = gid0 < 36 * ngroups;
+    const int g = min(gid0, 36 * ngroups - 1);
+    const int pos = g / ngroups;
+    const int t0 = (g - pos * ngroups) * TT;
     const int o0 = int(gl_WorkGroupID.y) * TO;
-    const int pos = int(gl_WorkGroupID.z);
     const int vbase = pos * p.IC4 * p.T;
 
     vec4 acc[TO][TT];

@@ -1,12 +1,13 @@
 #version 450
 /* winograd_out.comp: output transform of the Winograd F(4x4, 3x3) convolution, Y = A^T M A for
  * each 4x4 output tile, with conv.comp's epilogue fused: y = mask(relu(Y + bias + addend)).
- *   binding 0  M [36][OC4][T] vec4     products (winograd_gemm.comp), T = TH*TW tiles
+ *   binding 0  M [36][OC4][T] vec4     products (winograd_gemm.comp) of the T tiles from T0
+ *                                      (tiles numbered ty*TW + tx, TW = ceil(W/4))
  *   binding 1  B [OC4]                 bias (read only when BIAS)
  *   binding 2  A [OC4][H][W]           addend, added before the mask (read only when ADD)
  *   binding 3  K [OC4][H][W]           mask: output is zeroed where K <= 0 (only when MASK)
  *   binding 4  Y [OC4][H][W]           output (pixels past the image edge are not stored)
- * Push constants: H, W, OC4, TW, T.
+ * Push constants: H, W, OC4, TW, T, T0.
  * Spec constants: 0 local_size_x, 1 BIAS, 2 ADD, 3 RELU, 4 MASK.
  * Dispatch: x = ceil(T / local_size_x), y = OC4.
  * A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
@@ -25,7 +26,7 @@ layout(std430, binding = 2) readonly buffer ABuf { vec4 addend[]; };
 layout(std430, binding = 3) readonly buffer KBuf { vec4 mask[]; };
 layout(std430, binding = 4) writeonly buffer YBuf { vec4 y[]; };
 
-layout(push_constant) uniform Params { int H; int W; int OC4; int TW; int T; } p;
+layout(push_constant) uniform Params { int H; int W; int OC4; int TW; int T; int T0; } p;
 
 void at(in vec4 s[6], out vec4 r[4])
 {
@@ -42,8 +43,8 @@ void main()
     const int o4 = int(gl_WorkGroupID.y);
     if (t >= p.T)
         return;
-    const int ty = t / p.TW;
-    const int y0 = 4 * ty, x0 = 4 * (t - ty * p.TW);
+    const int ty = (p.T0 + t) / p.TW;
+    const int y0 = 4 * ty, x0 = 4 * (p.T0 + t - ty * p.TW);
 
     /* A^T M: the columns, into a 4x6 block; then its rows */
     vec4 h[4][6];

@@ -171,7 +171,9 @@ test_conv_input_grad (void)
 
 /* The Winograd F(4x4, 3x3) path (BRUSHWORK_WINOGRAD=always, set in main) on the same awkward
  * shapes plus VGG-sized sums: forward with bias and ReLU, with addend and mask, and the input
- * gradient through transformed transposed-flipped weights. Devices without shaderInt64 fall
+ * gradient through transformed transposed-flipped weights. main also lowers the scratch cap
+ * so that the bigger maps go through in several chunks of tiles, the last one short (37x29:
+ * 80 tiles in chunks of 7 at 128 -> 64 channels). Devices without shaderInt64 fall
  * back to the direct kernel, which must pass the same checks. Tolerance: see CONV_ABS. */
 static const ConvShape winograd_shapes[] = {
   { 3, 64, 5, 7, 3 }, { 4, 4, 1, 1, 3 }, { 64, 3, 2, 2, 3 }, { 5, 9, 9, 4, 3 },
@@ -541,6 +543,7 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
   g_setenv ("BRUSHWORK_WINOGRAD", "always", TRUE);
+  g_setenv ("BRUSHWORK_WINOGRAD_CHUNK", G_STRINGIFY (36 * 32 * 16 * 7), TRUE);
   g_test_add_func ("/ops/conv/forward", test_conv_forward);
   g_test_add_func ("/ops/conv/input-grad", test_conv_input_grad);
   g_test_add_func ("/ops/conv/winograd", test_conv_winograd);

@@ -292,8 +292,12 @@ test_adam_steps (void)
 
 /* torch.optim.LBFGS(lr=1, history_size=3, max_iter=8): eight iterations (so the history
  * overflows and drops pairs), against its closure's losses and final image. L-BFGS's
- * steps amplify rounding (torch sums its dot products in fp32, we in double), so the
- * image gets 1e-3 and the losses the issue's 1e-3. */
+ * steps amplify rounding (torch sums its dot products in fp32, we in double; its second
+ * step divides by y = g2 - g1 with |y| << |g|), so the image gets 1e-3 on the direct
+ * kernels (measured 1e-4) and the losses the issue's 1e-3. Winograd's F(4x4, 3x3) sums
+ * round ~10x more (features 3e-6 of max instead of 2e-7), which this trajectory turns into
+ * 5.7e-3 of max in the image while every loss stays within 1e-5: there the image gets 2e-2.
+ * The suite runs this file both ways (tests/meson.build). */
 static void
 test_lbfgs_steps (void)
 {
@@ -327,7 +331,8 @@ test_lbfgs_steps (void)
     }
   got = bw_tensor_download (target, &error);
   g_assert_no_error (error);
-  bw_test_assert_close_normwise ("image after L-BFGS", got, want, 3 * H * W, 1e-3);
+  bw_test_assert_close_normwise ("image after L-BFGS", got, want, 3 * H * W,
+                                 bw_ops_winograd_wanted (bw_test_device (), 64, 64) ? 2e-2 : 1e-3);
   bw_test_check_validation ();
 }
 

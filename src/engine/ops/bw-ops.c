@@ -16,14 +16,14 @@
 
 /* winograd_gemm.comp's tile: TO output packs x TT tiles of 4x4 pixels. The Winograd path is
  * taken for 3x3 convs with at least WINOGRAD_MIN_CHANNELS in and out (conv1_1 and its gradient,
- * with 3 channels, lose: the transforms cost more than the products save) on maps of at least
- * WINOGRAD_MIN_TILES tiles. Measured on lavapipe (docs/lavapipe-kernels.md): 256 tiles (64x64)
- * wins 2x even at 512 channels, 64 tiles (32x32) loses 1.7x (the GEMM has too few tiles);
- * 128-192 tiles were not measured, so they stay direct. */
+ * with 3 channels, lose: the transforms cost more than the products save). Measured on lavapipe
+ * (docs/lavapipe-kernels.md), it wins on every other VGG19 layer down to 12x12 maps (9 tiles),
+ * 1.2x on conv1_2 to 3x on conv4_x. Big maps are transformed in chunks of tiles so that the
+ * scratch buffers V and M stay under WINOGRAD_CHUNK_BYTES (and the device's buffer range). */
 #define WINOGRAD_TO 4
 #define WINOGRAD_TT 32
 #define WINOGRAD_MIN_CHANNELS 16
-#define WINOGRAD_MIN_TILES 256
+#define WINOGRAD_CHUNK_BYTES (64u << 20)
 
 /* gram.comp: each invocation owns GRAM_B x GRAM_B blocks of 4x4 channels; the pixels are split
  * until there are about 128 invocations on a CPU (16 workgroups of 8: enough to balance its
@@ -190,11 +190,10 @@ bw_ops_pack_winograd_weights (const float *packed,
 
 typedef enum { WINOGRAD_OFF, WINOGRAD_AUTO, WINOGRAD_ALWAYS } WinogradPolicy;
 
-/* Off unless asked for: BRUSHWORK_WINOGRAD=1 takes the path where it pays (sizes and channel
- * counts below), =always for every 3x3 conv it can serve (the tests use it on small shapes).
- * Not the default yet: its transformed weights take 340 MB more device memory, which the
- * memory estimate does not count, and its gain over a whole step is not measured on a quiet
- * machine (docs/lavapipe-kernels.md). */
+/* On where it pays (channel counts above) unless BRUSHWORK_WINOGRAD=0 asks for the direct
+ * kernel everywhere (its sums are closer to exact: the tests that follow an ill-conditioned
+ * trajectory use it); =always takes it for every 3x3 conv it can serve (the op tests use
+ * it on small shapes). */
 static WinogradPolicy
 winograd_policy (void)
 {
@@ -203,8 +202,8 @@ winograd_policy (void)
   if (policy < 0)
     {
       const char *env = g_getenv ("BRUSHWORK_WINOGRAD");
-      policy = g_strcmp0 (env, "1") == 0 ? WINOGRAD_AUTO
-             : g_strcmp0 (env, "always") == 0 ? WINOGRAD_ALWAYS : WINOGRAD_OFF;
+      policy = g_strcmp0 (env, "0") == 0 ? WINOGRAD_OFF
+             : g_strcmp0 (env, "always") == 0 ? WINOGRAD_ALWAYS : WINOGRAD_AUTO;
     }
   return policy;
 }
@@ -227,8 +226,33 @@ bw_ops_winograd_wanted (BwDevice *device,
     }
 }
 
+/* BRUSHWORK_WINOGRAD_CHUNK=BYTES lowers the cap so that the tests split small maps too. */
+static guint64
+winograd_chunk_cap (BwDevice *device)
+{
+  static guint64 cap = 0;
+
+  if (cap == 0)
+    {
+      const char *env = g_getenv ("BRUSHWORK_WINOGRAD_CHUNK");
+      cap = env ? MAX (1, g_ascii_strtoull (env, NULL, 10)) : WINOGRAD_CHUNK_BYTES;
+    }
+  return MIN (cap, bw_device_get_max_buffer_size (device));
+}
+
+guint64
+bw_ops_winograd_scratch_size (BwDevice *device,
+                              int       channels,
+                              int       height,
+                              int       width)
+{
+  guint64 tiles = (guint64) div_up (height, 4) * div_up (width, 4);
+
+  return MIN (winograd_chunk_cap (device), 36 * packs (channels) * tiles * 16);
+}
+
 /* Records the three passes of the Winograd path: input transform, the 36 products, and the
- * output transform with the epilogue. */
+ * output transform with the epilogue, chunk by chunk of tiles. */
 static gboolean
 conv_winograd (BwTensor  *x,
                BwBuffer  *weights,
@@ -243,42 +267,52 @@ conv_winograd (BwTensor  *x,
   int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x);
   int ic4 = packs (bw_tensor_get_channels (x)), oc4 = packs (bw_tensor_get_channels (y));
   int tw = div_up (w, 4), t = tw * (int) div_up (h, 4);
+  guint64 tile_bytes = (guint64) 36 * MAX (ic4, oc4) * 16;
+  int chunk = MIN (t, (int) MAX (1, winograd_chunk_cap (dev) / tile_bytes));
   guint local = bw_device_is_cpu (dev) ? 8 : 64;
   const guint32 in_spec[] = { local };
   const guint32 gemm_spec[] = { local, WINOGRAD_TO, WINOGRAD_TT };
   const guint32 out_spec[] = { local, bias != NULL, addend != NULL, relu, mask != NULL };
-  struct { gint32 h, w, c4, tw, t; } in_push = { h, w, ic4, tw, t }, out_push = { h, w, oc4, tw, t };
-  struct { gint32 t, ic4, oc4; } gemm_push = { t, ic4, oc4 };
-  BwBuffer *v = get_scratch (dev, SCRATCH_WINOGRAD_V, (guint64) 36 * ic4 * t * 16, error);
-  BwBuffer *m = v ? get_scratch (dev, SCRATCH_WINOGRAD_M, (guint64) 36 * oc4 * t * 16, error) : NULL;
+  BwBuffer *v = get_scratch (dev, SCRATCH_WINOGRAD_V, (guint64) 36 * ic4 * chunk * 16, error);
+  BwBuffer *m = v ? get_scratch (dev, SCRATCH_WINOGRAD_M, (guint64) 36 * oc4 * chunk * 16, error) : NULL;
   BwPipeline *in_pipe, *gemm_pipe, *out_pipe;
+  BwBuffer *in_buffers[2], *gemm_buffers[3], *out_buffers[5];
 
   if (m == NULL)
     return FALSE;
   in_pipe = bw_device_get_pipeline (dev, "winograd_in", in_spec, G_N_ELEMENTS (in_spec), 2,
-                                    sizeof in_push, error);
+                                    6 * sizeof (gint32), error);
   gemm_pipe = in_pipe ? bw_device_get_pipeline (dev, "winograd_gemm", gemm_spec,
-                                                G_N_ELEMENTS (gemm_spec), 3, sizeof gemm_push,
+                                                G_N_ELEMENTS (gemm_spec), 3, 3 * sizeof (gint32),
                                                 error) : NULL;
   out_pipe = gemm_pipe ? bw_device_get_pipeline (dev, "winograd_out", out_spec,
-                                                 G_N_ELEMENTS (out_spec), 5, sizeof out_push,
+                                                 G_N_ELEMENTS (out_spec), 5, 6 * sizeof (gint32),
                                                  error) : NULL;
   if (out_pipe == NULL)
     return FALSE;
 
-  {
-    BwBuffer *in_buffers[] = { bw_tensor_get_buffer (x), v };
-    BwBuffer *gemm_buffers[] = { v, weights, m };
-    BwBuffer *out_buffers[] = {
-      m, bias, addend ? bw_tensor_get_buffer (addend) : NULL,
-      mask ? bw_tensor_get_buffer (mask) : NULL, bw_tensor_get_buffer (y),
-    };
+  in_buffers[0] = bw_tensor_get_buffer (x);
+  in_buffers[1] = v;
+  gemm_buffers[0] = v;
+  gemm_buffers[1] = weights;
+  gemm_buffers[2] = m;
+  out_buffers[0] = m;
+  out_buffers[1] = bias;
+  out_buffers[2] = addend ? bw_tensor_get_buffer (addend) : NULL;
+  out_buffers[3] = mask ? bw_tensor_get_buffer (mask) : NULL;
+  out_buffers[4] = bw_tensor_get_buffer (y);
+  for (int t0 = 0; t0 < t; t0 += chunk)
+    {
+      int n = MIN (chunk, t - t0);
+      struct { gint32 h, w, c4, tw, t, t0; } in_push = { h, w, ic4, tw, n, t0 },
+                                             out_push = { h, w, oc4, tw, n, t0 };
+      struct { gint32 t, ic4, oc4; } gemm_push = { n, ic4, oc4 };
 
-    bw_device_dispatch (dev, in_pipe, in_buffers, &in_push, div_up (t, local), ic4, 1);
-    bw_device_dispatch (dev, gemm_pipe, gemm_buffers, &gemm_push,
-                        div_up (div_up (t, WINOGRAD_TT), local), div_up (oc4, WINOGRAD_TO), 36);
-    bw_device_dispatch (dev, out_pipe, out_buffers, &out_push, div_up (t, local), oc4, 1);
-  }
+      bw_device_dispatch (dev, in_pipe, in_buffers, &in_push, div_up (n, local), ic4, 1);
+      bw_device_dispatch (dev, gemm_pipe, gemm_buffers, &gemm_push,
+                          div_up (36 * div_up (n, WINOGRAD_TT), local), div_up (oc4, WINOGRAD_TO), 1);
+      bw_device_dispatch (dev, out_pipe, out_buffers, &out_push, div_up (n, local), oc4, 1);
+    }
   return TRUE;
 }
 
@@ -293,15 +327,12 @@ bw_ops_conv3x3 (BwTensor  *x,
                 BwTensor  *y,
                 GError   **error)
 {
-  int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x);
-
   if (winograd != NULL &&
-      (winograd_policy () == WINOGRAD_ALWAYS ||
-       div_up (h, 4) * div_up (w, 4) >= WINOGRAD_MIN_TILES) &&
       bw_ops_winograd_wanted (bw_tensor_get_device (x), bw_tensor_get_channels (x),
                               bw_tensor_get_channels (y)))
     {
-      g_return_val_if_fail (bw_tensor_get_height (y) == h && bw_tensor_get_width (y) == w, FALSE);
+      g_return_val_if_fail (bw_tensor_get_height (y) == bw_tensor_get_height (x) &&
+                            bw_tensor_get_width (y) == bw_tensor_get_width (x), FALSE);
       return conv_winograd (x, winograd, bias, addend, relu, mask, y, error);
     }
   return bw_ops_conv (x, weights, 3, bias, addend, relu, mask, y, error);

@@ -25,10 +25,10 @@ gboolean bw_ops_conv            (BwTensor  *x,
                                  GError   **error);
 
 /* The same for k = 3, through the Winograd F(4x4, 3x3) path when @winograd is not NULL and
- * the device and layer suit it (bw_ops_winograd_wanted(), and a map of enough 4x4 tiles);
- * otherwise through bw_ops_conv() with @weights. @winograd holds @weights transformed by
- * bw_ops_pack_winograd_weights(). The Winograd path keeps scratch buffers on the device of
- * 36/16 the size of x and of y. */
+ * the device and layer suit it (bw_ops_winograd_wanted()); otherwise through bw_ops_conv()
+ * with @weights. @winograd holds @weights transformed by bw_ops_pack_winograd_weights(). The
+ * Winograd path keeps two scratch buffers on the device, each of at most
+ * bw_ops_winograd_scratch_size(). */
 gboolean bw_ops_conv3x3         (BwTensor  *x,
                                  BwBuffer  *weights,
                                  BwBuffer  *winograd,
@@ -40,12 +40,19 @@ gboolean bw_ops_conv3x3         (BwTensor  *x,
                                  GError   **error);
 
 /* Whether the Winograd path may serve a 3x3 conv of these channel counts on @device (so that
- * callers upload transformed weights only where they can be used). BRUSHWORK_WINOGRAD=0 in
- * the environment turns the path off, BRUSHWORK_WINOGRAD=always takes it for any size and
- * channel count (read once). */
+ * callers upload transformed weights only where they can be used): where the device has
+ * shaderInt64 and both counts are at least 16. BRUSHWORK_WINOGRAD=0 in the environment turns
+ * the path off, BRUSHWORK_WINOGRAD=always takes it for any channel count (read once). */
 gboolean bw_ops_winograd_wanted (BwDevice  *device,
                                  int        in_channels,
                                  int        out_channels);
+
+/* The bytes of one of the Winograd path's two scratch buffers for a map of @channels x
+ * @height x @width (the largest in or out of any conv it serves gives the most it holds). */
+guint64  bw_ops_winograd_scratch_size (BwDevice *device,
+                                       int       channels,
+                                       int       height,
+                                       int       width);
 
 /* Transforms 3x3 weights packed by bw_tensor_pack_conv_weights() for a conv of @in_channels to
  * @out_channels (for transposed-flipped weights, the channels of the transposed conv) into the

@@ -34,8 +34,8 @@ BwDevice *bw_vgg19_get_device      (BwVgg19         *self);
 int       bw_vgg19_layer_index     (const char      *relu_name);
 const char *bw_vgg19_layer_name    (int              index);
 
-/* Device memory that running up to conv @last (and back, with @backward) at @height x
- * @width takes. */
+/* Device memory that the activations of a run up to conv @last (and back, with @backward) at
+ * @height x @width take; bw_vgg19_prepare() adds the weights and the Winograd path's scratch. */
 guint64   bw_vgg19_estimate_memory (int              height,
                                     int              width,
                                     int              last,
