@@ -7,7 +7,7 @@
  *                                            to the 4 output lanes, as in conv.comp
  *   binding 2  M [36][OC4][T] vec4           output, for winograd_out.comp
  * Push constants: T, IC4, OC4.
- * Spec constants: 0 local_size_x, 1 TO = 4 output packs, 2 TT = 32 tiles per invocation.
+ * Spec constants: 0 local_size_x, 1 TO output packs, 2 TT tiles per invocation (bw-ops.c).
  * Dispatch: x = ceil(36 * ceil(T / TT) / local_size_x), y = ceil(OC4 / TO), z = 1: the x index
  * runs over (position, group of TT tiles), so a map of few tiles (conv4/conv5 at 512 px has
  * 48-192) still fills every lane of a subgroup; lanes of one subgroup may read different
