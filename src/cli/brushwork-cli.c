@@ -453,6 +453,7 @@ run_image (const Options *opts,
       if (content == NULL)
         return failure (error);
       p.size = size;
+      p.scales = 1;   /* this loop is the coarse-to-fine */
       p.steps = params->steps / params->scales + (scale == params->scales - 1 ? params->steps % params->scales : 0);
       if (result)
         {

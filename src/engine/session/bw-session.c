@@ -27,6 +27,11 @@ struct _BwSession {
   BwImage *init_image;
   GArray *styles;           /* Style */
 
+  /* coarse to fine: pass `pass` of `passes` runs at the content scaled to `pass_content`
+   * until step `pass_end` (or convergence), then starts the next from its result */
+  int pass, passes, pass_end;
+  BwImage *pass_content;
+
   BwTensor *x;              /* the normalised image being optimised */
   BwTensor *grad;
   BwTensor *staging;        /* x back in [0, 1] */
@@ -62,6 +67,7 @@ bw_session_finalize (GObject *object)
   g_array_unref (self->styles);
   g_clear_object (&self->losses);
   g_clear_object (&self->content);
+  g_clear_object (&self->pass_content);
   g_clear_object (&self->init_image);
   g_clear_object (&self->x);
   g_clear_object (&self->grad);
@@ -143,6 +149,9 @@ bw_params_init_preset (BwParams   *params,
       params->lr = 1;
       params->lbfgs_history = 10;
       params->steps = 300;
+      /* coarse to fine from ~128 px (bw_session_get_passes()): the first frames come in
+       * well under a second, and the big strokes settle where a step is cheap */
+      params->scales = 0;
       return TRUE;
     }
   return FALSE;
@@ -209,7 +218,7 @@ static BwImage *
 scaled_style (BwSession *self,
               BwImage   *style)
 {
-  int cw = bw_image_get_width (self->content), ch = bw_image_get_height (self->content);
+  int cw = bw_image_get_width (self->pass_content), ch = bw_image_get_height (self->pass_content);
   int sw = bw_image_get_width (style), sh = bw_image_get_height (style);
   double target = MAX (cw, ch) * self->params.style_scale;
   double f = target / MAX (sw, sh);
@@ -220,7 +229,7 @@ scaled_style (BwSession *self,
 static BwImage *
 noise_image (BwSession *self)
 {
-  int w = bw_image_get_width (self->content), h = bw_image_get_height (self->content);
+  int w = bw_image_get_width (self->pass_content), h = bw_image_get_height (self->pass_content);
   g_autoptr(GRand) rand = g_rand_new_with_seed ((guint32) (self->params.seed ^ (self->params.seed >> 32)));
   gsize n = (gsize) 3 * w * h;
   float *data = g_new (float, n);
@@ -230,23 +239,37 @@ noise_image (BwSession *self)
   return bw_image_new_take (w, h, data);
 }
 
-gboolean
-bw_session_start (BwSession  *self,
-                  GError    **error)
+/* The passes for a size: one below 256 px, then one more per doubling from 128 px, so the
+ * first pass runs at 128-255 px (at most BW_SESSION_MAX_PASSES). */
+static int
+auto_passes (int size)
+{
+  int passes = 1;
+
+  while (passes < BW_SESSION_MAX_PASSES && (size >> passes) >= 128)
+    passes++;
+  return passes;
+}
+
+/* Sets up pass @pass: the content at its size, the targets, the optimiser, and the image to
+ * start from (@from, scaled, when the previous pass left one; else params.init). */
+static gboolean
+start_pass (BwSession  *self,
+            int         pass,
+            BwImage    *from,
+            GError    **error)
 {
   g_autoptr(BwTensor) content = NULL;
   g_autoptr(BwImage) init = NULL;
-  int w, h;
+  int shift = self->passes - 1 - pass;
+  int w = MAX (1, (int) lround (bw_image_get_width (self->content) / (double) (1 << shift)));
+  int h = MAX (1, (int) lround (bw_image_get_height (self->content) / (double) (1 << shift)));
 
-  g_return_val_if_fail (self->content != NULL, FALSE);
-  if (self->styles->len == 0)
-    {
-      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_FAILED,
-                   "No style image was given. Add at least one painting to take the style from.");
-      return FALSE;
-    }
-  w = bw_image_get_width (self->content);
-  h = bw_image_get_height (self->content);
+  g_clear_object (&self->pass_content);
+  self->pass_content = bw_image_scale (self->content, w, h);
+  self->pass = pass;
+  self->pass_end = pass == self->passes - 1 ? self->params.steps
+                                            : (pass + 1) * (self->params.steps / self->passes);
 
   g_clear_object (&self->losses);
   self->losses = bw_losses_new (self->vgg, self->params.gram_mode);
@@ -256,12 +279,6 @@ bw_session_start (BwSession  *self,
       bw_losses_set_style_layer (self->losses, i, self->params.style_layers[i]);
     }
   bw_losses_set_weights (self->losses, self->params.content_weight, self->params.style_weight);
-  if (bw_losses_get_deepest_layer (self->losses) < 0)
-    {
-      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_FAILED,
-                   "No content or style layer has a weight. Give at least one layer a weight.");
-      return FALSE;
-    }
 
   /* styles first: each runs the network at its own size */
   for (guint i = 0; i < self->styles->len; i++)
@@ -273,24 +290,27 @@ bw_session_start (BwSession  *self,
       if (t == NULL || !bw_losses_add_style_target (self->losses, t, s->blend, error))
         return FALSE;
     }
-  content = upload_normalised (self, self->content, error);
+  content = upload_normalised (self, self->pass_content, error);
   if (content == NULL || !bw_losses_set_content_target (self->losses, content, error))
     return FALSE;
 
-  switch (self->params.init)
-    {
-    case BW_INIT_NOISE:
-      init = noise_image (self);
-      break;
-    case BW_INIT_IMAGE:
-      g_return_val_if_fail (self->init_image != NULL, FALSE);
-      init = bw_image_scale (self->init_image, w, h);
-      break;
-    case BW_INIT_CONTENT:
-    default:
-      init = g_object_ref (self->content);
-      break;
-    }
+  if (from != NULL)
+    init = bw_image_scale (from, w, h);
+  else
+    switch (self->params.init)
+      {
+      case BW_INIT_NOISE:
+        init = noise_image (self);
+        break;
+      case BW_INIT_IMAGE:
+        g_return_val_if_fail (self->init_image != NULL, FALSE);
+        init = bw_image_scale (self->init_image, w, h);
+        break;
+      case BW_INIT_CONTENT:
+      default:
+        init = g_object_ref (self->pass_content);
+        break;
+      }
   g_clear_object (&self->x);
   self->x = upload_normalised (self, init, error);
   if (self->x == NULL)
@@ -317,10 +337,73 @@ bw_session_start (BwSession  *self,
     self->adam = bw_adam_new (self->x, self->params.lr, error);
   if (self->adam == NULL && self->lbfgs == NULL)
     return FALSE;
-  self->step = 0;
   self->converged = FALSE;
+  return TRUE;
+}
+
+gboolean
+bw_session_start (BwSession  *self,
+                  GError    **error)
+{
+  int size, min_side, deepest = -1;
+
+  g_return_val_if_fail (self->content != NULL, FALSE);
+  if (self->styles->len == 0)
+    {
+      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_FAILED,
+                   "No style image was given. Add at least one painting to take the style from.");
+      return FALSE;
+    }
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    if (self->params.content_layers[i] != 0 || self->params.style_layers[i] != 0)
+      deepest = i;
+  if (deepest < 0)
+    {
+      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_FAILED,
+                   "No content or style layer has a weight. Give at least one layer a weight.");
+      return FALSE;
+    }
+  min_side = bw_vgg19_min_side (deepest);
+
+  /* no pass below the network's smallest input, and at least one step per pass */
+  size = MAX (bw_image_get_width (self->content), bw_image_get_height (self->content));
+  self->passes = self->params.scales > 0 ? self->params.scales : auto_passes (size);
+  self->passes = CLAMP (self->passes, 1, MAX (1, self->params.steps));
+  while (self->passes > 1 &&
+         MIN (bw_image_get_width (self->content), bw_image_get_height (self->content)) >>
+         (self->passes - 1) < min_side)
+    self->passes--;
+
+  self->started = FALSE;
+  self->step = 0;
+  if (!start_pass (self, 0, NULL, error))
+    return FALSE;
   self->started = TRUE;
   return TRUE;
+}
+
+int
+bw_session_get_passes (BwSession *self)
+{
+  return self->passes;
+}
+
+/* The current image in [0, 1], as optimised (no colours restored). */
+static BwImage *
+download_image (BwSession  *self,
+                GError    **error)
+{
+  int w = bw_tensor_get_width (self->x), h = bw_tensor_get_height (self->x);
+  float *data;
+
+  if (!bw_vgg19_normalize (self->x, self->staging, TRUE, error))
+    return NULL;
+  data = bw_tensor_download (self->staging, error);
+  if (data == NULL)
+    return NULL;
+  for (gsize i = 0; i < (gsize) 3 * w * h; i++)
+    data[i] = isnan (data[i]) ? 0.0f : CLAMP (data[i], 0.0f, 1.0f);
+  return bw_image_new_take (w, h, data);
 }
 
 /* Records forward, losses, backward and total variation: leaves dLoss/dx in self->grad. */
@@ -371,6 +454,14 @@ bw_session_step (BwSession     *self,
   if (values == NULL)
     values = &local;
 
+  if (self->pass < self->passes - 1 && (self->step >= self->pass_end || self->converged))
+    {
+      g_autoptr(BwImage) last = download_image (self, error);
+
+      if (last == NULL || !start_pass (self, self->pass + 1, last, error))
+        return FALSE;
+    }
+
   if (self->adam)
     {
       /* Adam needs no loss value: the whole step is one submission */
@@ -394,7 +485,7 @@ bw_session_run (BwSession     *self,
                 GCancellable  *cancellable,
                 GError       **error)
 {
-  while (self->step < self->params.steps && !self->converged)
+  while (self->step < self->params.steps && !bw_session_is_converged (self))
     {
       BwLossValues values;
 
@@ -410,7 +501,7 @@ bw_session_run (BwSession     *self,
 gboolean
 bw_session_is_converged (BwSession *self)
 {
-  return self->converged;
+  return self->converged && self->pass == self->passes - 1;
 }
 
 int
@@ -448,23 +539,12 @@ bw_session_get_image (BwSession  *self,
                       GError    **error)
 {
   g_autoptr(BwImage) image = NULL;
-  float *data;
-  int w, h;
 
   g_return_val_if_fail (self->started, NULL);
-  w = bw_tensor_get_width (self->x);
-  h = bw_tensor_get_height (self->x);
-  if (!bw_vgg19_normalize (self->x, self->staging, TRUE, error))
-    return NULL;
-  data = bw_tensor_download (self->staging, error);
-  if (data == NULL)
-    return NULL;
-  for (gsize i = 0; i < (gsize) 3 * w * h; i++)
-    data[i] = isnan (data[i]) ? 0.0f : CLAMP (data[i], 0.0f, 1.0f);
-  image = bw_image_new_take (w, h, data);
-  if (self->params.preserve_colors)
+  image = download_image (self, error);
+  if (image != NULL && self->params.preserve_colors)
     {
-      BwImage *recoloured = bw_image_transfer_luminance (image, self->content);
+      BwImage *recoloured = bw_image_transfer_luminance (image, self->pass_content);
 
       g_set_object (&image, recoloured);
       g_object_unref (recoloured);

@@ -38,8 +38,12 @@ typedef struct {
   guint64 seed;                               /* for noise */
   double style_scale;                         /* style images' size relative to the output */
   gboolean preserve_colors;
-  int scales;                                 /* coarse-to-fine passes (1 = single scale) */
+  int scales;                                 /* coarse-to-fine passes (1 = single scale,
+                                                 0 = from the size: bw_session_get_passes()) */
 } BwParams;
+
+/* Coarse to fine: each pass doubles the size of the last and starts from its result. */
+#define BW_SESSION_MAX_PASSES 5
 
 /* "seed" (the original recipe, exactly) or "default" (better results per second); FALSE for
  * an unknown name. */
@@ -62,10 +66,18 @@ void       bw_session_add_style        (BwSession      *self,
 void       bw_session_set_init_image   (BwSession      *self,
                                         BwImage        *image);
 
-/* Computes the targets and the starting image. Must precede the first step. */
+/* Computes the targets and the starting image of the first pass. Must precede the first
+ * step. */
 gboolean   bw_session_start            (BwSession      *self,
                                         GError        **error);
-/* One optimisation step; @values gets the losses of the image before the step. */
+/* After start: the number of passes, params.scales or, for 0, one below 256 px and one more
+ * per doubling from 128 px (512 px: 128, 256, 512), each no smaller than the network needs.
+ * params.steps are shared evenly, the remainder to the last; a pass that converges early
+ * hands over to the next. Frames of early passes are smaller than the output. */
+int        bw_session_get_passes       (BwSession      *self);
+/* One optimisation step (which first moves to the next pass when this one is over: the
+ * targets at the new size make that step slower); @values gets the losses of the image
+ * before the step. */
 gboolean   bw_session_step             (BwSession      *self,
                                         BwLossValues   *values,
                                         GError        **error);

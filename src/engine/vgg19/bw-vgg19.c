@@ -286,6 +286,13 @@ alloc_tensor (const char *what,
   ad->failed = *dest == NULL;
 }
 
+int
+bw_vgg19_min_side (int last)
+{
+  g_return_val_if_fail (last >= 0 && last < BW_VGG19_N_CONVS, 1);
+  return 1 << level_of (last);
+}
+
 /* The most one of bw_ops_conv3x3()'s two scratch buffers holds for the convs up to @last. */
 static guint64
 winograd_scratch (BwVgg19 *self,
@@ -317,7 +324,7 @@ bw_vgg19_prepare (BwVgg19   *self,
                   GError   **error)
 {
   AllocData ad = { self, error, FALSE };
-  int min_side = 1 << level_of (last);
+  int min_side = bw_vgg19_min_side (last);
   guint64 need, have;
 
   g_return_val_if_fail (last >= 0 && last < BW_VGG19_N_CONVS, FALSE);

@@ -30,6 +30,8 @@ BwVgg19  *bw_vgg19_new             (BwDevice        *device,
 
 BwDevice *bw_vgg19_get_device      (BwVgg19         *self);
 
+/* The smallest height and width that reach conv @last (each pool halves them). */
+int       bw_vgg19_min_side        (int              last);
 /* "relu4_2" -> 9; -1 for an unknown name. */
 int       bw_vgg19_layer_index     (const char      *relu_name);
 const char *bw_vgg19_layer_name    (int              index);

@@ -1,0 +1,183 @@
+/* test-session.c: BwSession's coarse-to-fine passes, on seeded random weights (no oracle:
+ * what is checked is where each pass runs and what it starts from, not the losses, which
+ * test-vgg19-torch and test-cli compare with PyTorch).
+ */
+#include <math.h>
+
+#include "bw-test-util.h"
+#include "session/bw-session.h"
+
+static BwVgg19 *
+random_network (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (3);
+  g_autoptr(BwWeights) weights = bw_weights_new ();
+  g_autoptr(GError) error = NULL;
+  BwVgg19 *vgg;
+
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    {
+      const BwVgg19Conv *c = &bw_vgg19_convs[i];
+      gint64 ws[4] = { c->out_channels, c->in_channels, 3, 3 }, bs[1] = { c->out_channels };
+      gsize n = (gsize) c->out_channels * c->in_channels * 9;
+      float scale = sqrtf (6.0f / (c->in_channels * 9));   /* He, uniform */
+      g_autofree char *wn = g_strdup_printf ("features.%d.weight", c->module);
+      g_autofree char *bn = g_strdup_printf ("features.%d.bias", c->module);
+
+      bw_weights_insert (weights, wn, ws, 4, bw_test_random (rand, n, -scale, scale));
+      bw_weights_insert (weights, bn, bs, 1, bw_test_random (rand, c->out_channels, -0.1f, 0.1f));
+    }
+  vgg = bw_vgg19_new (bw_test_device (), weights, &error);
+  g_assert_no_error (error);
+  return vgg;
+}
+
+static BwImage *
+random_image (GRand *rand,
+              int    w,
+              int    h)
+{
+  return bw_image_new_take (w, h, bw_test_random (rand, (gsize) 3 * w * h, 0, 1));
+}
+
+static BwSession *
+new_session (BwVgg19        *vgg,
+             const BwParams *params,
+             int             w,
+             int             h)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (w * 1000 + h);
+  g_autoptr(BwImage) content = random_image (rand, w, h);
+  g_autoptr(BwImage) style = random_image (rand, 40, 30);
+  BwSession *session = bw_session_new (vgg, params);
+
+  bw_session_set_content (session, content);
+  bw_session_add_style (session, style, 1.0);
+  return session;
+}
+
+static void
+assert_image_size (BwSession *session,
+                   int        w,
+                   int        h)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwImage) image = bw_session_get_image (session, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (bw_image_get_width (image), ==, w);
+  g_assert_cmpint (bw_image_get_height (image), ==, h);
+}
+
+/* The default preset's passes start at 128-255 px and double up to the output; the seed
+ * preset keeps one; an explicit count is cut where a pass would be smaller than relu5_1's
+ * 16 px. Only the first pass's targets are computed by start, so even 512 px is quick. */
+static void
+test_passes (void)
+{
+  static const struct {
+    const char *preset;
+    int scales;     /* -1: the preset's */
+    int w, h;
+    int passes, first_w, first_h;
+  } cases[] = {
+    { "default", -1, 512, 384, 3, 128, 96 },
+    { "default", -1, 256, 192, 2, 128, 96 },
+    { "default", -1, 200, 150, 1, 200, 150 },
+    { "default", -1, 300, 400, 2, 150, 200 },
+    { "seed", -1, 512, 384, 1, 512, 384 },
+    { "seed", 4, 64, 48, 2, 32, 24 },
+  };
+  g_autoptr(BwVgg19) vgg = random_network ();
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(BwSession) session = NULL;
+      g_autoptr(GError) error = NULL;
+      BwParams params;
+
+      g_assert_true (bw_params_init_preset (&params, cases[i].preset));
+      if (cases[i].scales >= 0)
+        params.scales = cases[i].scales;
+      session = new_session (vgg, &params, cases[i].w, cases[i].h);
+      g_assert_true (bw_session_start (session, &error));
+      g_assert_no_error (error);
+      g_test_message ("%s %dx%d: %d passes", cases[i].preset, cases[i].w, cases[i].h,
+                      bw_session_get_passes (session));
+      g_assert_cmpint (bw_session_get_passes (session), ==, cases[i].passes);
+      assert_image_size (session, cases[i].first_w, cases[i].first_h);
+    }
+  bw_test_check_validation ();
+}
+
+/* Two passes of two Adam steps from noise: the second pass must start from the first one's
+ * result scaled up, not from the content or new noise. Adam moves each element by at most
+ * lr per step (in ImageNet-normalised units, so by lr * 0.229 at most in [0, 1]), so one
+ * step into the second pass leaves every pixel within 0.003 * 0.229 of the scaled result,
+ * while a restart would sit ~0.3 away on average (two independent uniform images). */
+static void
+test_pass_continues (void)
+{
+  g_autoptr(BwVgg19) vgg = random_network ();
+  g_autoptr(BwSession) session = NULL;
+  g_autoptr(BwImage) first = NULL, want = NULL, got = NULL;
+  g_autoptr(GError) error = NULL;
+  const float bound = 0.003f * 0.229f * 1.01f;   /* 1% for float rounding */
+  double worst = 0, mean_from_content = 0;
+  BwParams params;
+  gsize n;
+
+  bw_params_init_preset (&params, "seed");
+  params.init = BW_INIT_NOISE;
+  params.steps = 4;
+  params.scales = 2;
+  session = new_session (vgg, &params, 64, 48);
+  g_assert_true (bw_session_start (session, &error));
+  for (int i = 0; i < 2; i++)
+    g_assert_true (bw_session_step (session, NULL, &error));
+  first = bw_session_get_image (session, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bw_image_get_width (first), ==, 32);
+
+  g_assert_true (bw_session_step (session, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (bw_session_get_step (session), ==, 3);
+  got = bw_session_get_image (session, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (bw_image_get_width (got), ==, 64);
+  g_assert_cmpint (bw_image_get_height (got), ==, 48);
+  want = bw_image_scale (first, 64, 48);
+  n = (gsize) 3 * 64 * 48;
+  {
+    g_autoptr(GRand) rand = g_rand_new_with_seed (64 * 1000 + 48);
+    g_autoptr(BwImage) content = random_image (rand, 64, 48);   /* as new_session made it */
+
+    for (gsize i = 0; i < n; i++)
+      {
+        worst = MAX (worst, fabs (bw_image_get_data (got)[i] - bw_image_get_data (want)[i]));
+        mean_from_content += fabs (bw_image_get_data (got)[i] - bw_image_get_data (content)[i]) / n;
+      }
+  }
+  g_test_message ("second pass, one step in: max |image - first pass scaled| %.2g (bound %.2g), "
+                  "mean |image - content| %.3f", worst, bound, mean_from_content);
+  g_assert_cmpfloat (worst, <=, bound);
+  g_assert_cmpfloat (mean_from_content, >, 0.1);
+
+  g_assert_true (bw_session_step (session, NULL, &error));
+  g_assert_cmpint (bw_session_get_step (session), ==, 4);
+  bw_test_check_validation ();
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/session/passes", test_passes);
+  g_test_add_func ("/session/pass-continues", test_pass_continues);
+  ret = g_test_run ();
+  bw_test_shutdown ();
+  return ret;
+}
