@@ -1,11 +1,12 @@
 #!/usr/bin/python3
-"""Packaging checks that need no network: the Flatpak manifest's shape and permissions.
+"""Packaging checks that need no network: the Flatpak manifest's shape, permissions and sources.
 
 Prints TAP. A full flatpak-builder run needs the GNOME runtime from the network, which CI
 does not have; this checks what a reviewer checks first.
 """
 import json
 import os
+import re
 import sys
 
 APP_ID = "io.github.brushwork.Brushwork"
@@ -14,6 +15,35 @@ results = []
 
 def check(name, ok, detail=""):
     results.append((name, ok, detail))
+
+
+def all_modules(modules, base):
+    """Every module, nested ones and those in separate files (paths relative to base) included."""
+    for m in modules:
+        if isinstance(m, str):
+            try:
+                with open(os.path.join(base, m)) as f:
+                    m = json.load(f)
+            except (OSError, ValueError) as e:
+                check("module file %s is readable JSON" % m, False, str(e))
+                continue
+        yield m
+        yield from all_modules(m.get("modules", []), base)
+
+
+def unpinned(source):
+    """Why a source could change under the same manifest, or None if it cannot."""
+    kind = source.get("type")
+    if kind == "git":
+        if not re.fullmatch(r"[0-9a-f]{40}", source.get("commit", "")):
+            return "git %s has no full commit" % source.get("url", "?")
+    elif kind in ("archive", "file") and "url" in source:
+        if not re.fullmatch(r"[0-9a-f]{64}", source.get("sha256", "")):
+            return "%s has no sha256" % source["url"]
+    elif kind in ("bzr", "svn"):
+        if not source.get("revision"):
+            return "%s %s has no revision" % (kind, source.get("url", "?"))
+    return None
 
 
 def main():
@@ -35,7 +65,12 @@ def main():
     check("no file system access (files come through portals and drops)",
           not any(a.startswith("--filesystem") for a in args), " ".join(args))
     check("network only for the weights download", "--share=network" in args)
-    check("GPU access for Vulkan", "--device=dri" in args)
+    check("GPU access for Vulkan, and no other devices",
+          "--device=dri" in args and not any(a.startswith("--device=") and a != "--device=dri"
+                                             for a in args))
+    check("Wayland, with X11 only as a fallback, and IPC for X11's shared memory",
+          {"--socket=wayland", "--socket=fallback-x11", "--share=ipc"} <= set(args)
+          and "--socket=x11" not in args)
     check("no session or system bus holes",
           not any(a.startswith(("--socket=session-bus", "--socket=system-bus", "--talk-name"))
                   for a in args))
@@ -45,6 +80,14 @@ def main():
           last.get("name") == "brushwork" and last.get("buildsystem") == "meson"
           and "-Dtests=false" in last.get("config-opts", []))
     check("command is the app", manifest.get("command") == "brushwork")
+
+    sources = [src for m in all_modules(modules, os.path.dirname(path))
+               for src in m.get("sources", []) if isinstance(src, dict)]
+    git = [src for src in sources if src.get("type") == "git"]
+    check("there are git sources to check (the shaderc module)", git)
+    problems = [why for why in map(unpinned, sources) if why]
+    check("every source that is downloaded is pinned (git: a commit; archives: a sha256)",
+          not problems, "; ".join(problems))
 
     print("1..%d" % len(results))
     failed = 0
