@@ -643,6 +643,12 @@ bw_device_is_validating (BwDevice *self)
   return self->validating;
 }
 
+guint
+bw_device_get_max_workgroup_size (BwDevice *self)
+{
+  return self->props.limits.maxComputeWorkGroupInvocations;
+}
+
 guint64
 bw_device_get_max_buffer_size (BwDevice *self)
 {

@@ -53,6 +53,8 @@ guint         bw_device_get_validation_errors (BwDevice     *self);
 gboolean      bw_device_is_validating         (BwDevice     *self);
 /* The largest single buffer a shader may bind, and the memory we may use in all. */
 guint64       bw_device_get_max_buffer_size   (BwDevice     *self);
+/* maxComputeWorkGroupInvocations (at least 128 on any Vulkan device) */
+guint         bw_device_get_max_workgroup_size (BwDevice    *self);
 guint64       bw_device_get_memory_size       (BwDevice     *self);
 /* The most bytes held in buffers at once so far. */
 guint64       bw_device_get_peak_allocated    (BwDevice     *self);

@@ -22,7 +22,8 @@
  * with 3 channels, lose: the transforms cost more than the products save). Measured on lavapipe
  * (docs/lavapipe-kernels.md), it wins on every other VGG19 layer down to 12x12 maps (9 tiles),
  * 1.2x on conv1_2 to 3x on conv4_x. Big maps are transformed in chunks of tiles so that the
- * scratch buffers V and M stay under WINOGRAD_CHUNK_BYTES (and the device's buffer range). */
+ * scratch buffers V and M stay under WINOGRAD_CHUNK_BYTES (and the device's buffer range).
+ * GPUs take winograd_gemm_tiled.comp instead, a shared-memory tiled GEMM (see conv_winograd). */
 #define WINOGRAD_TO 16
 #define WINOGRAD_TT 16
 #define WINOGRAD_MIN_CHANNELS 16
@@ -211,6 +212,22 @@ winograd_policy (void)
   return policy;
 }
 
+/* Which GEMM kernel takes the 36 products: winograd_gemm.comp is built for lavapipe (lanes over
+ * tiles, big register tiles, no shared memory, docs/lavapipe-kernels.md), which GPUs run
+ * poorly; they take winograd_gemm_tiled.comp, whose workgroups of 256 invocations (12 KiB
+ * of shared memory, within every device's 16 KiB) need a device that allows them (not all
+ * do: Vulkan guarantees 128). BRUSHWORK_GEMM=tiled forces the tiled kernel on a CPU device
+ * too, so that the tests check it on lavapipe. */
+static gboolean
+winograd_gemm_tiled (BwDevice *device)
+{
+  static int forced = -1;
+
+  if (forced < 0)
+    forced = g_strcmp0 (g_getenv ("BRUSHWORK_GEMM"), "tiled") == 0;
+  return (forced || !bw_device_is_cpu (device)) && bw_device_get_max_workgroup_size (device) >= 256;
+}
+
 gboolean
 bw_ops_winograd_wanted (BwDevice *device,
                         int       in_channels,
@@ -221,10 +238,11 @@ bw_ops_winograd_wanted (BwDevice *device,
     case WINOGRAD_OFF:
       return FALSE;
     case WINOGRAD_ALWAYS:
-      return bw_device_has_int64 (device);
+      return bw_device_has_int64 (device) || winograd_gemm_tiled (device);
     case WINOGRAD_AUTO:
     default:
-      return bw_device_has_int64 (device) &&
+      /* winograd_gemm.comp needs shaderInt64; the tiled kernel does not */
+      return (bw_device_has_int64 (device) || winograd_gemm_tiled (device)) &&
              MIN (in_channels, out_channels) >= WINOGRAD_MIN_CHANNELS;
     }
 }
@@ -276,6 +294,15 @@ conv_winograd (BwTensor  *x,
   const guint32 in_spec[] = { local };
   guint32 to = oc4 >= WINOGRAD_TO ? WINOGRAD_TO : 4;
   const guint32 gemm_spec[] = { local, to, WINOGRAD_TT };
+  /* winograd_gemm_tiled.comp: 16 x 16 invocations, each 2 output packs x 4 tiles (8 vec4
+   * accumulators), 4 input packs staged in shared memory per barrier: blocks of 32 output packs
+   * x 64 tiles, 12 KiB of shared memory. Below 32 output packs (conv1_x, and the input gradient
+   * of conv2_1) one pack per invocation, so that half the workgroup does not idle. Chosen by
+   * the usual shared-memory GEMM arithmetic, not measured on a GPU. */
+  gboolean tiled = winograd_gemm_tiled (dev);
+  guint32 rm = oc4 >= 32 ? 2 : 1;
+  const guint32 tiled_spec[] = { 16, 16, rm, 4, 4 };
+  guint tiled_bn = tiled_spec[0] * tiled_spec[3], tiled_bm = tiled_spec[1] * rm;
   const guint32 out_spec[] = { local, bias != NULL, addend != NULL, relu, mask != NULL };
   BwBuffer *v = get_scratch (dev, SCRATCH_WINOGRAD_V, (guint64) 36 * ic4 * chunk * 16, error);
   BwBuffer *m = v ? get_scratch (dev, SCRATCH_WINOGRAD_M, (guint64) 36 * oc4 * chunk * 16, error) : NULL;
@@ -286,9 +313,14 @@ conv_winograd (BwTensor  *x,
     return FALSE;
   in_pipe = bw_device_get_pipeline (dev, "winograd_in", in_spec, G_N_ELEMENTS (in_spec), 2,
                                     6 * sizeof (gint32), error);
-  gemm_pipe = in_pipe ? bw_device_get_pipeline (dev, "winograd_gemm", gemm_spec,
-                                                G_N_ELEMENTS (gemm_spec), 3, 3 * sizeof (gint32),
-                                                error) : NULL;
+  if (in_pipe == NULL)
+    gemm_pipe = NULL;
+  else if (tiled)
+    gemm_pipe = bw_device_get_pipeline (dev, "winograd_gemm_tiled", tiled_spec,
+                                        G_N_ELEMENTS (tiled_spec), 3, 3 * sizeof (gint32), error);
+  else
+    gemm_pipe = bw_device_get_pipeline (dev, "winograd_gemm", gemm_spec,
+                                        G_N_ELEMENTS (gemm_spec), 3, 3 * sizeof (gint32), error);
   out_pipe = gemm_pipe ? bw_device_get_pipeline (dev, "winograd_out", out_spec,
                                                  G_N_ELEMENTS (out_spec), 5, 6 * sizeof (gint32),
                                                  error) : NULL;
@@ -313,8 +345,12 @@ conv_winograd (BwTensor  *x,
       struct { gint32 t, ic4, oc4; } gemm_push = { n, ic4, oc4 };
 
       bw_device_dispatch (dev, in_pipe, in_buffers, &in_push, div_up (n, local), ic4, 1);
-      bw_device_dispatch (dev, gemm_pipe, gemm_buffers, &gemm_push,
-                          div_up (36 * div_up (n, WINOGRAD_TT), local), div_up (oc4, to), 1);
+      if (tiled)
+        bw_device_dispatch (dev, gemm_pipe, gemm_buffers, &gemm_push,
+                            div_up (n, tiled_bn), div_up (oc4, tiled_bm), 36);
+      else
+        bw_device_dispatch (dev, gemm_pipe, gemm_buffers, &gemm_push,
+                            div_up (36 * div_up (n, WINOGRAD_TT), local), div_up (oc4, to), 1);
       bw_device_dispatch (dev, out_pipe, out_buffers, &out_push, div_up (n, local), oc4, 1);
     }
   return TRUE;
