@@ -168,6 +168,49 @@ test_pass_continues (void)
   bw_test_check_validation ();
 }
 
+/* The time left weighs the steps still to come by their pass's size: with three passes of
+ * two steps (16x12, 32x24, 64x48 px), after the first step it must exceed what the mean
+ * step so far predicts (later steps have 4x and 16x the pixels), and after the last it is 0.
+ * Timing-free bounds: only the ratio of pixels is assumed, never a speed. */
+static void
+test_seconds_left (void)
+{
+  g_autoptr(BwVgg19) vgg = random_network ();
+  g_autoptr(BwSession) session = NULL;
+  g_autoptr(GError) error = NULL;
+  gint64 t0;
+  double first_step, left;
+  BwParams params;
+
+  bw_params_init_preset (&params, "seed");
+  params.steps = 6;
+  params.scales = 3;
+  params.style_layers[bw_vgg19_layer_index ("relu5_1")] = 0;
+  params.style_layers[bw_vgg19_layer_index ("relu4_1")] = 0;
+  params.content_layers[bw_vgg19_layer_index ("relu4_2")] = 0;
+  params.content_layers[bw_vgg19_layer_index ("relu2_2")] = 1;   /* 4 px minimum side */
+  session = new_session (vgg, &params, 64, 48);
+  g_assert_true (bw_session_start (session, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (bw_session_get_passes (session), ==, 3);
+  g_assert_cmpfloat (bw_session_get_seconds_left (session), <, 0);
+
+  t0 = g_get_monotonic_time ();
+  g_assert_true (bw_session_step (session, NULL, &error));
+  first_step = (g_get_monotonic_time () - t0) / 1e6;
+  left = bw_session_get_seconds_left (session);
+  g_test_message ("after step 1 of 6 (%.3f s): %.3f s left; 5 steps at that pace: %.3f s",
+                  first_step, left, 5 * first_step);
+  /* the remaining steps carry 1 + 4 + 4 + 16 + 16 = 41 first-pass steps' pixels */
+  g_assert_cmpfloat (left, >, 5 * first_step * 1.5);
+  g_assert_cmpfloat (left, <=, 41 * first_step * 1.01);
+
+  while (bw_session_get_step (session) < params.steps)
+    g_assert_true (bw_session_step (session, NULL, &error));
+  g_assert_cmpfloat (bw_session_get_seconds_left (session), ==, 0);
+  bw_test_check_validation ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -177,6 +220,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/session/passes", test_passes);
   g_test_add_func ("/session/pass-continues", test_pass_continues);
+  g_test_add_func ("/session/seconds-left", test_seconds_left);
   ret = g_test_run ();
   bw_test_shutdown ();
   return ret;

@@ -28,8 +28,8 @@ struct _BwSession {
   GArray *styles;           /* Style */
 
   /* coarse to fine: pass `pass` of `passes` runs at the content scaled to `pass_content`
-   * until step `pass_end` (or convergence), then starts the next from its result */
-  int pass, passes, pass_end;
+   * until step pass_end() (or convergence), then starts the next from its result */
+  int pass, passes;
   BwImage *pass_content;
 
   BwTensor *x;              /* the normalised image being optimised */
@@ -42,6 +42,9 @@ struct _BwSession {
   guint n_tv_partials;
   int step;
   gboolean started;
+  /* for bw_session_get_seconds_left(): time spent in steps (pass changes included) and the
+   * pixel-steps they did */
+  double seconds_spent, pixel_steps_done;
 };
 
 enum {
@@ -251,6 +254,36 @@ auto_passes (int size)
   return passes;
 }
 
+/* The last step (exclusive) of pass @pass: the steps are shared evenly, the rest to the last. */
+static int
+pass_end (BwSession *self,
+          int        pass)
+{
+  return pass == self->passes - 1 ? self->params.steps : (pass + 1) * (self->params.steps / self->passes);
+}
+
+static int
+pass_of_step (BwSession *self,
+              int        step)
+{
+  int pass = 0;
+
+  while (pass < self->passes - 1 && step >= pass_end (self, pass))
+    pass++;
+  return pass;
+}
+
+/* Pixels of the image in pass @pass: a step's cost, near enough (each pass has 4x the last). */
+static double
+pass_pixels (BwSession *self,
+             int        pass)
+{
+  int shift = self->passes - 1 - pass;
+
+  return (double) bw_image_get_width (self->content) * bw_image_get_height (self->content) /
+         (1 << (2 * shift));
+}
+
 /* Sets up pass @pass: the content at its size, the targets, the optimiser, and the image to
  * start from (@from, scaled, when the previous pass left one; else params.init). */
 static gboolean
@@ -268,8 +301,6 @@ start_pass (BwSession  *self,
   g_clear_object (&self->pass_content);
   self->pass_content = bw_image_scale (self->content, w, h);
   self->pass = pass;
-  self->pass_end = pass == self->passes - 1 ? self->params.steps
-                                            : (pass + 1) * (self->params.steps / self->passes);
 
   g_clear_object (&self->losses);
   self->losses = bw_losses_new (self->vgg, self->params.gram_mode);
@@ -376,6 +407,7 @@ bw_session_start (BwSession  *self,
 
   self->started = FALSE;
   self->step = 0;
+  self->seconds_spent = self->pixel_steps_done = 0;
   if (!start_pass (self, 0, NULL, error))
     return FALSE;
   self->started = TRUE;
@@ -449,12 +481,14 @@ bw_session_step (BwSession     *self,
                  GError       **error)
 {
   BwLossValues local;
+  gint64 started;
 
   g_return_val_if_fail (self->started, FALSE);
   if (values == NULL)
     values = &local;
+  started = g_get_monotonic_time ();
 
-  if (self->pass < self->passes - 1 && (self->step >= self->pass_end || self->converged))
+  if (self->pass < self->passes - 1 && (self->step >= pass_end (self, self->pass) || self->converged))
     {
       g_autoptr(BwImage) last = download_image (self, error);
 
@@ -477,7 +511,22 @@ bw_session_step (BwSession     *self,
            !bw_lbfgs_step (self->lbfgs, self->grad, values->total, &self->converged, error))
     return FALSE;
   self->step++;
+  self->seconds_spent += (g_get_monotonic_time () - started) / 1e6;
+  self->pixel_steps_done += pass_pixels (self, self->pass);
   return TRUE;
+}
+
+double
+bw_session_get_seconds_left (BwSession *self)
+{
+  double left_work = 0;
+
+  g_return_val_if_fail (self->started, -1);
+  if (self->step == 0)
+    return -1;
+  for (int step = self->step; step < self->params.steps; step++)
+    left_work += pass_pixels (self, pass_of_step (self, step));
+  return left_work * self->seconds_spent / self->pixel_steps_done;
 }
 
 gboolean

@@ -90,6 +90,10 @@ gboolean   bw_session_run              (BwSession      *self,
                                         GError        **error);
 
 int        bw_session_get_step         (BwSession      *self);
+/* The time the steps up to params.steps will take, from the time the steps so far took per
+ * pixel (a pass's step costs about 4x the last one's); -1 before the first step. A pass that
+ * converges early makes it an overestimate. */
+double     bw_session_get_seconds_left (BwSession      *self);
 /* Weights and the learning rate may change between steps without a restart. */
 void       bw_session_set_weights      (BwSession      *self,
                                         double          content_weight,
