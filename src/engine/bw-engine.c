@@ -1,6 +1,8 @@
 /* bw-engine.c: see bw-engine.h. */
 #include "bw-engine.h"
 
+#include <math.h>
+
 struct _BwEngine {
   GObject parent_instance;
 
@@ -58,4 +60,14 @@ bw_engine_new_session (BwEngine       *self,
                        const BwParams *params)
 {
   return bw_session_new (self->vgg, params);
+}
+
+char *
+bw_engine_format_duration (double seconds)
+{
+  int s = (int) lround (MAX (seconds, 0));
+
+  if (s >= 3600)
+    return g_strdup_printf ("%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
+  return g_strdup_printf ("%d:%02d", s / 60, s % 60);
 }

@@ -20,4 +20,7 @@ const char *bw_engine_get_device_name (BwEngine        *self);
 BwSession  *bw_engine_new_session     (BwEngine        *self,
                                        const BwParams  *params);
 
+/* "m:ss", or "h:mm:ss" from an hour: how the front ends show time left. */
+char       *bw_engine_format_duration (double           seconds);
+
 G_END_DECLS
