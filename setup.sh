@@ -21,7 +21,7 @@ if [ "$mode" = test ]; then
   # PyTorch is the tests' oracle; OpenBLAS keeps it fast
   packages+=(python3-torch python3-torchvision python3-pil libopenblas0-pthread)
   # the app's tests run in a virtual X server and validate the desktop files
-  packages+=(xvfb xauth desktop-file-utils appstream)
+  packages+=(xvfb xauth desktop-file-utils appstream libxtst6)
 fi
 
 missing=()

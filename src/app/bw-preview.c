@@ -1,33 +1,41 @@
 /* bw-preview.c: the painting as it forms, scaled to fit or zoomed, with the photo a press
- * away for comparison.
+ * away for comparison, or beside it, split by a divider.
  *
- * Fitting is GtkPicture's own shrinking; a zoom gives the picture a size request and lets
- * the scrolled window scroll it, as Loupe does without its own renderer.
+ * A BwComparePicture draws the images; zoomed, it asks for the image's size times the zoom
+ * and the scrolled window scrolls it, as Loupe does without its own renderer. A zoom keeps
+ * the image point under the pointer (Ctrl+scroll) or the view's centre (the actions) where
+ * it was, by moving the scroll position once the new size is laid out.
  */
 #include <glib/gi18n.h>
 
 #include <math.h>
 
+#include "bw-compare-picture.h"
 #include "bw-preview.h"
 
 #define MIN_ZOOM 0.1
 #define MAX_ZOOM 16.0
+#define ZOOM_STEP 1.25
 
 struct _BwPreview
 {
   GtkWidget parent_instance;
 
   GtkScrolledWindow *scroller;
-  GtkPicture *picture;
+  BwComparePicture *picture;
   GtkToggleButton *fit_button;
   GtkWidget *compare_button;
   GtkLabel *zoom_label;
 
-  GdkTexture *texture;
-  GdkTexture *original;
-  double zoom;
   double zoom_at_gesture_start;
-  gboolean show_original;
+
+  /* a zoom's anchor: the image point (fractions of its size) that stays at a point of the
+   * view (scroller coordinates) once the new size is laid out, in the next frame */
+  gboolean anchor_pending;
+  gulong after_paint_handler;
+  GdkFrameClock *frame_clock;
+  double anchor_fx, anchor_fy;
+  double anchor_vx, anchor_vy;
 };
 
 G_DEFINE_FINAL_TYPE (BwPreview, bw_preview, GTK_TYPE_WIDGET)
@@ -36,64 +44,148 @@ enum {
   PROP_0,
   PROP_TEXTURE,
   PROP_ZOOM,
+  PROP_SPLIT,
   N_PROPS
 };
 
 static GParamSpec *properties[N_PROPS];
 
-static GdkTexture *
-shown_texture (BwPreview *self)
-{
-  return self->show_original && self->original ? self->original : self->texture;
-}
-
-static void
-update_picture (BwPreview *self)
-{
-  GdkTexture *texture = shown_texture (self);
-
-  gtk_picture_set_paintable (self->picture, GDK_PAINTABLE (texture));
-  if (self->zoom > 0 && self->texture)
-    {
-      /* the painting's size sets the scale, so the photo overlays it exactly */
-      int w = gdk_texture_get_width (self->texture);
-      int h = gdk_texture_get_height (self->texture);
-
-      gtk_widget_set_size_request (GTK_WIDGET (self->picture), (int) (w * self->zoom),
-                                   (int) (h * self->zoom));
-      gtk_picture_set_can_shrink (self->picture, FALSE);
-    }
-  else
-    {
-      gtk_widget_set_size_request (GTK_WIDGET (self->picture), -1, -1);
-      gtk_picture_set_can_shrink (self->picture, TRUE);
-    }
-}
-
 static void
 update_zoom_label (BwPreview *self)
 {
   g_autofree char *text = NULL;
+  double zoom = bw_compare_picture_get_zoom (self->picture);
 
-  if (self->zoom > 0)
-    text = g_strdup_printf ("%d %%", (int) (self->zoom * 100 + 0.5));
+  if (zoom > 0)
+    text = g_strdup_printf ("%d %%", (int) (zoom * 100 + 0.5));
   gtk_label_set_label (self->zoom_label, text ? text : "");
   gtk_widget_set_visible (GTK_WIDGET (self->zoom_label), text != NULL);
-  gtk_toggle_button_set_active (self->fit_button, self->zoom == 0);
+  gtk_toggle_button_set_active (self->fit_button, zoom == 0);
+}
+
+static void
+update_sensitivity (BwPreview *self)
+{
+  gboolean both = bw_compare_picture_get_texture (self->picture) &&
+                  bw_compare_picture_get_original (self->picture);
+
+  gtk_widget_set_sensitive (self->compare_button, both);
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "preview.split", both);
 }
 
 /* The zoom the fitted picture has now, so zooming from fit starts where the eye is. */
 static double
 current_zoom (BwPreview *self)
 {
-  int w, h;
+  double zoom = bw_compare_picture_get_zoom (self->picture);
+  int iw, ih, w, h;
 
-  if (self->zoom > 0 || self->texture == NULL)
-    return self->zoom > 0 ? self->zoom : 1;
+  bw_compare_picture_get_image_dimensions (self->picture, &iw, &ih);
+  if (zoom > 0 || iw == 0)
+    return zoom > 0 ? zoom : 1;
   w = gtk_widget_get_width (GTK_WIDGET (self->scroller));
   h = gtk_widget_get_height (GTK_WIDGET (self->scroller));
-  return MIN (1.0 * w / gdk_texture_get_width (self->texture),
-              1.0 * h / gdk_texture_get_height (self->texture));
+  if (w <= 0 || h <= 0)
+    return 1;
+  return MIN (1.0 * w / iw, 1.0 * h / ih);
+}
+
+static void
+clear_anchor (BwPreview *self)
+{
+  self->anchor_pending = FALSE;
+  if (self->frame_clock)
+    g_clear_signal_handler (&self->after_paint_handler, self->frame_clock);
+  g_clear_object (&self->frame_clock);
+}
+
+/* The frame that laid out the new size is drawn: the anchor has done its work. */
+static void
+on_after_paint (GdkFrameClock *clock,
+                BwPreview     *self)
+{
+  clear_anchor (self);
+}
+
+/* Zooms so that the image point now at (vx, vy) of the view stays there. */
+static void
+zoom_at (BwPreview *self,
+         double     zoom,
+         double     vx,
+         double     vy)
+{
+  GtkAdjustment *hadj = gtk_scrolled_window_get_hadjustment (self->scroller);
+  GtkAdjustment *vadj = gtk_scrolled_window_get_vadjustment (self->scroller);
+  GdkFrameClock *clock = gtk_widget_get_frame_clock (GTK_WIDGET (self));
+  graphene_rect_t bounds;
+
+  clear_anchor (self);
+  if (clock && bw_compare_picture_get_image_bounds (self->picture, &bounds) &&
+      bounds.size.width > 0 && bounds.size.height > 0)
+    {
+      /* the picture sits at minus the scroll position in the view */
+      double px = vx + gtk_adjustment_get_value (hadj);
+      double py = vy + gtk_adjustment_get_value (vadj);
+
+      self->anchor_fx = CLAMP ((px - bounds.origin.x) / bounds.size.width, 0, 1);
+      self->anchor_fy = CLAMP ((py - bounds.origin.y) / bounds.size.height, 0, 1);
+      self->anchor_vx = vx;
+      self->anchor_vy = vy;
+      self->anchor_pending = TRUE;
+      self->frame_clock = g_object_ref (clock);
+      self->after_paint_handler = g_signal_connect (clock, "after-paint",
+                                                    G_CALLBACK (on_after_paint), self);
+    }
+  bw_preview_set_zoom (self, zoom);
+}
+
+/* Zooms about the view's centre. */
+static void
+zoom_to (BwPreview *self,
+         double     zoom)
+{
+  zoom_at (self, zoom,
+           gtk_widget_get_width (GTK_WIDGET (self->scroller)) / 2.0,
+           gtk_widget_get_height (GTK_WIDGET (self->scroller)) / 2.0);
+}
+
+/* The viewport has configured an adjustment for the new size: scroll so the anchor stays
+ * where it was in the view. */
+static void
+apply_anchor (BwPreview     *self,
+              GtkAdjustment *adjustment,
+              gboolean       horizontal)
+{
+  double zoom = bw_compare_picture_get_zoom (self->picture);
+  double upper = gtk_adjustment_get_upper (adjustment);
+  double page = gtk_adjustment_get_page_size (adjustment);
+  double size, origin, f, v;
+  int iw, ih;
+
+  if (!self->anchor_pending || zoom <= 0)
+    return;
+  bw_compare_picture_get_image_dimensions (self->picture, &iw, &ih);
+  size = (horizontal ? iw : ih) * zoom;
+  /* where the picture centres the image in its allocation, which is the adjustment's range */
+  origin = floor ((MAX (upper, page) - size) / 2);
+  f = horizontal ? self->anchor_fx : self->anchor_fy;
+  v = horizontal ? self->anchor_vx : self->anchor_vy;
+  /* the anchor stays until the frame is drawn: a layout may configure an axis twice */
+  gtk_adjustment_set_value (adjustment, CLAMP (origin + f * size - v, 0, MAX (0, upper - page)));
+}
+
+static void
+on_hadjustment_changed (GtkAdjustment *adjustment,
+                        BwPreview     *self)
+{
+  apply_anchor (self, adjustment, TRUE);
+}
+
+static void
+on_vadjustment_changed (GtkAdjustment *adjustment,
+                        BwPreview     *self)
+{
+  apply_anchor (self, adjustment, FALSE);
 }
 
 static gboolean
@@ -102,11 +194,30 @@ on_scroll (GtkEventControllerScroll *controller,
            double                    dy,
            BwPreview                *self)
 {
-  GdkModifierType state = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
+  GtkEventController *ec = GTK_EVENT_CONTROLLER (controller);
+  GdkModifierType state = gtk_event_controller_get_current_event_state (ec);
+  GdkEvent *event = gtk_event_controller_get_current_event (ec);
+  GtkNative *native = gtk_widget_get_native (GTK_WIDGET (self));
+  double vx = gtk_widget_get_width (GTK_WIDGET (self->scroller)) / 2.0;
+  double vy = gtk_widget_get_height (GTK_WIDGET (self->scroller)) / 2.0;
+  double ex, ey, nx, ny;
 
-  if (!(state & GDK_CONTROL_MASK) || self->texture == NULL)
+  if (!(state & GDK_CONTROL_MASK) || bw_compare_picture_get_texture (self->picture) == NULL)
     return FALSE;
-  bw_preview_set_zoom (self, current_zoom (self) * pow (1.1, -dy));
+  /* zoom about the pointer: the event is in the surface's coordinates */
+  if (event && native && gdk_event_get_position (event, &ex, &ey))
+    {
+      graphene_point_t p;
+
+      gtk_native_get_surface_transform (native, &nx, &ny);
+      if (gtk_widget_compute_point (GTK_WIDGET (native), GTK_WIDGET (self->scroller),
+                                    &GRAPHENE_POINT_INIT (ex - nx, ey - ny), &p))
+        {
+          vx = p.x;
+          vy = p.y;
+        }
+    }
+  zoom_at (self, current_zoom (self) * pow (1.1, -dy), vx, vy);
   return TRUE;
 }
 
@@ -123,7 +234,13 @@ on_zoom_scale_changed (GtkGestureZoom *gesture,
                        double          scale,
                        BwPreview      *self)
 {
-  if (self->texture)
+  double x, y;
+
+  if (bw_compare_picture_get_texture (self->picture) == NULL)
+    return;
+  if (gtk_gesture_get_bounding_box_center (GTK_GESTURE (gesture), &x, &y))
+    zoom_at (self, self->zoom_at_gesture_start * scale, x, y);
+  else
     bw_preview_set_zoom (self, self->zoom_at_gesture_start * scale);
 }
 
@@ -148,14 +265,26 @@ on_fit_toggled (BwPreview *self)
 {
   if (gtk_toggle_button_get_active (self->fit_button))
     bw_preview_set_zoom (self, 0);
-  else if (self->zoom == 0)
-    bw_preview_set_zoom (self, 1);
+  else if (bw_compare_picture_get_zoom (self->picture) == 0)
+    zoom_to (self, 1);
 }
 
 static void
 on_original_size_clicked (BwPreview *self)
 {
-  bw_preview_set_zoom (self, 1);
+  zoom_to (self, 1);
+}
+
+static void
+on_picture_notify (BwPreview *self)
+{
+  update_sensitivity (self);
+}
+
+static void
+on_split_notify (BwPreview *self)
+{
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SPLIT]);
 }
 
 static void
@@ -163,12 +292,16 @@ bw_preview_dispose (GObject *object)
 {
   BwPreview *self = BW_PREVIEW (object);
 
+  clear_anchor (self);
+  if (self->scroller)
+    {
+      g_signal_handlers_disconnect_by_data (gtk_scrolled_window_get_hadjustment (self->scroller), self);
+      g_signal_handlers_disconnect_by_data (gtk_scrolled_window_get_vadjustment (self->scroller), self);
+    }
   gtk_widget_dispose_template (GTK_WIDGET (self), BW_TYPE_PREVIEW);
   /* a widget, unlike a window, unparents its own children */
   for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self)));)
     gtk_widget_unparent (child);
-  g_clear_object (&self->texture);
-  g_clear_object (&self->original);
   G_OBJECT_CLASS (bw_preview_parent_class)->dispose (object);
 }
 
@@ -183,10 +316,13 @@ bw_preview_get_property (GObject    *object,
   switch (prop_id)
     {
     case PROP_TEXTURE:
-      g_value_set_object (value, self->texture);
+      g_value_set_object (value, bw_preview_get_texture (self));
       break;
     case PROP_ZOOM:
-      g_value_set_double (value, self->zoom);
+      g_value_set_double (value, bw_preview_get_zoom (self));
+      break;
+    case PROP_SPLIT:
+      g_value_set_boolean (value, bw_preview_get_split (self));
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -209,6 +345,9 @@ bw_preview_set_property (GObject      *object,
     case PROP_ZOOM:
       bw_preview_set_zoom (self, g_value_get_double (value));
       break;
+    case PROP_SPLIT:
+      bw_preview_set_split (self, g_value_get_boolean (value));
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -227,7 +366,29 @@ zoom_original_action (GtkWidget  *widget,
                       const char *action_name,
                       GVariant   *parameter)
 {
-  bw_preview_set_zoom (BW_PREVIEW (widget), 1);
+  on_original_size_clicked (BW_PREVIEW (widget));
+}
+
+static void
+zoom_in_action (GtkWidget  *widget,
+                const char *action_name,
+                GVariant   *parameter)
+{
+  BwPreview *self = BW_PREVIEW (widget);
+
+  if (bw_compare_picture_get_texture (self->picture))
+    zoom_to (self, current_zoom (self) * ZOOM_STEP);
+}
+
+static void
+zoom_out_action (GtkWidget  *widget,
+                 const char *action_name,
+                 GVariant   *parameter)
+{
+  BwPreview *self = BW_PREVIEW (widget);
+
+  if (bw_compare_picture_get_texture (self->picture))
+    zoom_to (self, current_zoom (self) / ZOOM_STEP);
 }
 
 static void
@@ -246,8 +407,12 @@ bw_preview_class_init (BwPreviewClass *klass)
   properties[PROP_ZOOM] =
     g_param_spec_double ("zoom", NULL, NULL, 0, MAX_ZOOM, 0,
                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_SPLIT] =
+    g_param_spec_boolean ("split", NULL, NULL, FALSE,
+                          G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
+  g_type_ensure (BW_TYPE_COMPARE_PICTURE);
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/io/github/brushwork/Brushwork/bw-preview.ui");
   gtk_widget_class_bind_template_child (widget_class, BwPreview, scroller);
@@ -262,8 +427,16 @@ bw_preview_class_init (BwPreviewClass *klass)
 
   gtk_widget_class_install_action (widget_class, "preview.zoom-fit", NULL, zoom_fit_action);
   gtk_widget_class_install_action (widget_class, "preview.zoom-original", NULL, zoom_original_action);
+  gtk_widget_class_install_action (widget_class, "preview.zoom-in", NULL, zoom_in_action);
+  gtk_widget_class_install_action (widget_class, "preview.zoom-out", NULL, zoom_out_action);
+  gtk_widget_class_install_property_action (widget_class, "preview.split", "split");
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_0, GDK_CONTROL_MASK, "preview.zoom-fit", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_CONTROL_MASK, "preview.zoom-original", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_plus, GDK_CONTROL_MASK, "preview.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_equal, GDK_CONTROL_MASK, "preview.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Add, GDK_CONTROL_MASK, "preview.zoom-in", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_minus, GDK_CONTROL_MASK, "preview.zoom-out", NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_KP_Subtract, GDK_CONTROL_MASK, "preview.zoom-out", NULL);
 }
 
 static void
@@ -293,14 +466,23 @@ bw_preview_init (BwPreview *self)
   g_signal_connect_swapped (click, "cancel", G_CALLBACK (on_compare_released), self);
   gtk_widget_add_controller (self->compare_button, GTK_EVENT_CONTROLLER (click));
 
+  g_signal_connect (gtk_scrolled_window_get_hadjustment (self->scroller), "changed",
+                    G_CALLBACK (on_hadjustment_changed), self);
+  g_signal_connect (gtk_scrolled_window_get_vadjustment (self->scroller), "changed",
+                    G_CALLBACK (on_vadjustment_changed), self);
+  g_signal_connect_swapped (self->picture, "notify::texture", G_CALLBACK (on_picture_notify), self);
+  g_signal_connect_swapped (self->picture, "notify::original", G_CALLBACK (on_picture_notify), self);
+  g_signal_connect_swapped (self->picture, "notify::split", G_CALLBACK (on_split_notify), self);
+
   update_zoom_label (self);
+  update_sensitivity (self);
 }
 
 GdkTexture *
 bw_preview_get_texture (BwPreview *self)
 {
   g_return_val_if_fail (BW_IS_PREVIEW (self), NULL);
-  return self->texture;
+  return bw_compare_picture_get_texture (self->picture);
 }
 
 void
@@ -309,10 +491,9 @@ bw_preview_set_texture (BwPreview  *self,
 {
   g_return_if_fail (BW_IS_PREVIEW (self));
 
-  if (!g_set_object (&self->texture, texture))
+  if (texture == bw_compare_picture_get_texture (self->picture))
     return;
-  update_picture (self);
-  gtk_widget_set_sensitive (self->compare_button, texture && self->original);
+  bw_compare_picture_set_texture (self->picture, texture);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TEXTURE]);
 }
 
@@ -321,18 +502,22 @@ bw_preview_set_original (BwPreview  *self,
                          GdkTexture *original)
 {
   g_return_if_fail (BW_IS_PREVIEW (self));
+  bw_compare_picture_set_original (self->picture, original);
+}
 
-  if (!g_set_object (&self->original, original))
-    return;
-  update_picture (self);
-  gtk_widget_set_sensitive (self->compare_button, self->texture && original);
+void
+bw_preview_set_image_size (BwPreview *self,
+                           int        image_size)
+{
+  g_return_if_fail (BW_IS_PREVIEW (self));
+  bw_compare_picture_set_image_size (self->picture, image_size);
 }
 
 double
 bw_preview_get_zoom (BwPreview *self)
 {
   g_return_val_if_fail (BW_IS_PREVIEW (self), 0);
-  return self->zoom;
+  return bw_compare_picture_get_zoom (self->picture);
 }
 
 void
@@ -343,10 +528,14 @@ bw_preview_set_zoom (BwPreview *self,
 
   if (zoom != 0)
     zoom = CLAMP (zoom, MIN_ZOOM, MAX_ZOOM);
-  if (zoom == self->zoom)
-    return;
-  self->zoom = zoom;
-  update_picture (self);
+  if (zoom == bw_compare_picture_get_zoom (self->picture))
+    {
+      clear_anchor (self);
+      return;
+    }
+  if (zoom == 0)
+    clear_anchor (self);
+  bw_compare_picture_set_zoom (self->picture, zoom);
   update_zoom_label (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ZOOM]);
 }
@@ -356,10 +545,36 @@ bw_preview_set_show_original (BwPreview *self,
                               gboolean   show_original)
 {
   g_return_if_fail (BW_IS_PREVIEW (self));
+  bw_compare_picture_set_show_original (self->picture, show_original);
+}
 
-  show_original = !!show_original;
-  if (show_original == self->show_original)
-    return;
-  self->show_original = show_original;
-  update_picture (self);
+gboolean
+bw_preview_get_split (BwPreview *self)
+{
+  g_return_val_if_fail (BW_IS_PREVIEW (self), FALSE);
+  return bw_compare_picture_get_split (self->picture);
+}
+
+void
+bw_preview_set_split (BwPreview *self,
+                      gboolean   split)
+{
+  g_return_if_fail (BW_IS_PREVIEW (self));
+  /* notified through the picture's own notification */
+  bw_compare_picture_set_split (self->picture, split);
+}
+
+double
+bw_preview_get_split_position (BwPreview *self)
+{
+  g_return_val_if_fail (BW_IS_PREVIEW (self), 0.5);
+  return bw_compare_picture_get_split_position (self->picture);
+}
+
+void
+bw_preview_set_split_position (BwPreview *self,
+                               double     position)
+{
+  g_return_if_fail (BW_IS_PREVIEW (self));
+  bw_compare_picture_set_split_position (self->picture, position);
 }

@@ -24,6 +24,7 @@ load_thread (GTask        *task,
   g_autofree char *path = g_file_get_path (file);
   g_autoptr(BwImage) image = NULL;
   g_autoptr(GError) error = NULL;
+  int width = 0, height = 0;
 
   if (path == NULL)
     {
@@ -33,6 +34,9 @@ load_thread (GTask        *task,
                                uri);
       return;
     }
+  /* a thumbnail only ever shrinks: a small image keeps its own pixels */
+  if (size > 0 && gdk_pixbuf_get_file_info (path, &width, &height) && MAX (width, height) <= size)
+    size = 0;
   image = bw_image_load (path, size, &error);
   if (image == NULL)
     {

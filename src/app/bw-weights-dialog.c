@@ -84,8 +84,9 @@ on_download_progress (guint64  done,
   p->done = done;
   p->total = total;
   p->rate = rate;
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, show_progress, p,
-                              (GDestroyNotify) progress_free);
+  /* queued, never run here: g_main_context_invoke() would run it on this thread whenever
+   * the main thread does not hold the context */
+  g_idle_add_full (G_PRIORITY_DEFAULT, show_progress, p, (GDestroyNotify) progress_free);
 }
 
 static void

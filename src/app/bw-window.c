@@ -50,6 +50,7 @@ struct _BwWindow
   GtkFileChooserNative *chooser;
 
   guint restart_source;
+  guint pulse_source;
   int pending_loads;
   gboolean start_when_loaded;
   gboolean unsaved;
@@ -551,6 +552,11 @@ bw_window_run_start (BwWindow *self)
     }
   get_params (self, &params);
   bw_loss_plot_clear (self->loss_plot);
+  /* The targets take a while (seconds at 512 px on a CPU): show the starting image, the
+   * photo, at once; the worker's first frame replaces it. */
+  bw_preview_set_image_size (self->preview, params.size);
+  bw_preview_set_texture (self->preview, bw_image_pane_get_texture (self->content_pane));
+  gtk_stack_set_visible_child_name (self->preview_stack, "preview");
   bw_worker_start (self->worker, &params, self->content_file, (GFile **) files->pdata,
                    (double *) blends->data, files->len);
 }
@@ -581,6 +587,31 @@ format_duration (char   *buf,
     g_snprintf (buf, len, "%d:%02d", s / 60, s % 60);
 }
 
+static gboolean
+pulse (gpointer data)
+{
+  BwWindow *self = data;
+
+  gtk_progress_bar_pulse (self->progress_bar);
+  return G_SOURCE_CONTINUE;
+}
+
+/* While the worker prepares, how long it takes is unknown: the bar pulses. */
+static void
+update_pulse (BwWindow *self)
+{
+  if (bw_worker_get_state (self->worker) != BW_WORKER_PREPARING)
+    {
+      g_clear_handle_id (&self->pulse_source, g_source_remove);
+      return;
+    }
+  if (self->pulse_source != 0)
+    return;
+  gtk_progress_bar_set_pulse_step (self->progress_bar, 0.1);
+  gtk_progress_bar_pulse (self->progress_bar);
+  self->pulse_source = g_timeout_add (120, pulse, self);
+}
+
 static void
 on_worker_progress (BwWindow *self)
 {
@@ -593,9 +624,9 @@ on_worker_progress (BwWindow *self)
   if (bw_worker_get_state (self->worker) == BW_WORKER_PREPARING)
     {
       /* the first step waits for the weights, the images and the style targets */
-      gtk_progress_bar_set_fraction (self->progress_bar, 0);
-      gtk_progress_bar_set_text (self->progress_bar, _("Getting ready…"));
+      gtk_progress_bar_set_text (self->progress_bar, _("Preparing style…"));
       bw_loss_plot_clear (self->loss_plot);
+      update_pulse (self);
       return;
     }
   g_object_get (self->worker, "seconds-left", &left, NULL);
@@ -631,7 +662,13 @@ on_worker_texture (BwWindow *self)
 static void
 on_worker_state (BwWindow *self)
 {
-  if (bw_worker_get_state (self->worker) != BW_WORKER_IDLE)
+  BwWorkerState state = bw_worker_get_state (self->worker);
+
+  update_pulse (self);
+  if (state == BW_WORKER_RUNNING && bw_worker_get_step (self->worker) == 0)
+    /* prepared: the bar counts steps from here */
+    gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  if (state != BW_WORKER_IDLE)
     on_worker_progress (self);
   update_actions (self);
 }
@@ -660,9 +697,15 @@ on_worker_failed (BwWorker *worker,
                   GError   *error,
                   BwWindow *self)
 {
+  GdkTexture *texture = bw_worker_get_texture (worker);
   AdwMessageDialog *dialog;
 
   gtk_progress_bar_set_text (self->progress_bar, NULL);
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  /* the photo shown while preparing was no painting: back to the last real one, if any */
+  bw_preview_set_texture (self->preview, texture);
+  if (texture == NULL)
+    gtk_stack_set_visible_child_name (self->preview_stack, "empty");
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND) &&
       !g_file_test (self->weights_path, G_FILE_TEST_EXISTS))
     {
@@ -892,6 +935,9 @@ on_close_response (AdwMessageDialog *dialog,
   if (g_str_equal (response, "discard"))
     {
       self->unsaved = FALSE;
+      /* The dialog outlives this handler and, destroyed with its parent, would otherwise
+       * let go of a parent already finalised. */
+      gtk_window_set_transient_for (GTK_WINDOW (dialog), NULL);
       gtk_window_destroy (GTK_WINDOW (self));
     }
   else if (g_str_equal (response, "save"))
@@ -1155,6 +1201,7 @@ bw_window_dispose (GObject *object)
 
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->restart_source, g_source_remove);
+  g_clear_handle_id (&self->pulse_source, g_source_remove);
   if (self->worker)
     {
       /* quitting mid-run: the thread ends after the step under way */

@@ -54,7 +54,7 @@ typedef struct {
   BwWorkerState state;
   int step;
   int n_steps;
-  double loss;
+  BwLossValues losses;
   double seconds_left;
   gboolean completed;
   BwImage *image;
@@ -69,6 +69,7 @@ typedef struct {
   BwEngine *engine;
   BwSession *session;
   int n_steps;
+  int session_steps;     /* the steps the session planned its passes for */
   gboolean paused;
   gint64 busy_usec;      /* time spent in steps, for the ETA (pauses do not count) */
 } ThreadState;
@@ -87,7 +88,7 @@ struct _BwWorker
   BwWorkerState state;
   int step;
   int n_steps;
-  double loss;
+  BwLossValues losses;
   double seconds_left;
   BwImage *image;
   GdkTexture *texture;
@@ -102,6 +103,8 @@ enum {
   PROP_STEP,
   PROP_N_STEPS,
   PROP_LOSS,
+  PROP_CONTENT_LOSS,
+  PROP_STYLE_LOSS,
   PROP_SECONDS_LEFT,
   PROP_TEXTURE,
   PROP_DEVICE_NAME,
@@ -179,10 +182,12 @@ dispatch_report (gpointer data)
       g_object_freeze_notify (G_OBJECT (self));
       self->step = report->step;
       self->n_steps = report->n_steps;
-      self->loss = report->loss;
+      self->losses = report->losses;
       self->seconds_left = report->seconds_left;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_STEPS]);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOSS]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONTENT_LOSS]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STYLE_LOSS]);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SECONDS_LEFT]);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP]);
       g_object_thaw_notify (G_OBJECT (self));
@@ -215,14 +220,15 @@ dispatch_report (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Worker thread: hand a report to the main thread. */
+/* Worker thread: hand a report to the main thread, always queued, so that reports arrive in
+ * order and on the main thread. (g_main_context_invoke() would run one at once, on this
+ * thread, whenever the main thread happens not to hold the context between iterations.) */
 static void
 post (BwWorker *self,
       Report   *report)
 {
   report->worker = g_object_ref (self);
-  g_main_context_invoke_full (NULL, G_PRIORITY_DEFAULT, dispatch_report, report,
-                              (GDestroyNotify) report_free);
+  g_idle_add_full (G_PRIORITY_DEFAULT, dispatch_report, report, (GDestroyNotify) report_free);
 }
 
 static void
@@ -273,9 +279,9 @@ post_frame (BwWorker   *self,
 }
 
 static void
-post_progress (BwWorker    *self,
-               ThreadState *ts,
-               double       loss)
+post_progress (BwWorker           *self,
+               ThreadState        *ts,
+               const BwLossValues *losses)
 {
   Report *report = g_new0 (Report, 1);
   int step = bw_session_get_step (ts->session);
@@ -283,8 +289,15 @@ post_progress (BwWorker    *self,
   report->kind = REPORT_PROGRESS;
   report->step = step;
   report->n_steps = ts->n_steps;
-  report->loss = loss;
-  report->seconds_left = step > 0 ? ts->busy_usec / 1e6 / step * MAX (0, ts->n_steps - step) : -1;
+  report->losses = *losses;
+  if (step <= 0)
+    report->seconds_left = -1;
+  else if (ts->n_steps == ts->session_steps)
+    /* the session knows that later coarse-to-fine passes cost more per step */
+    report->seconds_left = bw_session_get_seconds_left (ts->session);
+  else
+    /* steps changed during the run: the passes were planned for another count */
+    report->seconds_left = ts->busy_usec / 1e6 / step * MAX (0, ts->n_steps - step);
   post (self, report);
 }
 
@@ -365,7 +378,7 @@ prepare (BwWorker     *self,
   if (!bw_session_start (session, error))
     return FALSE;
   ts->session = g_steal_pointer (&session);
-  ts->n_steps = msg->params.steps;
+  ts->n_steps = ts->session_steps = msg->params.steps;
   ts->busy_usec = 0;
   return TRUE;
 }
@@ -464,7 +477,7 @@ run_step (BwWorker    *self,
     }
   ts->busy_usec += g_get_monotonic_time () - begun;
   done = bw_session_get_step (ts->session) >= ts->n_steps || bw_session_is_converged (ts->session);
-  post_progress (self, ts, values.total);
+  post_progress (self, ts, &values);
   post_frame (self, ts->session, done);
   if (done)
     end_run (self, ts, TRUE);
@@ -553,7 +566,13 @@ bw_worker_get_property (GObject    *object,
       g_value_set_int (value, self->n_steps);
       break;
     case PROP_LOSS:
-      g_value_set_double (value, self->loss);
+      g_value_set_double (value, self->losses.total);
+      break;
+    case PROP_CONTENT_LOSS:
+      g_value_set_double (value, self->losses.content);
+      break;
+    case PROP_STYLE_LOSS:
+      g_value_set_double (value, self->losses.style);
       break;
     case PROP_SECONDS_LEFT:
       g_value_set_double (value, self->seconds_left);
@@ -589,6 +608,13 @@ bw_worker_class_init (BwWorkerClass *klass)
                       G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_LOSS] =
     g_param_spec_double ("loss", NULL, NULL, -G_MAXDOUBLE, G_MAXDOUBLE, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* the two weighted parts of the loss: a weight slider scales its part from the next step */
+  properties[PROP_CONTENT_LOSS] =
+    g_param_spec_double ("content-loss", NULL, NULL, -G_MAXDOUBLE, G_MAXDOUBLE, 0,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_STYLE_LOSS] =
+    g_param_spec_double ("style-loss", NULL, NULL, -G_MAXDOUBLE, G_MAXDOUBLE, 0,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_SECONDS_LEFT] =
     g_param_spec_double ("seconds-left", NULL, NULL, -1, G_MAXDOUBLE, -1,
@@ -749,7 +775,7 @@ double
 bw_worker_get_loss (BwWorker *self)
 {
   g_return_val_if_fail (BW_IS_WORKER (self), 0);
-  return self->loss;
+  return self->losses.total;
 }
 
 BwImage *

@@ -1,6 +1,8 @@
 /* bw-app-test-util.c: what the app tests share: weights, a clean environment, snapshots. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
+#include <adwaita.h>
 #include <glib/gstdio.h>
 
 #include "bw-app-test-util.h"
@@ -153,4 +155,115 @@ bw_app_test_find (GtkWidget *widget,
         g_ptr_array_add (stack, c);
     }
   return NULL;
+}
+
+guchar *
+bw_app_test_pixels (GdkTexture *texture)
+{
+  int w = gdk_texture_get_width (texture);
+  guchar *data = g_malloc ((gsize) w * gdk_texture_get_height (texture) * 4);
+
+  gdk_texture_download (texture, data, (gsize) w * 4);
+  return data;
+}
+
+static gboolean
+image_at (const guchar *hay,
+          int           hay_w,
+          const guchar *needle,
+          int           w,
+          int           h,
+          int           x,
+          int           y)
+{
+  for (int row = 0; row < h; row++)
+    if (memcmp (hay + ((gsize) (y + row) * hay_w + x) * 4, needle + (gsize) row * w * 4,
+                (gsize) w * 4) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+bw_app_test_find_image (GdkTexture *haystack,
+                        GdkTexture *needle,
+                        int        *x,
+                        int        *y)
+{
+  int hw = gdk_texture_get_width (haystack), hh = gdk_texture_get_height (haystack);
+  int w = gdk_texture_get_width (needle), h = gdk_texture_get_height (needle);
+  g_autofree guchar *hay = bw_app_test_pixels (haystack);
+  g_autofree guchar *pix = bw_app_test_pixels (needle);
+
+  for (int j = 0; j + h <= hh; j++)
+    for (int i = 0; i + w <= hw; i++)
+      if (image_at (hay, hw, pix, w, h, i, j))
+        {
+          *x = i;
+          *y = j;
+          return TRUE;
+        }
+  return FALSE;
+}
+
+GdkTexture *
+bw_app_test_render_drawn (GtkWidget *widget)
+{
+  GtkWidget *root = GTK_WIDGET (gtk_widget_get_root (widget));
+  GdkTexture *texture = NULL;
+
+  for (int tries = 0; texture == NULL && tries < 50; tries++)
+    {
+      gtk_test_widget_wait_for_draw (root);
+      texture = bw_app_test_render (widget);
+    }
+  g_assert_nonnull (texture);
+  return texture;
+}
+
+GtkWidget *
+bw_app_test_find_in_row (GtkWidget  *widget,
+                         const char *title,
+                         GType       type)
+{
+  GtkWidget *row;
+
+  for (int i = 0; (row = bw_app_test_find (widget, ADW_TYPE_PREFERENCES_ROW, i)); i++)
+    if (g_strcmp0 (adw_preferences_row_get_title (ADW_PREFERENCES_ROW (row)), title) == 0)
+      return bw_app_test_find (row, type, 0);
+  g_error ("No row titled “%s”", title);
+  return NULL;
+}
+
+gpointer
+bw_app_test_controller (GtkWidget *widget,
+                        GType      type)
+{
+  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
+
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) c = g_list_model_get_item (controllers, i);
+
+      if (g_type_is_a (G_OBJECT_TYPE (c), type))
+        return c;
+    }
+  g_error ("%s has no %s", G_OBJECT_TYPE_NAME (widget), g_type_name (type));
+  return NULL;
+}
+
+void
+bw_app_test_drop_file (GtkWidget  *pane,
+                       const char *path)
+{
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  GSList files = { file, NULL };
+  GValue value = G_VALUE_INIT;
+  gboolean accepted = FALSE;
+
+  g_value_init (&value, GDK_TYPE_FILE_LIST);
+  g_value_set_boxed (&value, &files);
+  g_signal_emit_by_name (bw_app_test_controller (pane, GTK_TYPE_DROP_TARGET), "drop", &value,
+                         10.0, 10.0, &accepted);
+  g_value_unset (&value);
+  g_assert_true (accepted);
 }

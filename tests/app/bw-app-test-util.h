@@ -24,3 +24,24 @@ void        bw_app_test_wait            (gboolean  (*done) (gpointer),
 GtkWidget  *bw_app_test_find            (GtkWidget  *widget,
                                          GType       type,
                                          int         index);
+
+/* The texture's pixels as GDK downloads them: 4 bytes each, rows of width * 4 bytes. */
+guchar     *bw_app_test_pixels          (GdkTexture *texture);
+/* Where @needle appears pixel for pixel, unscaled, in @haystack; FALSE if nowhere. */
+gboolean    bw_app_test_find_image      (GdkTexture *haystack,
+                                         GdkTexture *needle,
+                                         int        *x,
+                                         int        *y);
+/* Runs the main loop until @widget's toplevel has laid out and drawn a frame, then renders
+ * @widget as bw_app_test_render() does. */
+GdkTexture *bw_app_test_render_drawn    (GtkWidget  *widget);
+/* The first widget of @type inside the AdwPreferencesRow titled @title (untranslated). */
+GtkWidget  *bw_app_test_find_in_row     (GtkWidget  *widget,
+                                         const char *title,
+                                         GType       type);
+/* Drops @path on @pane as a file manager's drag delivers it, and asserts it was taken. */
+void        bw_app_test_drop_file       (GtkWidget  *pane,
+                                         const char *path);
+/* The first controller of @type on @widget; fails the test if there is none. */
+gpointer    bw_app_test_controller      (GtkWidget  *widget,
+                                         GType       type);

@@ -139,39 +139,6 @@ test_command_line (void)
 
 /* --- drop and save --------------------------------------------------------------------- */
 
-static GtkDropTarget *
-drop_target_of (GtkWidget *widget)
-{
-  g_autoptr(GListModel) controllers = gtk_widget_observe_controllers (widget);
-
-  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
-    {
-      g_autoptr(GObject) c = g_list_model_get_item (controllers, i);
-
-      if (GTK_IS_DROP_TARGET (c))
-        return GTK_DROP_TARGET (c);
-    }
-  g_error ("%s has no drop target", G_OBJECT_TYPE_NAME (widget));
-  return NULL;
-}
-
-/* What a drag from a file manager delivers. */
-static void
-drop_file (GtkWidget  *pane,
-           const char *path)
-{
-  g_autoptr(GFile) file = g_file_new_for_path (path);
-  GSList files = { file, NULL };
-  GValue value = G_VALUE_INIT;
-  gboolean accepted = FALSE;
-
-  g_value_init (&value, GDK_TYPE_FILE_LIST);
-  g_value_set_boxed (&value, &files);
-  g_signal_emit_by_name (drop_target_of (pane), "drop", &value, 10.0, 10.0, &accepted);
-  g_value_unset (&value);
-  g_assert_true (accepted);
-}
-
 static gboolean
 has_texture (gpointer pane)
 {
@@ -251,12 +218,12 @@ test_drop_and_save (void)
 
   /* not an image: a toast, and the photo stays empty */
   g_assert_true (g_file_set_contents (not_image, "shopping list\n", -1, NULL));
-  drop_file (content_pane, not_image);
+  bw_app_test_drop_file (content_pane, not_image);
   bw_app_test_wait (has_toast, window, 20, "a toast about the file that is not an image");
   g_assert_null (bw_image_pane_get_texture (BW_IMAGE_PANE (content_pane)));
 
-  drop_file (content_pane, content);
-  drop_file (style_pane, style);
+  bw_app_test_drop_file (content_pane, content);
+  bw_app_test_drop_file (style_pane, style);
   bw_app_test_wait (has_texture, content_pane, 20, "the photo's thumbnail");
   bw_app_test_wait (has_style, window, 20, "the style's row");
   name = bw_window_dup_default_name (window);
@@ -276,6 +243,11 @@ test_drop_and_save (void)
 
   /* saved: closing asks nothing */
   gtk_window_close (GTK_WINDOW (window));
+  /* what stayed, if anything, for the failure's message */
+  for (GList *l = gtk_application_get_windows (GTK_APPLICATION (app)); l; l = l->next)
+    g_test_message ("still open: %s%s%s", G_OBJECT_TYPE_NAME (l->data),
+                    ADW_IS_MESSAGE_DIALOG (l->data) ? " saying " : "",
+                    ADW_IS_MESSAGE_DIALOG (l->data) ? adw_message_dialog_get_heading (l->data) : "");
   g_assert_null (gtk_application_get_windows (GTK_APPLICATION (app)));
 }
 
@@ -312,8 +284,8 @@ test_first_run (void)
   window = bw_window_new (app);
   bw_window_set_weights_path (window, missing);
   gtk_window_present (GTK_WINDOW (window));
-  drop_file (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0), content);
-  drop_file (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 1), style);
+  bw_app_test_drop_file (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0), content);
+  bw_app_test_drop_file (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 1), style);
   bw_window_start (window);
   bw_app_test_wait (has_weights_dialog, &dialog, 20, "the weights dialog");
   g_assert_true (gtk_window_get_transient_for (dialog) == GTK_WINDOW (window));
