@@ -6,6 +6,7 @@
 #include <math.h>
 #include <glib/gi18n.h>
 
+#include "bw-engine.h"
 #include "bw-image-pane.h"
 #include "bw-loss-plot.h"
 #include "bw-style-row.h"
@@ -574,19 +575,6 @@ bw_window_start (BwWindow *self)
   bw_window_run_start (self);
 }
 
-static void
-format_duration (char   *buf,
-                 gsize   len,
-                 double  seconds)
-{
-  int s = (int) lround (seconds);
-
-  if (s >= 3600)
-    g_snprintf (buf, len, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
-  else
-    g_snprintf (buf, len, "%d:%02d", s / 60, s % 60);
-}
-
 static gboolean
 pulse (gpointer data)
 {
@@ -619,7 +607,6 @@ on_worker_progress (BwWindow *self)
   int n_steps = bw_worker_get_n_steps (self->worker);
   double left = 0;
   g_autofree char *text = NULL;
-  char eta[32];
 
   if (bw_worker_get_state (self->worker) == BW_WORKER_PREPARING)
     {
@@ -634,7 +621,8 @@ on_worker_progress (BwWindow *self)
     gtk_progress_bar_set_fraction (self->progress_bar, MIN (1.0, (double) step / n_steps));
   if (left >= 0 && step < n_steps)
     {
-      format_duration (eta, sizeof eta, left);
+      g_autofree char *eta = bw_engine_format_duration (left);
+
       /* Translators: progress: "Step 12 of 300, about 1:20 left" */
       text = g_strdup_printf (_("Step %d of %d, about %s left"), step, n_steps, eta);
     }
