@@ -1,17 +1,32 @@
 /* test-motion.c: timelapses and stylised videos through brushwork-cli.
  *
- * A short synthetic clip made here with GStreamer (videotestsrc's moving ball, 4 frames at
- * 5 fps) and the weights and style image of tests/oracle/cli_oracle.py. Checks that the
- * outputs play (decoded back frame by frame), have the right number of frames and frame
- * rate, and that starting each frame from the previous result flickers less than starting
- * from the frame itself.
+ * Short synthetic clips made here with GStreamer (videotestsrc's moving ball at 5 fps, some
+ * with audiotestsrc's 440 Hz tone) and the weights and style image of
+ * tests/oracle/cli_oracle.py. Checks that the outputs play (decoded back frame by frame), have
+ * the right number of frames and frame rate, and that starting each frame from the previous
+ * result flickers less than starting from the frame itself; that a video's sound comes
+ * through (GstDiscoverer sees it, it lasts as long as the frames, and it is still a 440 Hz
+ * tone), that a video without sound still works and one whose sound cannot be decoded loses
+ * only the sound; that Ctrl-C leaves a whole, playable file; and that animated WebP and GIF
+ * timelapses are written, or refused with a sentence that says what to install.
+ *
+ * tests/meson.build runs /motion/frames, /motion/audio and /motion/formats as separate tests.
  */
+#include <gdk-pixbuf/gdk-pixbuf.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <gst/gst.h>
+#include <gst/pbutils/pbutils.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#ifdef BW_TEST_WEBP
+#include <webp/demux.h>
+#endif
 
 #include "bw-test-util.h"
 #include "motion/bw-video-reader.h"
+#include "motion/bw-video-writer.h"
 
 static char *oracle_dir;
 
@@ -55,13 +70,21 @@ count_frames (const char *path,
   return n;
 }
 
+/* @n_frames of a moving ball at 5 fps; with @tone, as long a 440 Hz sine (Vorbis). */
 static void
-make_clip (const char *path)
+make_clip (const char *path,
+           int         n_frames,
+           gboolean    tone)
 {
   g_autoptr(GError) error = NULL;
+  /* 0.1 s audio buffers: two for each frame */
+  g_autofree char *audio = g_strdup_printf (
+    "audiotestsrc num-buffers=%d samplesperbuffer=4410 freq=440 ! "
+    "audio/x-raw,rate=44100,channels=1 ! audioconvert ! vorbisenc ! queue ! mux.", 2 * n_frames);
   g_autofree char *desc = g_strdup_printf (
-    "videotestsrc num-buffers=4 pattern=ball ! video/x-raw,width=40,height=32,framerate=5/1 ! "
-    "videoconvert ! vp8enc ! webmmux ! filesink location=\"%s\"", path);
+    "videotestsrc num-buffers=%d pattern=ball ! video/x-raw,width=40,height=32,framerate=5/1 ! "
+    "videoconvert ! vp8enc ! queue ! webmmux name=mux ! filesink location=\"%s\" %s",
+    n_frames, path, tone ? audio : "");
   GstElement *pipeline = gst_parse_launch (desc, &error);
   g_autoptr(GstBus) bus = NULL;
   g_autoptr(GstMessage) msg = NULL;
@@ -73,6 +96,158 @@ make_clip (const char *path)
   g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
   gst_element_set_state (pipeline, GST_STATE_NULL);
   gst_object_unref (pipeline);
+}
+
+/* What GstDiscoverer says of a file. */
+typedef struct {
+  int n_video, n_audio;
+  int fps_n, fps_d;
+  GstClockTime duration;
+} Discovered;
+
+static Discovered
+discover (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *uri = gst_filename_to_uri (path, &error);
+  g_autoptr(GstDiscoverer) discoverer = gst_discoverer_new (60 * GST_SECOND, &error);
+  g_autoptr(GstDiscovererInfo) info = NULL;
+  Discovered d = { 0 };
+  GList *video, *audio;
+
+  g_assert_no_error (error);
+  info = gst_discoverer_discover_uri (discoverer, uri, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gst_discoverer_info_get_result (info), ==, GST_DISCOVERER_OK);
+  video = gst_discoverer_info_get_video_streams (info);
+  audio = gst_discoverer_info_get_audio_streams (info);
+  d.n_video = g_list_length (video);
+  d.n_audio = g_list_length (audio);
+  if (video)
+    {
+      d.fps_n = gst_discoverer_video_info_get_framerate_num (video->data);
+      d.fps_d = gst_discoverer_video_info_get_framerate_denom (video->data);
+    }
+  d.duration = gst_discoverer_info_get_duration (info);
+  gst_discoverer_stream_info_list_free (video);
+  gst_discoverer_stream_info_list_free (audio);
+  return d;
+}
+
+/* A file played to its end by plain GStreamer: frames counted, sound as mono floats. */
+typedef struct {
+  GstElement *pipeline;
+  int n_frames;
+  GArray *samples;
+  int rate;
+} Played;
+
+static void
+on_frame (GstElement *sink,
+          GstBuffer  *buffer,
+          GstPad     *pad,
+          Played     *played)
+{
+  played->n_frames++;
+}
+
+static void
+on_samples (GstElement *sink,
+            GstBuffer  *buffer,
+            GstPad     *pad,
+            Played     *played)
+{
+  g_autoptr(GstCaps) caps = gst_pad_get_current_caps (pad);
+  GstMapInfo map;
+
+  gst_structure_get_int (gst_caps_get_structure (caps, 0), "rate", &played->rate);
+  g_assert_true (gst_buffer_map (buffer, &map, GST_MAP_READ));
+  g_array_append_vals (played->samples, map.data, map.size / sizeof (float));
+  gst_buffer_unmap (buffer, &map);
+}
+
+static void
+on_decoded_pad (GstElement *decodebin,
+                GstPad     *pad,
+                Played     *played)
+{
+  g_autoptr(GstCaps) caps = gst_pad_query_caps (pad, NULL);
+  const char *name = gst_structure_get_name (gst_caps_get_structure (caps, 0));
+  g_autoptr(GstElement) bin = NULL;
+  g_autoptr(GstPad) sink = NULL;
+  g_autoptr(GError) error = NULL;
+  GstElement *fakesink;
+
+  if (g_str_has_prefix (name, "video/"))
+    bin = gst_parse_bin_from_description ("fakesink name=sink sync=false signal-handoffs=true", TRUE, &error);
+  else
+    bin = gst_parse_bin_from_description ("audioconvert ! audio/x-raw,format=F32LE,channels=1 ! "
+                                          "fakesink name=sink sync=false signal-handoffs=true",
+                                          TRUE, &error);
+  g_assert_no_error (error);
+  gst_object_ref_sink (bin);
+  fakesink = gst_bin_get_by_name (GST_BIN (bin), "sink");
+  g_signal_connect (fakesink, "handoff", g_str_has_prefix (name, "video/") ? G_CALLBACK (on_frame)
+                                                                           : G_CALLBACK (on_samples), played);
+  gst_object_unref (fakesink);
+  gst_bin_add (GST_BIN (played->pipeline), bin);
+  gst_element_sync_state_with_parent (bin);
+  sink = gst_element_get_static_pad (bin, "sink");
+  g_assert_cmpint (gst_pad_link (pad, sink), ==, GST_PAD_LINK_OK);
+}
+
+/* filesrc ! decodebin ! fakesinks, to EOS: fails the test on any error on the way. */
+static Played
+play (const char *path)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *desc = g_strdup_printf ("filesrc location=\"%s\" ! decodebin name=dec", path);
+  g_autoptr(GstBus) bus = NULL;
+  g_autoptr(GstMessage) msg = NULL;
+  GstElement *decodebin;
+  Played played = { NULL, 0, g_array_new (FALSE, FALSE, sizeof (float)), 0 };
+
+  played.pipeline = gst_parse_launch (desc, &error);
+  g_assert_no_error (error);
+  decodebin = gst_bin_get_by_name (GST_BIN (played.pipeline), "dec");
+  g_signal_connect (decodebin, "pad-added", G_CALLBACK (on_decoded_pad), &played);
+  gst_object_unref (decodebin);
+  gst_element_set_state (played.pipeline, GST_STATE_PLAYING);
+  bus = gst_element_get_bus (played.pipeline);
+  msg = gst_bus_timed_pop_filtered (bus, 60 * GST_SECOND, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert_nonnull (msg);
+  if (GST_MESSAGE_TYPE (msg) == GST_MESSAGE_ERROR)
+    {
+      g_autoptr(GError) gst_error = NULL;
+      gst_message_parse_error (msg, &gst_error, NULL);
+      g_test_fail_printf ("%s does not play to its end: %s", path, gst_error->message);
+    }
+  gst_element_set_state (played.pipeline, GST_STATE_NULL);
+  gst_clear_object (&played.pipeline);
+  return played;
+}
+
+/* The tone's frequency from its upward zero crossings, away from the ends (codec ramps). */
+static double
+dominant_frequency (const Played *played)
+{
+  const float *x = (const float *) played->samples->data;
+  gsize from = played->rate / 20, to = played->samples->len - played->rate / 20;
+  gsize first = 0, last = 0;
+  int crossings = 0;
+
+  g_assert_cmpint (played->rate, >, 0);
+  g_assert_cmpuint (to, >, from + played->rate / 10);
+  for (gsize i = from + 1; i < to; i++)
+    if (x[i - 1] < 0 && x[i] >= 0)
+      {
+        if (crossings == 0)
+          first = i;
+        last = i;
+        crossings++;
+      }
+  g_assert_cmpint (crossings, >, 2);
+  return (crossings - 1) / ((double) (last - first) / played->rate);
 }
 
 static void
@@ -113,6 +288,7 @@ stylise_clip (const char *clip,
   const char *line;
   double flicker_out = -1, flicker_in = -1;
   int fps_n = 0, fps_d = 0;
+  Discovered discovered;
 
   g_assert_cmpint (run_cli (args, &out), ==, 0);
   line = strstr (out, "flicker: output ");
@@ -123,6 +299,10 @@ stylise_clip (const char *clip,
   g_assert_cmpint (count_frames (output, &fps_n, &fps_d), ==, 4);
   g_assert_cmpint (fps_n, ==, 5);
   g_assert_cmpint (fps_d, ==, 1);
+  /* a source without sound gives a video without sound */
+  discovered = discover (output);
+  g_assert_cmpint (discovered.n_video, ==, 1);
+  g_assert_cmpint (discovered.n_audio, ==, 0);
   return flicker_out;
 }
 
@@ -132,10 +312,340 @@ test_video (void)
   g_autofree char *clip = in_oracle ("clip.webm");
   double from_previous, from_content;
 
-  make_clip (clip);
+  make_clip (clip, 4, FALSE);
   from_previous = stylise_clip (clip, FALSE);
   from_content = stylise_clip (clip, TRUE);
   g_assert_cmpfloat (from_previous, <, from_content);
+}
+
+/* A frame's duration at the clips' 5 fps. */
+#define FRAME (GST_SECOND / 5)
+
+/* @output, stylised from @clip (made with a tone), has its frames, rate and sound. */
+static void
+assert_sound_carried (const char *clip,
+                      const char *output,
+                      int         n_frames)
+{
+  Discovered in = discover (clip), out = discover (output);
+  Played played = play (output);
+  GstClockTime video_length, audio_length;
+  double hz;
+
+  g_assert_cmpint (in.n_audio, ==, 1);
+  g_assert_cmpint (out.n_video, ==, 1);
+  g_assert_cmpint (out.n_audio, ==, 1);
+  g_assert_cmpint (out.fps_n, ==, in.fps_n);
+  g_assert_cmpint (out.fps_d, ==, in.fps_d);
+  g_assert_cmpint (played.n_frames, ==, n_frames);
+  video_length = gst_util_uint64_scale (n_frames * GST_SECOND, out.fps_d, out.fps_n);
+  audio_length = gst_util_uint64_scale (played.samples->len, GST_SECOND, played.rate);
+  g_test_message ("%s: %d frames, %.3f s of video, %.3f s of sound, %.3f s in all", output,
+                  played.n_frames, video_length / 1e9, audio_length / 1e9, out.duration / 1e9);
+  /* in sync: the sound lasts as long as the frames, and the file as long as both */
+  g_assert_cmpuint (audio_length, <=, video_length + FRAME);
+  g_assert_cmpuint (audio_length + FRAME, >=, video_length);
+  g_assert_cmpuint (out.duration, <=, video_length + FRAME);
+  g_assert_cmpuint (out.duration + FRAME, >=, video_length);
+  hz = dominant_frequency (&played);
+  g_test_message ("the sound's frequency: %.1f Hz", hz);
+  g_assert_cmpfloat (fabs (hz - 440) / 440, <, 0.05);
+  g_array_unref (played.samples);
+}
+
+static void
+test_audio (void)
+{
+  g_autofree char *clip = in_oracle ("tone.webm");
+  g_autofree char *style = in_oracle ("style.png");
+  g_autofree char *weights = in_oracle ("vgg19.pth");
+  g_autofree char *output = in_oracle ("tone-painted.webm");
+  const char *args[] = {
+    "--content", clip, "--style", style, "--weights", weights, "--output", output,
+    "--preset", "seed", "--steps", "2", "--size", "32", NULL
+  };
+  g_autofree char *out = NULL;
+  Discovered in;
+
+  make_clip (clip, 6, TRUE);
+  in = discover (clip);
+  g_assert_cmpuint (in.duration, ==, 6 * FRAME);
+  g_assert_cmpint (run_cli (args, &out), ==, 0);
+  assert_sound_carried (clip, output, 6);
+}
+
+/* Sound without a decoder: a warning, and the video without sound. */
+static void
+test_audio_undecodable (void)
+{
+  g_autofree char *clip = in_oracle ("tone-undecodable.webm");
+  g_autofree char *style = in_oracle ("style.png");
+  g_autofree char *weights = in_oracle ("vgg19.pth");
+  g_autofree char *output = in_oracle ("tone-mute.webm");
+  const char *args[] = {
+    "--content", clip, "--style", style, "--weights", weights, "--output", output,
+    "--preset", "seed", "--steps", "1", "--size", "32", NULL
+  };
+  /* GStreamer plugs no element of rank NONE: the Vorbis decoder is as good as absent */
+  g_auto(GStrv) envp = g_environ_setenv (g_get_environ (), "GST_PLUGIN_FEATURE_RANK",
+                                         "vorbisdec:NONE", TRUE);
+  g_autofree char *out = NULL, *err = NULL;
+  Discovered discovered;
+
+  make_clip (clip, 3, TRUE);
+  g_assert_cmpint (bw_test_run_cli (args, envp, &out, &err), ==, 0);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "warning: The sound of"));
+  g_assert_nonnull (strstr (err, "(Vorbis) cannot be decoded here"));
+  g_assert_nonnull (strstr (err, "3 frames, no sound"));
+  discovered = discover (output);
+  g_assert_cmpint (discovered.n_video, ==, 1);
+  g_assert_cmpint (discovered.n_audio, ==, 0);
+}
+
+/* Ctrl-C after the first frame: the frames so far, with their sound, in a whole file. */
+static void
+test_audio_interrupt (void)
+{
+  g_autofree char *clip = in_oracle ("long-tone.webm");
+  g_autofree char *style = in_oracle ("style.png");
+  g_autofree char *weights = in_oracle ("vgg19.pth");
+  g_autofree char *output = in_oracle ("stopped.webm");
+  g_autofree char *part = g_strconcat (output, ".part", NULL);
+  const char *cli = g_getenv ("BRUSHWORK_CLI");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocess) process = NULL;
+  g_autoptr(GDataInputStream) err = NULL;
+  g_autoptr(GString) log = g_string_new (NULL);
+  gboolean signalled = FALSE;
+  Discovered discovered;
+  Played played;
+  char *line;
+
+  make_clip (clip, 30, TRUE);
+  process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
+                              &error, cli, "--content", clip, "--style", style,
+                              "--weights", weights, "--output", output, "--preset", "seed",
+                              "--steps", "10", "--size", "32", NULL);
+  g_assert_no_error (error);
+  err = g_data_input_stream_new (g_subprocess_get_stderr_pipe (process));
+  while ((line = g_data_input_stream_read_line_utf8 (err, NULL, NULL, &error)))
+    {
+      g_string_append_printf (log, "%s\n", line);
+      if (!signalled && g_str_has_prefix (line, "frame 1 done"))
+        {
+          g_subprocess_send_signal (process, SIGINT);
+          signalled = TRUE;
+        }
+      g_free (line);
+    }
+  g_assert_no_error (error);
+  g_assert_true (g_subprocess_wait (process, NULL, &error));
+  g_assert_no_error (error);
+  g_test_message ("%s", log->str);
+  g_assert_true (signalled);
+  g_assert_true (g_subprocess_get_if_exited (process));
+  g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 130);
+  g_assert_nonnull (strstr (log->str, "Stopped after"));
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
+
+  discovered = discover (output);
+  g_assert_cmpint (discovered.n_video, ==, 1);
+  g_assert_cmpint (discovered.n_audio, ==, 1);
+  g_assert_cmpint (discovered.fps_n, ==, 5);
+  played = play (output);
+  g_test_message ("stopped after %d of 30 frames", played.n_frames);
+  g_assert_cmpint (played.n_frames, >=, 1);
+  g_assert_cmpint (played.n_frames, <, 30);
+  g_array_unref (played.samples);
+  /* the sound stops with the frames */
+  assert_sound_carried (clip, output, played.n_frames);
+}
+
+static void
+run_timelapse (const char *name,
+               int         expect_status,
+               char      **err,
+               char      **output)
+{
+  g_autofree char *content = in_oracle ("content.png");
+  g_autofree char *style = in_oracle ("style.png");
+  g_autofree char *weights = in_oracle ("vgg19.pth");
+  g_autofree char *timelapse = in_oracle (name);
+  g_autofree char *out = NULL;
+  const char *args[] = {
+    "--content", content, "--style", style, "--weights", weights, "--output", NULL,
+    "--preset", "seed", "--steps", "4", "--size", "32", "--timelapse", timelapse,
+    /* steps that change every frame: WebP merges identical frames */
+    "--lr", "0.1", "--timelapse-fps", "10", NULL
+  };
+
+  *output = in_oracle ("formats.png");
+  args[7] = *output;
+  g_unlink (*output);
+  g_assert_cmpint (bw_test_run_cli (args, NULL, &out, err), ==, expect_status);
+  g_test_message ("%s", *err);
+}
+
+static guint32
+le32 (const guint8 *p)
+{
+  return p[0] | p[1] << 8 | p[2] << 16 | (guint32) p[3] << 24;
+}
+
+static guint32
+le24 (const guint8 *p)
+{
+  return p[0] | p[1] << 8 | p[2] << 16;
+}
+
+#ifdef BW_TEST_WEBP
+/* Mean absolute difference in [0, 1] of an RGBA canvas and a pixbuf of its size. */
+static double
+mean_difference (const guint8 *rgba,
+                 GdkPixbuf    *pixbuf)
+{
+  int w = gdk_pixbuf_get_width (pixbuf) & ~1, h = gdk_pixbuf_get_height (pixbuf) & ~1;
+  double diff = 0;
+
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      {
+        const guint8 *p = gdk_pixbuf_read_pixels (pixbuf) + y * gdk_pixbuf_get_rowstride (pixbuf) +
+                          x * gdk_pixbuf_get_n_channels (pixbuf);
+        for (int c = 0; c < 3; c++)
+          diff += fabs (rgba[(y * w + x) * 4 + c] - (double) p[c]);
+      }
+  return diff / (3.0 * w * h * 255);
+}
+#endif
+
+static void
+test_formats_webp (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *err = NULL, *output = NULL, *path = in_oracle ("timelapse.webp");
+  g_autofree guint8 *data = NULL;
+  g_autoptr(GdkPixbuf) painted = NULL;
+  gsize size, pos;
+  int n_frames = 0, width, height;
+  gboolean anim = FALSE;
+
+  if (!bw_video_writer_check_format (path, NULL))
+    {
+      /* built without libwebp-dev: refused before any work, saying what to install */
+      run_timelapse ("timelapse.webp", 2, &err, &output);
+      g_assert_nonnull (strstr (err, "install libwebp-dev"));
+      g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
+      return;
+    }
+  run_timelapse ("timelapse.webp", 0, &err, &output);
+  painted = gdk_pixbuf_new_from_file (output, &error);
+  g_assert_no_error (error);
+  width = gdk_pixbuf_get_width (painted);
+  height = gdk_pixbuf_get_height (painted);
+
+  /* the container, read by the spec: RIFF, VP8X with the animation flag and the canvas
+   * size, ANIM looping forever, an ANMF chunk a step, each shown 1/10 s */
+  g_assert_true (g_file_get_contents (path, (char **) &data, &size, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (size, >, 30);
+  g_assert_cmpmem (data, 4, "RIFF", 4);
+  g_assert_cmpuint (le32 (data + 4) + 8, ==, size);
+  g_assert_cmpmem (data + 8, 4, "WEBP", 4);
+  g_assert_cmpmem (data + 12, 4, "VP8X", 4);
+  g_assert_cmpuint (data[20] & 0x02, !=, 0);
+  g_assert_cmpuint (le24 (data + 24) + 1, ==, width & ~1);
+  g_assert_cmpuint (le24 (data + 27) + 1, ==, height & ~1);
+  for (pos = 12; pos + 8 <= size; pos += 8 + ((le32 (data + pos + 4) + 1) & ~1u))
+    {
+      const guint8 *chunk = data + pos + 8;
+      g_assert_cmpuint (pos + 8 + le32 (data + pos + 4), <=, size);
+      if (memcmp (data + pos, "ANIM", 4) == 0)
+        {
+          anim = TRUE;
+          g_assert_cmpuint (chunk[4] | chunk[5] << 8, ==, 0);   /* loops forever */
+        }
+      else if (memcmp (data + pos, "ANMF", 4) == 0)
+        {
+          g_assert_cmpuint (le24 (chunk + 12), ==, 100);       /* ms */
+          n_frames++;
+        }
+    }
+  g_assert_true (anim);
+  g_assert_cmpint (n_frames, ==, 4);
+
+#ifdef BW_TEST_WEBP
+  {
+    /* the last frame, as libwebp's decoder composes it, is the painted image */
+    WebPData webp = { data, size };
+    WebPAnimDecoderOptions options;
+    WebPAnimDecoder *decoder;
+    WebPAnimInfo info;
+    guint8 *rgba = NULL;
+    int timestamp = 0, decoded = 0;
+    double first = 0, last = 0;
+
+    g_assert_true (WebPAnimDecoderOptionsInit (&options));
+    options.color_mode = MODE_RGBA;
+    decoder = WebPAnimDecoderNew (&webp, &options);
+    g_assert_nonnull (decoder);
+    g_assert_true (WebPAnimDecoderGetInfo (decoder, &info));
+    g_assert_cmpuint (info.frame_count, ==, 4);
+    while (WebPAnimDecoderHasMoreFrames (decoder))
+      {
+        g_assert_true (WebPAnimDecoderGetNext (decoder, &rgba, &timestamp));
+        last = mean_difference (rgba, painted);
+        if (decoded++ == 0)
+          first = last;
+      }
+    g_assert_cmpint (decoded, ==, 4);
+    g_assert_cmpint (timestamp, ==, 400);
+    g_test_message ("WebP frames against the painted PNG: first %.4f, last %.4f (mean difference)",
+                    first, last);
+    /* the last frame is the painting, up to WebP's loss; the first is further from it */
+    g_assert_cmpfloat (last, <, 0.04);
+    g_assert_cmpfloat (last, <, first);
+    WebPAnimDecoderDelete (decoder);
+  }
+#endif
+}
+
+static void
+test_formats_gif (void)
+{
+  g_autofree char *err = NULL, *output = NULL, *path = in_oracle ("timelapse.gif");
+  g_autoptr(GstElementFactory) gifenc = gst_element_factory_find ("gifenc");
+
+  if (gifenc == NULL)
+    {
+      /* Debian 12 has no GIF encoder for GStreamer: refused before any work */
+      run_timelapse ("timelapse.gif", 2, &err, &output);
+      g_assert_nonnull (strstr (err, "Writing GIF needs GStreamer's gifenc from gst-plugins-rs"));
+      g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
+      g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+    }
+  else
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GdkPixbufAnimation) animation = NULL;
+
+      run_timelapse ("timelapse.gif", 0, &err, &output);
+      animation = gdk_pixbuf_animation_new_from_file (path, &error);
+      g_assert_no_error (error);
+      g_assert_false (gdk_pixbuf_animation_is_static_image (animation));
+    }
+}
+
+static void
+test_formats_unknown (void)
+{
+  g_autofree char *err = NULL, *output = NULL;
+
+  run_timelapse ("timelapse.mp4", 2, &err, &output);
+  g_assert_nonnull (strstr (err, "name “"));
+  g_assert_nonnull (strstr (err, "with .webm, .webp or .gif at the end"));
+  g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
 }
 
 int
@@ -148,8 +658,14 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   gst_init (&argc, &argv);
   oracle_dir = bw_test_run_oracle ("cli_oracle.py", args);
-  g_test_add_func ("/motion/timelapse", test_timelapse);
-  g_test_add_func ("/motion/video", test_video);
+  g_test_add_func ("/motion/frames/timelapse", test_timelapse);
+  g_test_add_func ("/motion/frames/video", test_video);
+  g_test_add_func ("/motion/audio/tone", test_audio);
+  g_test_add_func ("/motion/audio/undecodable", test_audio_undecodable);
+  g_test_add_func ("/motion/audio/interrupt", test_audio_interrupt);
+  g_test_add_func ("/motion/formats/webp", test_formats_webp);
+  g_test_add_func ("/motion/formats/gif", test_formats_gif);
+  g_test_add_func ("/motion/formats/unknown", test_formats_unknown);
   ret = g_test_run ();
   bw_test_remove_dir (oracle_dir);
   g_free (oracle_dir);

@@ -18,6 +18,7 @@
 #include <glib/gstdio.h>
 
 #include "bw-engine.h"
+#include "motion/bw-motion-error.h"
 #include "motion/bw-video-reader.h"
 #include "motion/bw-video-writer.h"
 #include "weights/bw-weights-download.h"
@@ -504,7 +505,8 @@ mean_abs_diff (BwImage *a,
 }
 
 /* A video as content: every frame stylised, each starting from the previous result so the
- * painting stays still where the scene does; written as WebM at the source's frame rate. */
+ * painting stays still where the scene does; written as WebM at the source's frame rate, with
+ * the source's sound. After a Ctrl-C the frames so far are written as a whole file. */
 static int
 run_video (const Options *opts,
            BwParams      *params)
@@ -547,9 +549,22 @@ run_video (const Options *opts,
       if (writer == NULL)
         {
           int fps_n, fps_d;
+          gboolean audio = bw_video_reader_has_audio (reader, &error);
+
           bw_video_reader_get_rate (reader, &fps_n, &fps_d);
-          writer = bw_video_writer_new (opts->output, bw_image_get_width (frame),
-                                        bw_image_get_height (frame), fps_n, fps_d, &error);
+          if (audio)
+            writer = bw_video_writer_new_with_audio (opts->output, bw_image_get_width (frame),
+                                                     bw_image_get_height (frame), fps_n, fps_d,
+                                                     opts->content, &error);
+          /* sound that cannot be carried over is no reason to lose the video */
+          if (g_error_matches (error, BW_MOTION_ERROR, BW_MOTION_ERROR_AUDIO))
+            {
+              g_printerr ("brushwork-cli: warning: %s\n", error->message);
+              g_clear_error (&error);
+            }
+          if (writer == NULL && error == NULL)
+            writer = bw_video_writer_new (opts->output, bw_image_get_width (frame),
+                                          bw_image_get_height (frame), fps_n, fps_d, &error);
           if (writer == NULL)
             return failure (error);
         }
@@ -593,7 +608,8 @@ run_video (const Options *opts,
       return 130;
     }
   if (!opts->quiet)
-    g_printerr ("Wrote “%s” (%d frames).\n", opts->output, frames);
+    g_printerr ("Wrote “%s” (%d frames, %s).\n", opts->output, frames,
+                bw_video_writer_has_audio (writer) ? "with the source's sound" : "no sound");
   return EXIT_SUCCESS;
 }
 
@@ -627,7 +643,7 @@ main (int   argc,
     { "scales", 0, 0, G_OPTION_ARG_INT, &opts.scales, "Coarse-to-fine passes, each doubling the size (default: 2 above 512 px with the default preset, else 1)", "N" },
     { "save-every", 0, 0, G_OPTION_ARG_INT, &opts.save_every, "Also write the image every N steps (OUTPUT-STEP.png)", "N" },
     { "jpeg-quality", 0, 0, G_OPTION_ARG_INT, &opts.jpeg_quality, "JPEG quality 1-100 (default 92)", "Q" },
-    { "timelapse", 0, 0, G_OPTION_ARG_FILENAME, &opts.timelapse, "Also record every step as a video (.webm)", "FILE" },
+    { "timelapse", 0, 0, G_OPTION_ARG_FILENAME, &opts.timelapse, "Also record every step as a video (.webm, or an animated .webp or .gif)", "FILE" },
     { "timelapse-fps", 0, 0, G_OPTION_ARG_INT, &opts.timelapse_fps, "Frames per second of the timelapse (default 30)", "N" },
     { "video-from-content", 0, 0, G_OPTION_ARG_NONE, &opts.video_from_content, "With a video as content: start each frame from the photo rather than the previous result (flickers more)", NULL },
     { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &opts.weights, "VGG19 weights (.pth or .safetensors)", "FILE" },
@@ -679,17 +695,19 @@ main (int   argc,
     g_autofree char *lower = g_ascii_strdown (opts.output, -1);
     if (video && !g_str_has_suffix (lower, ".webm"))
       return usage_error ("“%s” is a video: --output must end in .webm.", opts.content);
+    if (video && !bw_video_writer_check_format (opts.output, &error))
+      return usage_error ("%s", error->message);
     if (!video && !g_str_has_suffix (lower, ".png") && !g_str_has_suffix (lower, ".jpg") &&
         !g_str_has_suffix (lower, ".jpeg"))
       return usage_error ("--output “%s” must end in .png, .jpg or .jpeg.", opts.output);
   }
   if (opts.timelapse)
     {
-      g_autofree char *lower = g_ascii_strdown (opts.timelapse, -1);
       if (video)
         return usage_error ("--timelapse records a still image's painting; with a video as content, the output is already a video.");
-      if (!g_str_has_suffix (lower, ".webm"))
-        return usage_error ("--timelapse “%s” must end in .webm.", opts.timelapse);
+      /* .webm always; .webp and .gif where their encoders are installed */
+      if (!bw_video_writer_check_format (opts.timelapse, &error))
+        return usage_error ("--timelapse: %s", error->message);
     }
   if (opts.timelapse_fps < 1 || opts.timelapse_fps > 120)
     return usage_error ("--timelapse-fps must be between 1 and 120.");

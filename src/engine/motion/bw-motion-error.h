@@ -12,6 +12,8 @@ typedef enum {
   BW_MOTION_ERROR_MISSING_PLUGIN,  /* GStreamer lacks an element we need */
   BW_MOTION_ERROR_DECODE,
   BW_MOTION_ERROR_ENCODE,
+  BW_MOTION_ERROR_AUDIO,           /* the source's sound cannot be carried over; the video
+                                      can still be written without it */
 } BwMotionError;
 
 GQuark bw_motion_error_quark (void);

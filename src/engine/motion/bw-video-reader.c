@@ -1,9 +1,14 @@
-/* bw-video-reader.c: filesrc ! decodebin ! videoconvert ! appsink (RGB) */
+/* bw-video-reader.c: filesrc ! decodebin ! videoconvert ! appsink (RGB)
+ *
+ * decodebin also tells whether there is sound, and whether it can be decoded: it exposes all
+ * its pads, or reports a stream it has no decoder for, before the first frame comes out.
+ */
 #include "bw-video-reader.h"
 
 #include <gio/gio.h>
 #include <gst/app/gstappsink.h>
 #include <gst/gst.h>
+#include <gst/pbutils/pbutils.h>
 #include <gst/video/video.h>
 #include <math.h>
 
@@ -17,6 +22,11 @@ struct _BwVideoReader {
   char *display;
   int longest_side;
   int fps_n, fps_d;
+
+  /* set by decodebin's streaming threads */
+  GMutex audio_lock;
+  gboolean has_audio;
+  char *audio_codec;          /* a sound stream without a decoder */
 };
 
 G_DEFINE_FINAL_TYPE (BwVideoReader, bw_video_reader, G_TYPE_OBJECT)
@@ -33,6 +43,8 @@ bw_video_reader_finalize (GObject *object)
     }
   g_clear_object (&self->sink);
   g_free (self->display);
+  g_free (self->audio_codec);
+  g_mutex_clear (&self->audio_lock);
   G_OBJECT_CLASS (bw_video_reader_parent_class)->finalize (object);
 }
 
@@ -47,6 +59,53 @@ bw_video_reader_init (BwVideoReader *self)
 {
   self->fps_n = 25;
   self->fps_d = 1;
+  g_mutex_init (&self->audio_lock);
+}
+
+static gboolean
+is_audio (GstCaps *caps)
+{
+  return caps && gst_caps_get_size (caps) > 0 &&
+         g_str_has_prefix (gst_structure_get_name (gst_caps_get_structure (caps, 0)), "audio/");
+}
+
+/* A decoded stream: video goes to the frames, sound is only noted (and left unlinked). */
+static void
+on_pad_added (GstElement *decodebin,
+              GstPad     *pad,
+              gpointer    user_data)
+{
+  BwVideoReader *self = user_data;
+  g_autoptr(GstCaps) caps = gst_pad_query_caps (pad, NULL);
+
+  if (is_audio (caps))
+    {
+      g_mutex_lock (&self->audio_lock);
+      self->has_audio = TRUE;
+      g_mutex_unlock (&self->audio_lock);
+    }
+}
+
+/* A stream decodebin has no decoder for. */
+static void
+on_unknown_type (GstElement *decodebin,
+                 GstPad     *pad,
+                 GstCaps    *caps,
+                 gpointer    user_data)
+{
+  BwVideoReader *self = user_data;
+
+  if (!is_audio (caps))
+    return;
+  g_mutex_lock (&self->audio_lock);
+  if (self->audio_codec == NULL)
+    {
+      gst_pb_utils_init ();
+      self->audio_codec = gst_pb_utils_get_codec_description (caps);
+      if (self->audio_codec == NULL)
+        self->audio_codec = gst_caps_to_string (caps);
+    }
+  g_mutex_unlock (&self->audio_lock);
 }
 
 gboolean
@@ -65,7 +124,7 @@ bw_video_reader_new (const char  *path,
 {
   g_autoptr(BwVideoReader) self = g_object_new (BW_TYPE_VIDEO_READER, NULL);
   g_autoptr(GError) parse_error = NULL;
-  GstElement *src;
+  GstElement *src, *decodebin;
 
   gst_init (NULL, NULL);
   self->display = g_filename_display_name (path);
@@ -76,7 +135,7 @@ bw_video_reader_new (const char  *path,
                    "“%s” does not exist. Check the file name.", self->display);
       return NULL;
     }
-  self->pipeline = gst_parse_launch ("filesrc name=src ! decodebin ! videoconvert ! "
+  self->pipeline = gst_parse_launch ("filesrc name=src ! decodebin name=dec ! videoconvert ! "
                                      "video/x-raw,format=RGB ! appsink name=sink sync=false "
                                      "max-buffers=2", &parse_error);
   if (self->pipeline == NULL || parse_error != NULL)
@@ -90,6 +149,10 @@ bw_video_reader_new (const char  *path,
   src = gst_bin_get_by_name (GST_BIN (self->pipeline), "src");
   g_object_set (src, "location", path, NULL);
   gst_object_unref (src);
+  decodebin = gst_bin_get_by_name (GST_BIN (self->pipeline), "dec");
+  g_signal_connect (decodebin, "pad-added", G_CALLBACK (on_pad_added), self);
+  g_signal_connect (decodebin, "unknown-type", G_CALLBACK (on_unknown_type), self);
+  gst_object_unref (decodebin);
   self->sink = gst_bin_get_by_name (GST_BIN (self->pipeline), "sink");
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
@@ -169,6 +232,23 @@ bw_video_reader_next (BwVideoReader  *self,
       g_object_unref (scaled);
     }
   return g_steal_pointer (&image);
+}
+
+gboolean
+bw_video_reader_has_audio (BwVideoReader  *self,
+                           GError        **error)
+{
+  gboolean has_audio;
+
+  g_mutex_lock (&self->audio_lock);
+  has_audio = self->has_audio;
+  if (!has_audio && self->audio_codec)
+    g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_AUDIO,
+                 "The sound of “%s” (%s) cannot be decoded here; install the GStreamer plugin "
+                 "for it (gstreamer1.0-libav decodes most) to keep it.", self->display,
+                 self->audio_codec);
+  g_mutex_unlock (&self->audio_lock);
+  return has_audio;
 }
 
 void

@@ -18,6 +18,12 @@ BwVideoReader *bw_video_reader_new        (const char     *path,
 /* The next frame, or NULL at the end (with @error unset) or on failure (@error set). */
 BwImage       *bw_video_reader_next       (BwVideoReader  *self,
                                            GError        **error);
+/* Known once the first frame has been read: TRUE when the video has sound that GStreamer can
+ * decode (bw_video_writer_new_with_audio() can carry it over); FALSE with @error set
+ * (BW_MOTION_ERROR_AUDIO, saying what to install) when it has sound that cannot be decoded
+ * here; FALSE alone when it has none. */
+gboolean       bw_video_reader_has_audio  (BwVideoReader  *self,
+                                           GError        **error);
 /* The frame rate, known once the first frame has been read. */
 void           bw_video_reader_get_rate   (BwVideoReader  *self,
                                            int            *fps_n,

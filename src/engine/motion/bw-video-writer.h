@@ -1,7 +1,10 @@
-/* bw-video-writer.h: frames in, a WebM (VP8) file out, through GStreamer.
+/* bw-video-writer.h: frames in, a video file out: WebM (VP8, optionally with the sound of
+ * another file as Opus) through GStreamer, animated WebP through libwebpmux, or GIF through
+ * GStreamer's gifenc.
  *
- * Frames are streamed to the encoder as they come, so memory stays bounded however long the
- * run; the file is written under a temporary name and renamed into place by
+ * WebM and GIF frames are streamed to the encoder as they come, so memory stays bounded
+ * however long the run; WebP keeps the compressed frames until the end (libwebpmux assembles
+ * the file then). The file is written under a temporary name and renamed into place by
  * bw_video_writer_finish(), so an interrupted run never leaves a broken file where the
  * output should be.
  */
@@ -14,14 +17,34 @@ G_BEGIN_DECLS
 #define BW_TYPE_VIDEO_WRITER (bw_video_writer_get_type ())
 G_DECLARE_FINAL_TYPE (BwVideoWriter, bw_video_writer, BW, VIDEO_WRITER, GObject)
 
-/* @path must end in .webm. Frames are scaled to @width x @height (rounded down to even
- * numbers, as the encoder needs). @fps_n / @fps_d is the frame rate. */
+/* TRUE when @path names a format this machine can write: .webm always (with
+ * gstreamer1.0-plugins-good), .webp when Brushwork was built with libwebp-dev, .gif when
+ * GStreamer's gifenc (gst-plugins-rs) is installed. Otherwise @error says what would help:
+ * BW_MOTION_ERROR_FORMAT for an unknown extension, BW_MOTION_ERROR_MISSING_PLUGIN for a
+ * missing encoder. */
+gboolean       bw_video_writer_check_format (const char     *path,
+                                             GError        **error);
+
+/* Frames are scaled to @width x @height (rounded down to even numbers, as the encoders need).
+ * @fps_n / @fps_d is the frame rate. */
 BwVideoWriter *bw_video_writer_new      (const char     *path,
                                          int             width,
                                          int             height,
                                          int             fps_n,
                                          int             fps_d,
                                          GError        **error);
+/* As bw_video_writer_new() for a .webm, with the sound of @audio_from (decoded a second
+ * time, as the frames are written, and re-encoded as Opus), cut where the video ends. For a
+ * file whose sound GStreamer decodes (bw_video_reader_has_audio()); if none comes out after
+ * all, the output has none. When the Opus encoder is missing this fails with
+ * BW_MOTION_ERROR_AUDIO, and bw_video_writer_new() can write the video without sound. */
+BwVideoWriter *bw_video_writer_new_with_audio (const char  *path,
+                                               int          width,
+                                               int          height,
+                                               int          fps_n,
+                                               int          fps_d,
+                                               const char  *audio_from,
+                                               GError     **error);
 gboolean       bw_video_writer_add      (BwVideoWriter  *self,
                                          BwImage        *frame,
                                          GError        **error);
@@ -29,5 +52,7 @@ gboolean       bw_video_writer_add      (BwVideoWriter  *self,
 gboolean       bw_video_writer_finish   (BwVideoWriter  *self,
                                          GError        **error);
 guint          bw_video_writer_get_n_frames (BwVideoWriter *self);
+/* TRUE when the output carries sound. */
+gboolean       bw_video_writer_has_audio (BwVideoWriter *self);
 
 G_END_DECLS
