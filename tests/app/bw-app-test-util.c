@@ -6,6 +6,7 @@
 #include <glib/gstdio.h>
 
 #include "bw-app-test-util.h"
+#include "bw-window.h"
 #include "vgg19/bw-vgg19-layers.h"
 #include "weights/bw-weights.h"
 
@@ -266,4 +267,32 @@ bw_app_test_drop_file (GtkWidget  *pane,
                          10.0, 10.0, &accepted);
   g_value_unset (&value);
   g_assert_true (accepted);
+}
+
+static void
+on_saved (GObject      *object,
+          GAsyncResult *result,
+          gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (bw_window_save_finish (BW_WINDOW (object), result, &error));
+  g_assert_no_error (error);
+  *(gboolean *) user_data = TRUE;
+}
+
+static gboolean
+is_true (gpointer flag)
+{
+  return *(gboolean *) flag;
+}
+
+void
+bw_app_test_save (gpointer  window,
+                  GFile    *file)
+{
+  gboolean saved = FALSE;
+
+  bw_window_save_async (BW_WINDOW (window), file, NULL, on_saved, &saved);
+  bw_app_test_wait (is_true, &saved, 20, "the save");
 }

@@ -20,6 +20,9 @@ void        bw_app_test_wait            (gboolean  (*done) (gpointer),
                                          gpointer    data,
                                          double      timeout_s,
                                          const char *what);
+/* Saves @window's painting to @file through the save action's code and waits for it. */
+void        bw_app_test_save            (gpointer    window,
+                                         GFile      *file);
 /* The first descendant of @widget of @type, in depth-first order, after @after. */
 GtkWidget  *bw_app_test_find            (GtkWidget  *widget,
                                          GType       type,

@@ -576,24 +576,6 @@ test_close_unsaved (void)
 }
 
 static void
-on_saved (GObject      *object,
-          GAsyncResult *result,
-          gpointer      user_data)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (bw_window_save_finish (BW_WINDOW (object), result, &error));
-  g_assert_no_error (error);
-  *(gboolean *) user_data = TRUE;
-}
-
-static gboolean
-is_true (gpointer flag)
-{
-  return *(gboolean *) flag;
-}
-
-static void
 test_close_saved (void)
 {
   g_autoptr(BwApplication) app = new_app (2, "lbfgs");
@@ -601,10 +583,8 @@ test_close_saved (void)
   g_autofree char *out = g_build_filename (tmpdir, "closing.png", NULL);
   g_autoptr(GFile) file = g_file_new_for_path (out);
   GtkWindow *dialog = NULL;
-  gboolean saved = FALSE;
 
-  bw_window_save_async (window, file, NULL, on_saved, &saved);
-  bw_app_test_wait (is_true, &saved, 20, "the save");
+  bw_app_test_save (window, file);
   gtk_window_close (GTK_WINDOW (window));
   g_assert_null (gtk_application_get_windows (GTK_APPLICATION (app)));
   g_assert_false (find_message_dialog (&dialog));

@@ -170,24 +170,6 @@ is_done (gpointer worker)
 }
 
 static void
-on_saved (GObject      *object,
-          GAsyncResult *result,
-          gpointer      user_data)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (bw_window_save_finish (BW_WINDOW (object), result, &error));
-  g_assert_no_error (error);
-  *(gboolean *) user_data = TRUE;
-}
-
-static gboolean
-is_true (gpointer flag)
-{
-  return *(gboolean *) flag;
-}
-
-static void
 test_drop_and_save (void)
 {
   g_autoptr(BwApplication) app = new_app (3);
@@ -202,7 +184,6 @@ test_drop_and_save (void)
   BwWindow *window;
   GtkWidget *content_pane, *style_pane;
   BwWorker *worker;
-  gboolean saved = FALSE;
   int width = 0, height = 0;
   GdkPixbufFormat *format;
 
@@ -233,8 +214,7 @@ test_drop_and_save (void)
   bw_app_test_wait (is_done, worker, 400, "three steps");
   g_assert_cmpint (bw_worker_get_step (worker), ==, 3);
 
-  bw_window_save_async (window, out_file, NULL, on_saved, &saved);
-  bw_app_test_wait (is_true, &saved, 20, "the save");
+  bw_app_test_save (window, out_file);
   format = gdk_pixbuf_get_file_info (out, &width, &height);
   g_assert_nonnull (format);
   format_name = gdk_pixbuf_format_get_name (format);
