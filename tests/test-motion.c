@@ -403,26 +403,23 @@ test_audio_undecodable (void)
   g_assert_cmpint (discovered.n_audio, ==, 0);
 }
 
-/* Ctrl-C after the first frame: the frames so far, with their sound, in a whole file. */
+/* Runs the CLI on a 30-frame clip and sends it @n_signals SIGINTs once the first frame is
+ * done (a second one a moment after the first, so that they are not merged). */
 static void
-test_audio_interrupt (void)
+run_interrupted (const char  *clip,
+                 const char  *output,
+                 int          n_signals,
+                 GString     *log)
 {
-  g_autofree char *clip = in_oracle ("long-tone.webm");
   g_autofree char *style = in_oracle ("style.png");
   g_autofree char *weights = in_oracle ("vgg19.pth");
-  g_autofree char *output = in_oracle ("stopped.webm");
-  g_autofree char *part = g_strconcat (output, ".part", NULL);
   const char *cli = g_getenv ("BRUSHWORK_CLI");
   g_autoptr(GError) error = NULL;
   g_autoptr(GSubprocess) process = NULL;
   g_autoptr(GDataInputStream) err = NULL;
-  g_autoptr(GString) log = g_string_new (NULL);
   gboolean signalled = FALSE;
-  Discovered discovered;
-  Played played;
   char *line;
 
-  make_clip (clip, 30, TRUE);
   process = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_PIPE,
                               &error, cli, "--content", clip, "--style", style,
                               "--weights", weights, "--output", output, "--preset", "seed",
@@ -432,9 +429,14 @@ test_audio_interrupt (void)
   while ((line = g_data_input_stream_read_line_utf8 (err, NULL, NULL, &error)))
     {
       g_string_append_printf (log, "%s\n", line);
-      if (!signalled && g_str_has_prefix (line, "frame 1 done"))
+      if (!signalled && g_str_has_prefix (line, "frame 1 "))
         {
-          g_subprocess_send_signal (process, SIGINT);
+          for (int i = 0; i < n_signals; i++)
+            {
+              if (i > 0)
+                g_usleep (50 * 1000);   /* long enough for the handler, short of a step */
+              g_subprocess_send_signal (process, SIGINT);
+            }
           signalled = TRUE;
         }
       g_free (line);
@@ -446,6 +448,21 @@ test_audio_interrupt (void)
   g_assert_true (signalled);
   g_assert_true (g_subprocess_get_if_exited (process));
   g_assert_cmpint (g_subprocess_get_exit_status (process), ==, 130);
+}
+
+/* Ctrl-C after the first frame: the frames so far, with their sound, in a whole file. */
+static void
+test_audio_interrupt (void)
+{
+  g_autofree char *clip = in_oracle ("long-tone.webm");
+  g_autofree char *output = in_oracle ("stopped.webm");
+  g_autofree char *part = g_strconcat (output, ".part", NULL);
+  g_autoptr(GString) log = g_string_new (NULL);
+  Discovered discovered;
+  Played played;
+
+  make_clip (clip, 30, TRUE);
+  run_interrupted (clip, output, 1, log);
   g_assert_nonnull (strstr (log->str, "Stopped after"));
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
 
@@ -460,6 +477,23 @@ test_audio_interrupt (void)
   g_array_unref (played.samples);
   /* the sound stops with the frames */
   assert_sound_carried (clip, output, played.n_frames);
+}
+
+/* A second Ctrl-C quits at once: no video, and no temporary file left behind. */
+static void
+test_audio_interrupt_twice (void)
+{
+  g_autofree char *clip = in_oracle ("long-tone.webm");
+  g_autofree char *output = in_oracle ("quit.webm");
+  g_autofree char *part = g_strconcat (output, ".part", NULL);
+  g_autoptr(GString) log = g_string_new (NULL);
+
+  if (!g_file_test (clip, G_FILE_TEST_EXISTS))
+    make_clip (clip, 30, TRUE);
+  run_interrupted (clip, output, 2, log);
+  g_assert_null (strstr (log->str, "Stopped after"));
+  g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
 }
 
 static void
@@ -663,6 +697,7 @@ main (int   argc,
   g_test_add_func ("/motion/audio/tone", test_audio);
   g_test_add_func ("/motion/audio/undecodable", test_audio_undecodable);
   g_test_add_func ("/motion/audio/interrupt", test_audio_interrupt);
+  g_test_add_func ("/motion/audio/interrupt-twice", test_audio_interrupt_twice);
   g_test_add_func ("/motion/formats/webp", test_formats_webp);
   g_test_add_func ("/motion/formats/gif", test_formats_gif);
   g_test_add_func ("/motion/formats/unknown", test_formats_unknown);

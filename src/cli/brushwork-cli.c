@@ -19,6 +19,7 @@
 
 #include "bw-engine.h"
 #include "motion/bw-motion-error.h"
+#include "motion/bw-video-job.h"
 #include "motion/bw-video-reader.h"
 #include "motion/bw-video-writer.h"
 #include "weights/bw-weights-download.h"
@@ -26,12 +27,21 @@
 #define EXIT_USAGE 2
 
 static volatile sig_atomic_t interrupted;
+/* the video being written under a temporary name (see BwVideoWriter), removed by a second
+ * Ctrl-C: set before the handler is installed, only read in it */
+static char partial_video[4096];
 
 static void
 on_sigint (int sig)
 {
   if (interrupted)
-    _exit (130);   /* a second Ctrl-C: quit now; outputs are written atomically */
+    {
+      /* a second Ctrl-C: quit now. Images are written atomically; a video cut off here
+       * would not play, so its temporary file goes (unlink is async-signal-safe) */
+      if (partial_video[0])
+        unlink (partial_video);
+      _exit (130);
+    }
   interrupted = 1;
 }
 
@@ -90,12 +100,12 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
 typedef struct {
   const Options *opts;
   gint64 started;
-  int step_offset;
   int total_steps;
   gboolean tty;
   GCancellable *cancellable;
   BwVideoWriter *timelapse;
   GError *timelapse_error;
+  BwVideoJob *video;        /* with a video as content: the time left is the whole video's */
 } Progress;
 
 static G_GNUC_PRINTF (1, 2) int
@@ -225,19 +235,6 @@ find_weights (const Options  *opts,
   return g_steal_pointer (&cached);
 }
 
-static void
-format_duration (char   *buf,
-                 gsize   len,
-                 double  seconds)
-{
-  int s = (int) lround (seconds);
-
-  if (s >= 3600)
-    g_snprintf (buf, len, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60);
-  else
-    g_snprintf (buf, len, "%d:%02d", s / 60, s % 60);
-}
-
 static gboolean
 save_image (BwSession   *session,
             const char  *path,
@@ -256,12 +253,10 @@ on_step (BwSession    *session,
          Progress     *p)
 {
   const BwLossValues *values = values_ptr;
-  int done = p->step_offset + step;
-  double elapsed = (g_get_monotonic_time () - p->started) / 1e6;
-  double eta = done > 0 ? elapsed / done * (p->total_steps - done) : 0;
-  char eta_s[32];
+  int done = step;
+  double eta = p->video ? bw_video_job_get_seconds_left (p->video) : bw_session_get_seconds_left (session);
+  g_autofree char *eta_s = bw_engine_format_duration (MAX (0, eta));
 
-  format_duration (eta_s, sizeof eta_s, eta);
   if (p->opts->verbose)
     g_print ("step %d/%d loss %.6g content %.6g style %.6g\n", done, p->total_steps,
              values->total, values->content, values->style);
@@ -286,7 +281,7 @@ on_step (BwSession    *session,
       /* --output was checked to end in an image extension */
       const char *ext = strrchr (p->opts->output, '.');
       g_autofree char *stem = g_strndup (p->opts->output, ext - p->opts->output);
-      g_autofree char *path = g_strdup_printf ("%s-%04d%s", stem, done, ext);
+      g_autofree char *path = g_strdup_printf ("%s-%04d%s", stem, step, ext);
 
       if (!save_image (session, path, p->opts->jpeg_quality, &error))
         g_printerr ("\nbrushwork-cli: %s\n", error->message);
@@ -351,43 +346,6 @@ load_styles (const Options  *opts,
   return TRUE;
 }
 
-/* One stylisation of @content. Returns the result, or NULL with @error set; after a
- * Ctrl-C, the image so far, marked with the data "stopped". */
-static BwImage *
-stylise (BwEngine       *engine,
-         const BwParams *params,
-         BwImage        *content,
-         GPtrArray      *styles,
-         GArray         *blends,
-         BwImage        *init,
-         Progress       *progress,
-         GError        **error)
-{
-  g_autoptr(BwSession) session = bw_engine_new_session (engine, params);
-  g_autoptr(GError) run_error = NULL;
-  BwImage *result;
-
-  bw_session_set_content (session, content);
-  for (guint i = 0; i < styles->len; i++)
-    bw_session_add_style (session, g_ptr_array_index (styles, i), g_array_index (blends, double, i));
-  if (init)
-    bw_session_set_init_image (session, init);
-  if (!bw_session_start (session, error))
-    return NULL;
-  g_signal_connect (session, "step", G_CALLBACK (on_step), progress);
-  bw_session_run (session, progress->cancellable, &run_error);
-  progress->step_offset += bw_session_get_step (session);
-  if (run_error && !g_error_matches (run_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    {
-      g_propagate_error (error, g_steal_pointer (&run_error));
-      return NULL;
-    }
-  result = bw_session_get_image (session, error);
-  if (result && run_error)
-    g_object_set_data_full (G_OBJECT (result), "stopped", GINT_TO_POINTER (1), NULL);
-  return result;
-}
-
 static int
 finish_timelapse (Progress *progress)
 {
@@ -410,30 +368,31 @@ run_image (const Options *opts,
            BwParams      *params)
 {
   g_autoptr(GError) error = NULL;
+  g_autoptr(GError) run_error = NULL;
   g_autoptr(BwEngine) engine = NULL;
-  g_autoptr(BwImage) result = NULL;
+  g_autoptr(BwSession) session = NULL;
+  g_autoptr(BwImage) content = NULL;
   g_autoptr(BwImage) init_image = NULL;
-  g_autoptr(BwImage) final_size = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GPtrArray) styles = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GArray) blends = g_array_new (FALSE, FALSE, sizeof (double));
   g_autoptr(BwVideoWriter) timelapse = NULL;
-  Progress progress = { opts, 0, 0, params->steps, isatty (STDERR_FILENO), cancellable, NULL, NULL };
-  gboolean stopped = FALSE;
+  Progress progress = { opts, 0, params->steps, isatty (STDERR_FILENO), cancellable, NULL, NULL, NULL };
+  gboolean stopped;
   int status;
 
   /* Read every input before any slow work, so a wrong file name fails at once. */
   if (!load_styles (opts, styles, blends, &error))
     return failure (error);
-  final_size = bw_image_load (opts->content, params->size, &error);
-  if (final_size == NULL)
+  content = bw_image_load (opts->content, params->size, &error);
+  if (content == NULL)
     return failure (error);
   if (params->init == BW_INIT_IMAGE && !(init_image = bw_image_load (opts->init, 0, &error)))
     return failure (error);
   if (opts->timelapse)
     {
-      timelapse = bw_video_writer_new (opts->timelapse, bw_image_get_width (final_size),
-                                       bw_image_get_height (final_size), opts->timelapse_fps, 1, &error);
+      timelapse = bw_video_writer_new (opts->timelapse, bw_image_get_width (content),
+                                       bw_image_get_height (content), opts->timelapse_fps, 1, &error);
       if (timelapse == NULL)
         return failure (error);
       progress.timelapse = timelapse;
@@ -443,38 +402,26 @@ run_image (const Options *opts,
     return failure (error);
   progress.started = g_get_monotonic_time ();
 
-  /* coarse to fine: each scale doubles the size and starts from the last result */
-  for (int scale = 0; scale < params->scales && !stopped; scale++)
-    {
-      int size = params->size >> (params->scales - 1 - scale);
-      g_autoptr(BwImage) content = size == params->size ? g_object_ref (final_size)
-                                                        : bw_image_load (opts->content, size, &error);
-      BwParams p = *params;
-
-      if (content == NULL)
-        return failure (error);
-      p.size = size;
-      p.scales = 1;   /* this loop is the coarse-to-fine */
-      p.steps = params->steps / params->scales + (scale == params->scales - 1 ? params->steps % params->scales : 0);
-      if (result)
-        {
-          p.init = BW_INIT_IMAGE;
-          g_set_object (&init_image, result);
-        }
-      g_clear_object (&result);
-      result = stylise (engine, &p, content, styles, blends, init_image, &progress, &error);
-      if (result == NULL)
-        {
-          if (progress.tty)
-            g_printerr ("\n");
-          return failure (progress.timelapse_error ? progress.timelapse_error : error);
-        }
-      stopped = g_object_get_data (G_OBJECT (result), "stopped") != NULL;
-    }
+  /* coarse to fine, when params->scales asks for it, happens inside the session */
+  session = bw_engine_new_session (engine, params);
+  bw_session_set_content (session, content);
+  for (guint i = 0; i < styles->len; i++)
+    bw_session_add_style (session, g_ptr_array_index (styles, i), g_array_index (blends, double, i));
+  if (init_image)
+    bw_session_set_init_image (session, init_image);
+  if (!bw_session_start (session, &error))
+    return failure (error);
+  g_signal_connect (session, "step", G_CALLBACK (on_step), &progress);
+  bw_session_run (session, cancellable, &run_error);
   if (progress.tty && !opts->quiet && !opts->verbose)
     g_printerr ("\n");
+  if (progress.timelapse_error)
+    return failure (progress.timelapse_error);
+  stopped = g_error_matches (run_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  if (run_error && !stopped)
+    return failure (run_error);
 
-  if (!bw_image_save (result, opts->output, opts->jpeg_quality, &error))
+  if (!save_image (session, opts->output, opts->jpeg_quality, &error))
     return failure (error);
   status = finish_timelapse (&progress);
   if (status != EXIT_SUCCESS)
@@ -482,134 +429,92 @@ run_image (const Options *opts,
   if (stopped)
     {
       g_printerr ("Stopped after step %d of %d; the image so far is in “%s”.\n",
-                  progress.step_offset, params->steps, opts->output);
+                  bw_session_get_step (session), params->steps, opts->output);
       return 130;   /* the shell's code for "interrupted", so scripts can tell */
     }
   if (!opts->quiet)
-    g_printerr ("Wrote “%s” (%d steps in %.1f s).\n", opts->output, progress.step_offset,
+    g_printerr ("Wrote “%s” (%d steps in %.1f s).\n", opts->output, bw_session_get_step (session),
                 (g_get_monotonic_time () - progress.started) / 1e6);
   return EXIT_SUCCESS;
 }
 
-static double
-mean_abs_diff (BwImage *a,
-               BwImage *b)
+static void
+on_video_step (BwVideoJob *job,
+               BwSession  *session,
+               int         step,
+               gpointer    values,
+               Progress   *progress)
 {
-  gsize n = (gsize) 3 * bw_image_get_width (a) * bw_image_get_height (a);
-  const float *x = bw_image_get_data (a), *y = bw_image_get_data (b);
-  double acc = 0;
-
-  for (gsize i = 0; i < n; i++)
-    acc += fabsf (x[i] - y[i]);
-  return acc / n;
+  on_step (session, step, values, progress);
 }
 
-/* A video as content: every frame stylised, each starting from the previous result so the
- * painting stays still where the scene does; written as WebM at the source's frame rate, with
- * the source's sound. After a Ctrl-C the frames so far are written as a whole file. */
+static void
+on_video_frame (BwVideoJob *job,
+                int         index,
+                BwImage    *image,
+                Progress   *progress)
+{
+  int expected = bw_video_job_get_n_frames_expected (job);
+  g_autofree char *left = bw_engine_format_duration (MAX (0, bw_video_job_get_seconds_left (job)));
+
+  if (progress->opts->quiet)
+    return;
+  if (expected > 0)
+    g_printerr ("frame %d of %d done, %.1f s per frame, about %s left\n", index + 1, expected,
+                (g_get_monotonic_time () - progress->started) / 1e6 / (index + 1), left);
+  else
+    g_printerr ("frame %d done, %.1f s per frame\n", index + 1,
+                (g_get_monotonic_time () - progress->started) / 1e6 / (index + 1));
+}
+
+/* A video as content: see BwVideoJob. After a Ctrl-C the frames so far are a whole file. */
 static int
 run_video (const Options *opts,
            BwParams      *params)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(BwEngine) engine = NULL;
-  g_autoptr(BwVideoReader) reader = NULL;
-  g_autoptr(BwVideoWriter) writer = NULL;
-  g_autoptr(BwImage) previous_in = NULL;
-  g_autoptr(BwImage) previous_out = NULL;
+  g_autoptr(BwVideoJob) job = NULL;
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GPtrArray) styles = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GArray) blends = g_array_new (FALSE, FALSE, sizeof (double));
-  Progress progress = { opts, 0, 0, params->steps, FALSE, cancellable, NULL, NULL };
-  double flicker_in = 0, flicker_out = 0;
-  int frames = 0;
+  Progress progress = { opts, 0, params->steps, FALSE, cancellable, NULL, NULL, NULL };
+  double flicker_in, flicker_out;
+  gboolean stopped;
 
   if (!load_styles (opts, styles, blends, &error))
-    return failure (error);
-  reader = bw_video_reader_new (opts->content, params->size, &error);
-  if (reader == NULL)
     return failure (error);
   engine = open_engine (opts, &error);
   if (engine == NULL)
     return failure (error);
-  progress.started = g_get_monotonic_time ();
-
-  for (;;)
-    {
-      g_autoptr(BwImage) frame = bw_video_reader_next (reader, &error);
-      g_autoptr(BwImage) out = NULL;
-      BwParams p = *params;
-
-      if (frame == NULL)
-        {
-          if (error)
-            return failure (error);
-          break;
-        }
-      if (writer == NULL)
-        {
-          int fps_n, fps_d;
-          gboolean audio = bw_video_reader_has_audio (reader, &error);
-
-          bw_video_reader_get_rate (reader, &fps_n, &fps_d);
-          if (audio)
-            writer = bw_video_writer_new_with_audio (opts->output, bw_image_get_width (frame),
-                                                     bw_image_get_height (frame), fps_n, fps_d,
-                                                     opts->content, &error);
-          /* sound that cannot be carried over is no reason to lose the video */
-          if (g_error_matches (error, BW_MOTION_ERROR, BW_MOTION_ERROR_AUDIO))
-            {
-              g_printerr ("brushwork-cli: warning: %s\n", error->message);
-              g_clear_error (&error);
-            }
-          if (writer == NULL && error == NULL)
-            writer = bw_video_writer_new (opts->output, bw_image_get_width (frame),
-                                          bw_image_get_height (frame), fps_n, fps_d, &error);
-          if (writer == NULL)
-            return failure (error);
-        }
-      if (previous_out && !opts->video_from_content)
-        p.init = BW_INIT_IMAGE;
-      progress.step_offset = 0;
-      out = stylise (engine, &p, frame, styles, blends, p.init == BW_INIT_IMAGE ? previous_out : NULL,
-                     &progress, &error);
-      if (out == NULL)
-        return failure (error);
-      if (!bw_video_writer_add (writer, out, &error))
-        return failure (error);
-      if (previous_in)
-        {
-          flicker_in += mean_abs_diff (frame, previous_in);
-          flicker_out += mean_abs_diff (out, previous_out);
-        }
-      frames++;
-      if (!opts->quiet)
-        g_printerr ("frame %d done, %.1f s per frame\n", frames,
-                    (g_get_monotonic_time () - progress.started) / 1e6 / frames);
-      g_set_object (&previous_in, frame);
-      g_set_object (&previous_out, out);
-      if (g_object_get_data (G_OBJECT (out), "stopped"))
-        break;
-    }
-  if (writer == NULL)
-    {
-      g_printerr ("brushwork-cli: “%s” has no video frames.\n", opts->content);
-      return EXIT_FAILURE;
-    }
-  /* a stopped run still ends its stream, so the partial video plays */
-  if (!bw_video_writer_finish (writer, &error))
+  job = bw_video_job_new (engine, params, opts->content, opts->output, &error);
+  if (job == NULL)
     return failure (error);
-  if (frames > 1)
+  for (guint i = 0; i < styles->len; i++)
+    bw_video_job_add_style (job, g_ptr_array_index (styles, i), g_array_index (blends, double, i));
+  bw_video_job_set_from_content (job, opts->video_from_content);
+  progress.video = job;
+  g_signal_connect (job, "step", G_CALLBACK (on_video_step), &progress);
+  g_signal_connect (job, "frame", G_CALLBACK (on_video_frame), &progress);
+  progress.started = g_get_monotonic_time ();
+  stopped = !bw_video_job_run (job, cancellable, &error) &&
+            g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  if (bw_video_job_get_warning (job))
+    g_printerr ("brushwork-cli: warning: %s\n", bw_video_job_get_warning (job));
+  if (error && !stopped)
+    return failure (error);
+  if (bw_video_job_get_flicker (job, &flicker_in, &flicker_out))
     g_print ("flicker: output %.5f, input %.5f (mean absolute difference of consecutive frames)\n",
-             flicker_out / (frames - 1), flicker_in / (frames - 1));
-  if (interrupted)
+             flicker_out, flicker_in);
+  if (stopped)
     {
-      g_printerr ("Stopped after %d frames; they are in “%s”.\n", frames, opts->output);
+      g_printerr ("Stopped after %d frames; they are in “%s”.\n", bw_video_job_get_n_frames (job),
+                  opts->output);
       return 130;
     }
   if (!opts->quiet)
-    g_printerr ("Wrote “%s” (%d frames, %s).\n", opts->output, frames,
-                bw_video_writer_has_audio (writer) ? "with the source's sound" : "no sound");
+    g_printerr ("Wrote “%s” (%d frames, %s).\n", opts->output, bw_video_job_get_n_frames (job),
+                bw_video_job_has_audio (job) ? "with the source's sound" : "no sound");
   return EXIT_SUCCESS;
 }
 
@@ -640,7 +545,7 @@ main (int   argc,
     { "preserve-colors", 0, 0, G_OPTION_ARG_NONE, &opts.preserve_colors, "Keep the photo's colours, take only the style's luminance", NULL },
     { "normalize-gram", 0, 0, G_OPTION_ARG_NONE, &opts.normalize_gram, "Divide Gram matrices by c·h·w, so the style weight means the same at every size (pick --style-weight anew: the seed's 1e6 becomes 1e6·c·h·w for each layer)", NULL },
     { "style-scale", 0, 0, G_OPTION_ARG_DOUBLE, &opts.style_scale, "Size of the style image relative to the output (default 1)", "F" },
-    { "scales", 0, 0, G_OPTION_ARG_INT, &opts.scales, "Coarse-to-fine passes, each doubling the size (default: 2 above 512 px with the default preset, else 1)", "N" },
+    { "scales", 0, 0, G_OPTION_ARG_INT, &opts.scales, "Coarse-to-fine passes, each doubling the size (default: from 128 px up with the default preset, 1 with the seed preset)", "N" },
     { "save-every", 0, 0, G_OPTION_ARG_INT, &opts.save_every, "Also write the image every N steps (OUTPUT-STEP.png)", "N" },
     { "jpeg-quality", 0, 0, G_OPTION_ARG_INT, &opts.jpeg_quality, "JPEG quality 1-100 (default 92)", "Q" },
     { "timelapse", 0, 0, G_OPTION_ARG_FILENAME, &opts.timelapse, "Also record every step as a video (.webm, or an animated .webp or .gif)", "FILE" },
@@ -783,20 +688,24 @@ main (int   argc,
   if (!(opts.style_scale > 0.05 && opts.style_scale <= 4))
     return usage_error ("--style-scale must be between 0.05 and 4.");
   params.style_scale = opts.style_scale;
-  /* the default preset paints large outputs coarse to fine: the first pass settles the
-   * composition at half size, where a step costs a quarter */
-  if (opts.scales == 0)
-    opts.scales = (opts.preset == NULL || g_str_equal (opts.preset, "default")) && params.size > 512 ? 2 : 1;
-  if (opts.scales < 1 || opts.scales > 4 || (params.size >> (opts.scales - 1)) < 16)
-    return usage_error ("--scales must be between 1 and 4, and leave at least 16 pixels at the coarsest scale.");
-  params.scales = opts.scales;
-  if (opts.steps != -1 && opts.steps < opts.scales)
+  /* 0: the preset's (the default preset paints coarse to fine from ~128 px, the seed's
+   * recipe is one pass) */
+  if (opts.scales != 0)
+    {
+      if (opts.scales < 1 || opts.scales > BW_SESSION_MAX_PASSES || (params.size >> (opts.scales - 1)) < 16)
+        return usage_error ("--scales must be between 1 and %d, and leave at least 16 pixels at the coarsest scale.",
+                            BW_SESSION_MAX_PASSES);
+      params.scales = opts.scales;
+    }
+  if (params.steps < params.scales)
     return usage_error ("--steps must be at least --scales.");
   if (opts.save_every < 0)
     return usage_error ("--save-every must be 0 or more.");
   if (opts.jpeg_quality < 1 || opts.jpeg_quality > 100)
     return usage_error ("--jpeg-quality must be between 1 and 100.");
 
+  if (video || opts.timelapse)
+    g_snprintf (partial_video, sizeof partial_video, "%s.part", video ? opts.output : opts.timelapse);
   signal (SIGINT, on_sigint);
   return video ? run_video (&opts, &params) : run_image (&opts, &params);
 }

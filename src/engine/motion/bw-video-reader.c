@@ -234,6 +234,77 @@ bw_video_reader_next (BwVideoReader  *self,
   return g_steal_pointer (&image);
 }
 
+/* Waits for the pipeline to preroll, so that queries and seeks have a stream to act on. */
+static gboolean
+wait_prerolled (BwVideoReader  *self,
+                GError        **error)
+{
+  if (gst_element_get_state (self->pipeline, NULL, NULL, 10 * GST_SECOND) == GST_STATE_CHANGE_FAILURE)
+    {
+      if (check_bus (self, error))
+        g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
+                     "“%s” could not be opened as a video.", self->display);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+double
+bw_video_reader_get_duration (BwVideoReader *self)
+{
+  gint64 duration;
+
+  if (!wait_prerolled (self, NULL) ||
+      !gst_element_query_duration (self->pipeline, GST_FORMAT_TIME, &duration) || duration <= 0)
+    return -1;
+  return duration / (double) GST_SECOND;
+}
+
+gboolean
+bw_video_reader_seek (BwVideoReader  *self,
+                      double          seconds,
+                      GError        **error)
+{
+  if (!wait_prerolled (self, error))
+    return FALSE;
+  /* ACCURATE: a scrubber shows the frame at the position asked for, not the keyframe before */
+  if (!gst_element_seek_simple (self->pipeline, GST_FORMAT_TIME,
+                                GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE,
+                                (gint64) (MAX (seconds, 0) * GST_SECOND)))
+    {
+      g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
+                   "Could not move to %.2f s in “%s”: it cannot be searched. Use a WebM, MP4 or "
+                   "Ogg video.", seconds, self->display);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+BwImage *
+bw_video_reader_get_frame_at (const char  *path,
+                              int          longest_side,
+                              double       seconds,
+                              GError     **error)
+{
+  g_autoptr(BwVideoReader) self = bw_video_reader_new (path, longest_side, error);
+  double duration;
+  BwImage *frame;
+
+  if (self == NULL)
+    return NULL;
+  /* a seek to the very end finds no frame: stay a frame before it */
+  duration = bw_video_reader_get_duration (self);
+  if (duration > 0)
+    seconds = MIN (seconds, duration - 1.0 / 120);
+  if (seconds > 0 && !bw_video_reader_seek (self, seconds, error))
+    return NULL;
+  frame = bw_video_reader_next (self, error);
+  if (frame == NULL && error && *error == NULL)
+    g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
+                 "“%s” has no video frame at %.2f s.", self->display, seconds);
+  return frame;
+}
+
 gboolean
 bw_video_reader_has_audio (BwVideoReader  *self,
                            GError        **error)

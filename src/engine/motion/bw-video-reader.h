@@ -24,6 +24,19 @@ BwImage       *bw_video_reader_next       (BwVideoReader  *self,
  * here; FALSE alone when it has none. */
 gboolean       bw_video_reader_has_audio  (BwVideoReader  *self,
                                            GError        **error);
+/* The length in seconds, or -1 when the container does not say. Waits for the first frame
+ * to be decoded. */
+double         bw_video_reader_get_duration (BwVideoReader *self);
+/* The next frame bw_video_reader_next() returns is the one shown at @seconds. */
+gboolean       bw_video_reader_seek       (BwVideoReader  *self,
+                                           double          seconds,
+                                           GError        **error);
+/* One frame, for a scrubber or a still preview: the one shown at @seconds (the last one
+ * when @seconds is past the end). */
+BwImage       *bw_video_reader_get_frame_at (const char   *path,
+                                             int           longest_side,
+                                             double        seconds,
+                                             GError      **error);
 /* The frame rate, known once the first frame has been read. */
 void           bw_video_reader_get_rate   (BwVideoReader  *self,
                                            int            *fps_n,

@@ -6,7 +6,7 @@
  * however long the run; WebP keeps the compressed frames until the end (libwebpmux assembles
  * the file then). The file is written under a temporary name and renamed into place by
  * bw_video_writer_finish(), so an interrupted run never leaves a broken file where the
- * output should be.
+ * output should be. The temporary name is @path with ".part" appended.
  */
 #pragma once
 

@@ -1,0 +1,357 @@
+/* bw-video-job.c: reader -> one session per frame -> writer. */
+#include "bw-video-job.h"
+
+#include <gio/gio.h>
+#include <math.h>
+
+#include "motion/bw-motion-error.h"
+#include "motion/bw-video-reader.h"
+#include "motion/bw-video-writer.h"
+
+struct _BwVideoJob {
+  GObject parent_instance;
+
+  BwEngine *engine;
+  BwParams params;
+  char *input;
+  char *output;
+  GPtrArray *styles;
+  GArray *blends;
+  gboolean from_content;
+
+  BwVideoReader *reader;
+  BwImage *first;             /* read by new(), so a file that is not a video fails there */
+  BwVideoWriter *writer;
+  char *warning;
+  int n_expected;
+
+  int n_frames;
+  int step;                   /* of the frame under way */
+  gint64 started;
+  double flicker_in, flicker_out;
+};
+
+G_DEFINE_FINAL_TYPE (BwVideoJob, bw_video_job, G_TYPE_OBJECT)
+
+enum {
+  SIGNAL_STEP,
+  SIGNAL_FRAME,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+bw_video_job_finalize (GObject *object)
+{
+  BwVideoJob *self = BW_VIDEO_JOB (object);
+
+  g_clear_object (&self->engine);
+  g_free (self->input);
+  g_free (self->output);
+  g_ptr_array_unref (self->styles);
+  g_array_unref (self->blends);
+  g_clear_object (&self->reader);
+  g_clear_object (&self->first);
+  g_clear_object (&self->writer);
+  g_free (self->warning);
+  G_OBJECT_CLASS (bw_video_job_parent_class)->finalize (object);
+}
+
+static void
+bw_video_job_class_init (BwVideoJobClass *klass)
+{
+  G_OBJECT_CLASS (klass)->finalize = bw_video_job_finalize;
+
+  /* ::step (session, step, values): after each optimisation step of the frame under way,
+   * which is frame bw_video_job_get_n_frames() (from 0); values is a BwLossValues * */
+  signals[SIGNAL_STEP] = g_signal_new ("step", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                       0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                                       G_TYPE_OBJECT, G_TYPE_INT, G_TYPE_POINTER);
+  /* ::frame (index, image): a frame was written */
+  signals[SIGNAL_FRAME] = g_signal_new ("frame", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                        0, NULL, NULL, NULL, G_TYPE_NONE, 2,
+                                        G_TYPE_INT, G_TYPE_OBJECT);
+}
+
+static void
+bw_video_job_init (BwVideoJob *self)
+{
+  self->styles = g_ptr_array_new_with_free_func (g_object_unref);
+  self->blends = g_array_new (FALSE, FALSE, sizeof (double));
+  self->n_expected = -1;
+}
+
+BwVideoJob *
+bw_video_job_new (BwEngine        *engine,
+                  const BwParams  *params,
+                  const char      *input,
+                  const char      *output,
+                  GError         **error)
+{
+  g_autoptr(BwVideoJob) self = NULL;
+  int fps_n, fps_d;
+  double duration;
+
+  g_return_val_if_fail (BW_IS_ENGINE (engine), NULL);
+
+  if (!bw_video_writer_check_format (output, error))
+    return NULL;
+  self = g_object_new (BW_TYPE_VIDEO_JOB, NULL);
+  self->engine = g_object_ref (engine);
+  self->params = *params;
+  self->input = g_strdup (input);
+  self->output = g_strdup (output);
+  self->reader = bw_video_reader_new (input, params->size, error);
+  if (self->reader == NULL)
+    return NULL;
+  self->first = bw_video_reader_next (self->reader, error);
+  if (self->first == NULL)
+    {
+      if (error && *error == NULL)
+        {
+          g_autofree char *display = g_filename_display_name (input);
+          g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
+                       "“%s” has no video frames.", display);
+        }
+      return NULL;
+    }
+  bw_video_reader_get_rate (self->reader, &fps_n, &fps_d);
+  duration = bw_video_reader_get_duration (self->reader);
+  if (duration > 0)
+    self->n_expected = MAX (1, (int) lround (duration * fps_n / fps_d));
+  return g_steal_pointer (&self);
+}
+
+void
+bw_video_job_add_style (BwVideoJob *self,
+                        BwImage    *style,
+                        double      blend)
+{
+  g_return_if_fail (BW_IS_VIDEO_JOB (self));
+
+  g_ptr_array_add (self->styles, g_object_ref (style));
+  g_array_append_val (self->blends, blend);
+}
+
+void
+bw_video_job_set_from_content (BwVideoJob *self,
+                               gboolean    from_content)
+{
+  g_return_if_fail (BW_IS_VIDEO_JOB (self));
+
+  self->from_content = from_content;
+}
+
+/* The writer, made for the first frame's size and the source's rate and sound. */
+static gboolean
+open_writer (BwVideoJob  *self,
+             BwImage     *frame,
+             GError     **error)
+{
+  g_autoptr(GError) local = NULL;
+  int w = bw_image_get_width (frame), h = bw_image_get_height (frame);
+  int fps_n, fps_d;
+
+  bw_video_reader_get_rate (self->reader, &fps_n, &fps_d);
+  if (bw_video_reader_has_audio (self->reader, &local))
+    self->writer = bw_video_writer_new_with_audio (self->output, w, h, fps_n, fps_d,
+                                                   self->input, &local);
+  /* sound that cannot be carried over is no reason to lose the video */
+  if (g_error_matches (local, BW_MOTION_ERROR, BW_MOTION_ERROR_AUDIO))
+    {
+      self->warning = g_strdup (local->message);
+      g_clear_error (&local);
+    }
+  if (local)
+    {
+      g_propagate_error (error, g_steal_pointer (&local));
+      return FALSE;
+    }
+  if (self->writer == NULL)
+    self->writer = bw_video_writer_new (self->output, w, h, fps_n, fps_d, error);
+  return self->writer != NULL;
+}
+
+static double
+mean_abs_diff (BwImage *a,
+               BwImage *b)
+{
+  gsize n = (gsize) 3 * bw_image_get_width (a) * bw_image_get_height (a);
+  const float *x = bw_image_get_data (a), *y = bw_image_get_data (b);
+  double acc = 0;
+
+  for (gsize i = 0; i < n; i++)
+    acc += fabsf (x[i] - y[i]);
+  return acc / n;
+}
+
+static void
+on_session_step (BwSession  *session,
+                 int         step,
+                 gpointer    values,
+                 BwVideoJob *self)
+{
+  self->step = step;
+  g_signal_emit (self, signals[SIGNAL_STEP], 0, session, step, values);
+}
+
+/* One frame; after a cancel, the image so far and @cancelled set. */
+static BwImage *
+stylise (BwVideoJob    *self,
+         BwImage       *frame,
+         BwImage       *init,
+         GCancellable  *cancellable,
+         gboolean      *cancelled,
+         GError       **error)
+{
+  BwParams params = self->params;
+  g_autoptr(BwSession) session = NULL;
+  g_autoptr(GError) run_error = NULL;
+
+  if (init)
+    params.init = BW_INIT_IMAGE;
+  session = bw_engine_new_session (self->engine, &params);
+  bw_session_set_content (session, frame);
+  for (guint i = 0; i < self->styles->len; i++)
+    bw_session_add_style (session, g_ptr_array_index (self->styles, i),
+                          g_array_index (self->blends, double, i));
+  if (init)
+    bw_session_set_init_image (session, init);
+  if (!bw_session_start (session, error))
+    return NULL;
+  self->step = 0;
+  g_signal_connect (session, "step", G_CALLBACK (on_session_step), self);
+  if (!bw_session_run (session, cancellable, &run_error))
+    {
+      if (!g_error_matches (run_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        {
+          g_propagate_error (error, g_steal_pointer (&run_error));
+          return NULL;
+        }
+      *cancelled = TRUE;
+    }
+  return bw_session_get_image (session, error);
+}
+
+gboolean
+bw_video_job_run (BwVideoJob    *self,
+                  GCancellable  *cancellable,
+                  GError       **error)
+{
+  g_autoptr(BwImage) previous_in = NULL;
+  g_autoptr(BwImage) previous_out = NULL;
+  gboolean cancelled = FALSE;
+
+  g_return_val_if_fail (BW_IS_VIDEO_JOB (self), FALSE);
+  g_return_val_if_fail (self->writer == NULL, FALSE);
+
+  self->started = g_get_monotonic_time ();
+  while (!cancelled)
+    {
+      g_autoptr(BwImage) frame = self->first ? g_steal_pointer (&self->first)
+                                             : bw_video_reader_next (self->reader, error);
+      g_autoptr(BwImage) out = NULL;
+
+      if (frame == NULL)
+        {
+          if (error && *error)
+            return FALSE;
+          break;
+        }
+      if (self->writer == NULL && !open_writer (self, frame, error))
+        return FALSE;
+      /* a cancel between frames still ends the stream below */
+      if (g_cancellable_is_cancelled (cancellable))
+        {
+          cancelled = TRUE;
+          break;
+        }
+      out = stylise (self, frame, self->from_content ? NULL : previous_out, cancellable,
+                     &cancelled, error);
+      if (out == NULL || !bw_video_writer_add (self->writer, out, error))
+        return FALSE;
+      if (previous_in)
+        {
+          self->flicker_in += mean_abs_diff (frame, previous_in);
+          self->flicker_out += mean_abs_diff (out, previous_out);
+        }
+      self->n_frames++;
+      self->step = 0;
+      g_signal_emit (self, signals[SIGNAL_FRAME], 0, self->n_frames - 1, out);
+      g_set_object (&previous_in, frame);
+      g_set_object (&previous_out, out);
+    }
+  /* a stopped run still ends its stream, so the partial video plays */
+  if (!bw_video_writer_finish (self->writer, error))
+    return FALSE;
+  if (cancelled)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                   "Stopped after %d frames; they are in the video.", self->n_frames);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+int
+bw_video_job_get_n_frames (BwVideoJob *self)
+{
+  g_return_val_if_fail (BW_IS_VIDEO_JOB (self), 0);
+
+  return self->n_frames;
+}
+
+int
+bw_video_job_get_n_frames_expected (BwVideoJob *self)
+{
+  g_return_val_if_fail (BW_IS_VIDEO_JOB (self), -1);
+
+  /* a container's length can be a little short; never expect fewer than are done */
+  return self->n_expected < 0 ? -1 : MAX (self->n_expected, self->n_frames + (self->step > 0));
+}
+
+double
+bw_video_job_get_seconds_left (BwVideoJob *self)
+{
+  double done, elapsed;
+  int expected = bw_video_job_get_n_frames_expected (self);
+
+  g_return_val_if_fail (BW_IS_VIDEO_JOB (self), -1);
+
+  done = self->n_frames + (double) self->step / MAX (1, self->params.steps);
+  if (expected < 0 || done <= 0)
+    return -1;
+  elapsed = (g_get_monotonic_time () - self->started) / 1e6;
+  return elapsed / done * MAX (0, expected - done);
+}
+
+gboolean
+bw_video_job_get_flicker (BwVideoJob *self,
+                          double     *input,
+                          double     *output)
+{
+  g_return_val_if_fail (BW_IS_VIDEO_JOB (self), FALSE);
+
+  if (self->n_frames < 2)
+    return FALSE;
+  *input = self->flicker_in / (self->n_frames - 1);
+  *output = self->flicker_out / (self->n_frames - 1);
+  return TRUE;
+}
+
+gboolean
+bw_video_job_has_audio (BwVideoJob *self)
+{
+  g_return_val_if_fail (BW_IS_VIDEO_JOB (self), FALSE);
+
+  return self->writer && bw_video_writer_has_audio (self->writer);
+}
+
+const char *
+bw_video_job_get_warning (BwVideoJob *self)
+{
+  g_return_val_if_fail (BW_IS_VIDEO_JOB (self), NULL);
+
+  return self->warning;
+}

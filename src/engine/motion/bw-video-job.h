@@ -1,0 +1,58 @@
+/* bw-video-job.h: a video as content: every frame stylised and written as WebM at the
+ * source's frame rate, with the source's sound.
+ *
+ * Each frame starts from the previous result, so the painting stays still where the scene
+ * does. The CLI and the app's worker both run this; it runs on the thread that owns the
+ * engine and emits its signals there.
+ */
+#pragma once
+
+#include "bw-engine.h"
+
+G_BEGIN_DECLS
+
+#define BW_TYPE_VIDEO_JOB (bw_video_job_get_type ())
+G_DECLARE_FINAL_TYPE (BwVideoJob, bw_video_job, BW, VIDEO_JOB, GObject)
+
+/* Opens @input at once, so that a file that is not a video fails before any slow work.
+ * @output must be a .webm (bw_video_writer_check_format()). Frames are scaled so that their
+ * longer side is params->size. */
+BwVideoJob *bw_video_job_new              (BwEngine        *engine,
+                                           const BwParams  *params,
+                                           const char      *input,
+                                           const char      *output,
+                                           GError         **error);
+void        bw_video_job_add_style        (BwVideoJob      *self,
+                                           BwImage         *style,
+                                           double           blend);
+/* Start every frame from its own photo instead of the previous result (flickers more; for
+ * comparisons). */
+void        bw_video_job_set_from_content (BwVideoJob      *self,
+                                           gboolean         from_content);
+
+/* Stylises every frame, emitting ::step after each optimisation step and ::frame after each
+ * frame is written. When @cancellable is cancelled, the frame under way is written as far as
+ * it got, the stream is ended so that the file plays, and this returns FALSE with
+ * G_IO_ERROR_CANCELLED. */
+gboolean    bw_video_job_run              (BwVideoJob      *self,
+                                           GCancellable    *cancellable,
+                                           GError         **error);
+
+/* Frames written so far. */
+int         bw_video_job_get_n_frames     (BwVideoJob      *self);
+/* The frames the video has, from its length and rate; -1 when the container does not say. */
+int         bw_video_job_get_n_frames_expected (BwVideoJob *self);
+/* From the time the frames so far took; -1 before the first step or when the length is
+ * unknown. */
+double      bw_video_job_get_seconds_left (BwVideoJob      *self);
+/* Mean absolute difference of consecutive frames, input and output, over the frames so far;
+ * FALSE before the second frame. */
+gboolean    bw_video_job_get_flicker      (BwVideoJob      *self,
+                                           double          *input,
+                                           double          *output);
+/* TRUE when the output carries the source's sound. */
+gboolean    bw_video_job_has_audio        (BwVideoJob      *self);
+/* Why the source's sound was left out although it has some, or NULL. */
+const char *bw_video_job_get_warning      (BwVideoJob      *self);
+
+G_END_DECLS
