@@ -2,8 +2,10 @@
  *
  * The server (libsoup, on 127.0.0.1 only, in a thread of this test) serves a VGG19 .pth
  * that PyTorch wrote with seeded random weights (tests/oracle/cli_oracle.py). It can
- * honour or ignore Range requests and fail a few times with 503, and counts the bytes it
- * sends. Checked: the stored conv layers equal what the loader reads from the file itself;
+ * honour or ignore Range requests, fail a few times with 503 and pace the body (a piece
+ * every few ms, so that a cancel from the progress callback, which the downloader calls at
+ * most every 100 ms, lands mid-file however fast the machine), and counts the bytes it
+ * queues. Checked: the stored conv layers equal what the loader reads from the file itself;
  * a wrong checksum leaves nothing behind; a cancelled download resumes where it stopped;
  * a server that ignores Range still works; 503s are retried; progress is monotonic.
  */
@@ -16,6 +18,9 @@
 #include "weights/bw-weights-download.h"
 #include "weights/bw-weights.h"
 
+#define PACE_PIECES 32            /* a paced body comes in pieces of 1/32 of the file */
+#define PACE_INTERVAL_MS 15       /* each one this long after the last went out: ~0.5 s */
+
 typedef struct {
   GMainContext *context;
   GMainLoop *loop;
@@ -24,8 +29,10 @@ typedef struct {
   GBytes *file;
   char *url;
   gboolean ignore_range;
+  gboolean pace;
   int fail_next;          /* answer 503 this many times */
-  guint64 served;         /* body bytes sent */
+  guint64 served;         /* body bytes queued since server_reset() */
+  guint generation;       /* bumped by server_reset() */
   GMutex lock;
   GCond ready;
 } Server;
@@ -33,6 +40,92 @@ typedef struct {
 static Server server;
 static char *oracle_dir;
 static char *sha256;
+
+/* One paced body; lives until the message finishes or its connection goes, whichever first. */
+typedef struct {
+  SoupServerMessage *msg;
+  GBytes *body;
+  gsize sent;
+  guint generation;
+  GSource *timer;         /* until the next piece */
+} Pace;
+
+static void
+pace_free (Pace *pace)
+{
+  g_signal_handlers_disconnect_by_data (pace->msg, pace);
+  if (pace->timer != NULL)
+    {
+      g_source_destroy (pace->timer);
+      g_source_unref (pace->timer);
+    }
+  g_bytes_unref (pace->body);
+  g_object_unref (pace->msg);
+  g_free (pace);
+}
+
+/* Queues the next piece. */
+static void
+pace_next (Pace *pace)
+{
+  gsize len = MIN ((g_bytes_get_size (server.file) + PACE_PIECES - 1) / PACE_PIECES,
+                   g_bytes_get_size (pace->body) - pace->sent);
+  g_autoptr(GBytes) piece = g_bytes_new_from_bytes (pace->body, pace->sent, len);
+
+  soup_message_body_append_bytes (soup_server_message_get_response_body (pace->msg), piece);
+  pace->sent += len;
+  g_mutex_lock (&server.lock);
+  /* a body cancelled by an earlier test may still be going: it is not this one's */
+  if (pace->generation == server.generation)
+    server.served += len;
+  g_mutex_unlock (&server.lock);
+}
+
+static gboolean
+pace_tick (gpointer data)
+{
+  Pace *pace = data;
+
+  g_clear_pointer (&pace->timer, g_source_unref);
+  pace_next (pace);
+  /* the server paused the message when it ran out of body */
+  soup_server_message_unpause (pace->msg);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pace_wrote_chunk (SoupServerMessage *msg,
+                  Pace              *pace)
+{
+  /* wait from when a piece went out, not from when it was queued: a client that stalls
+   * then finds at most what the socket holds, not the whole backlog */
+  if (pace->sent == g_bytes_get_size (pace->body))
+    return;
+  pace->timer = g_timeout_source_new (PACE_INTERVAL_MS);
+  g_source_set_callback (pace->timer, pace_tick, pace, NULL);
+  g_source_attach (pace->timer, server.context);
+}
+
+/* Sends @body in pieces. The client may hang up (a cancelled download) at any point: the
+ * message then finishes with an error at the next write, or is "disconnected" when the
+ * server goes; either frees the Pace, which holds a reference on the message till then. */
+static void
+pace_start (SoupServerMessage *msg,
+            GBytes            *body,
+            guint              generation)
+{
+  Pace *pace = g_new0 (Pace, 1);
+
+  pace->msg = g_object_ref (msg);
+  pace->body = g_bytes_ref (body);
+  pace->generation = generation;
+  soup_message_headers_set_content_length (soup_server_message_get_response_headers (msg),
+                                           g_bytes_get_size (body));
+  g_signal_connect (msg, "wrote-chunk", G_CALLBACK (pace_wrote_chunk), pace);
+  g_signal_connect_swapped (msg, "finished", G_CALLBACK (pace_free), pace);
+  g_signal_connect_swapped (msg, "disconnected", G_CALLBACK (pace_free), pace);
+  pace_next (pace);
+}
 
 static void
 handle (SoupServer        *soup_server,
@@ -47,6 +140,9 @@ handle (SoupServer        *soup_server,
   SoupRange *ranges = NULL;
   int n_ranges = 0;
   goffset start = 0, end = size - 1;
+  g_autoptr(GBytes) slice = NULL;
+  gboolean pace;
+  guint generation;
 
   g_mutex_lock (&server.lock);
   if (server.fail_next > 0)
@@ -67,12 +163,16 @@ handle (SoupServer        *soup_server,
     soup_server_message_set_status (msg, SOUP_STATUS_OK, NULL);
   if (ranges)
     soup_message_headers_free_ranges (req, ranges);
-  server.served += end - start + 1;
+  pace = server.pace;
+  generation = server.generation;
+  if (!pace)
+    server.served += end - start + 1;
   g_mutex_unlock (&server.lock);
-  {
-    g_autoptr(GBytes) slice = g_bytes_new_from_bytes (server.file, start, end - start + 1);
+  slice = g_bytes_new_from_bytes (server.file, start, end - start + 1);
+  if (pace)
+    pace_start (msg, slice, generation);
+  else
     soup_message_body_append_bytes (soup_server_message_get_response_body (msg), slice);
-  }
 }
 
 static gpointer
@@ -141,7 +241,18 @@ server_reset (gboolean ignore_range,
   g_mutex_lock (&server.lock);
   server.ignore_range = ignore_range;
   server.fail_next = fail_next;
+  server.pace = FALSE;
   server.served = 0;
+  server.generation++;
+  g_mutex_unlock (&server.lock);
+}
+
+/* Until the next server_reset(), send bodies slowly enough to be cancelled midway. */
+static void
+server_pace (void)
+{
+  g_mutex_lock (&server.lock);
+  server.pace = TRUE;
   g_mutex_unlock (&server.lock);
 }
 
@@ -254,6 +365,7 @@ test_resume (void)
   guint64 first;
 
   server_reset (FALSE, 0);
+  server_pace ();
   g_assert_false (bw_weights_download (server.url, sha256, dest, on_progress, &log, cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
@@ -281,6 +393,7 @@ test_no_range (void)
   ProgressLog log = { .monotonic = TRUE, .cancel_after = size / 2, .cancellable = cancellable };
 
   server_reset (TRUE, 0);
+  server_pace ();
   g_assert_false (bw_weights_download (server.url, sha256, dest, on_progress, &log, cancellable, &error));
   g_clear_error (&error);
   server_reset (TRUE, 0);
