@@ -7,6 +7,7 @@
 #include <glib/gi18n.h>
 
 #include "bw-engine.h"
+#include "bw-export-dialog.h"
 #include "bw-image-pane.h"
 #include "bw-loss-plot.h"
 #include "bw-style-row.h"
@@ -28,6 +29,9 @@ struct _BwWindow
   AdwToastOverlay *toast_overlay;
   GtkButton *run_button;
   BwImagePane *content_pane;
+  GtkWidget *video_box;
+  GtkAdjustment *position_adjustment;
+  GtkLabel *position_label;
   BwImagePane *style_pane;
   GtkListBox *style_list;
   GtkAdjustment *style_adjustment;
@@ -47,6 +51,11 @@ struct _BwWindow
   BwWorker *worker;
   GCancellable *cancellable;
   GFile *content_file;
+  gboolean content_is_video;
+  double content_duration;     /* of a video; -1 when unknown */
+  GFile *video_output;         /* the video being painted, while it is */
+  gboolean frame_loading;      /* the scrubber's frame: one read at a time, the latest wins */
+  gboolean frame_wanted;
   char *weights_path;
   GtkFileChooserNative *chooser;
 
@@ -104,6 +113,7 @@ static void
 update_actions (BwWindow *self)
 {
   BwWorkerState state = bw_worker_get_state (self->worker);
+  BwFrameRecorder *recording = bw_worker_get_recording (self->worker);
   gboolean ready = self->content_file != NULL && count_styles (self) > 0;
   GAction *action;
 
@@ -117,6 +127,12 @@ update_actions (BwWindow *self)
   g_simple_action_set_enabled (G_SIMPLE_ACTION (action), state != BW_WORKER_IDLE);
   action = g_action_map_lookup_action (G_ACTION_MAP (self), "save");
   g_simple_action_set_enabled (G_SIMPLE_ACTION (action), bw_worker_get_image (self->worker) != NULL);
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "paint-video");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action),
+                               ready && self->content_is_video && state == BW_WORKER_IDLE);
+  action = g_action_map_lookup_action (G_ACTION_MAP (self), "export-animation");
+  g_simple_action_set_enabled (G_SIMPLE_ACTION (action),
+                               recording && bw_frame_recorder_get_n_frames (recording) >= 2);
 
   /* one button that does the next obvious thing */
   switch (state)
@@ -222,15 +238,108 @@ on_preset_changed (BwWindow *self)
 }
 
 static void
-set_content (BwWindow   *self,
-             GFile      *file,
-             GdkTexture *texture)
+show_content_frame (BwWindow   *self,
+                    GdkTexture *texture)
 {
-  g_set_object (&self->content_file, file);
   bw_image_pane_set_texture (self->content_pane, texture);
   bw_preview_set_original (self->preview, texture);
+}
+
+/* @duration: 0 for a photo; a video's length (-1 when unknown) */
+static void
+set_content (BwWindow   *self,
+             GFile      *file,
+             GdkTexture *texture,
+             double      duration)
+{
+  g_set_object (&self->content_file, file);
+  self->content_is_video = duration != 0;
+  self->content_duration = duration;
+  show_content_frame (self, texture);
+  /* a length the container does not give cannot be scrubbed: the first frame is painted */
+  gtk_widget_set_visible (self->video_box, duration > 0);
+  self->frame_wanted = FALSE;
+  gtk_adjustment_configure (self->position_adjustment, 0, 0, MAX (duration, 0), 1.0 / 25, 1, 0);
   update_actions (self);
   queue_restart (self);
+}
+
+static void load_frame (BwWindow *self);
+
+/* A frame read for the scrubber, and of which video. */
+typedef struct {
+  BwWindow *window;
+  GFile *file;
+} FrameLoad;
+
+static void
+frame_load_free (FrameLoad *load)
+{
+  g_object_unref (load->window);
+  g_object_unref (load->file);
+  g_free (load);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (FrameLoad, frame_load_free)
+
+static void
+on_frame_loaded (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  g_autoptr(FrameLoad) load = user_data;
+  BwWindow *self = load->window;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = bw_texture_load_frame_finish (result, NULL, &error);
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;
+  self->frame_loading = FALSE;
+  /* another photo or video came meanwhile: this frame is of no use */
+  if (load->file != self->content_file)
+    return;
+  if (texture == NULL)
+    show_toast (self, error->message);
+  else
+    show_content_frame (self, texture);
+  if (self->frame_wanted)
+    load_frame (self);
+  else
+    /* a painting under way moves to the frame now shown */
+    queue_restart (self);
+}
+
+static void
+load_frame (BwWindow *self)
+{
+  FrameLoad *load;
+
+  if (self->frame_loading)
+    {
+      self->frame_wanted = TRUE;
+      return;
+    }
+  self->frame_wanted = FALSE;
+  self->frame_loading = TRUE;
+  load = g_new0 (FrameLoad, 1);
+  load->window = g_object_ref (self);
+  load->file = g_object_ref (self->content_file);
+  bw_texture_load_frame_async (self->content_file, CONTENT_TEXTURE_SIZE,
+                               gtk_adjustment_get_value (self->position_adjustment),
+                               self->cancellable, on_frame_loaded, load);
+}
+
+static void
+on_position_changed (BwWindow *self)
+{
+  double position = gtk_adjustment_get_value (self->position_adjustment);
+  g_autofree char *at = bw_engine_format_duration (position);
+  g_autofree char *length = bw_engine_format_duration (self->content_duration);
+  g_autofree char *text = g_strdup_printf ("%s / %s", at, length);
+
+  gtk_label_set_label (self->position_label, text);
+  if (self->content_is_video && self->content_file)
+    load_frame (self);
 }
 
 static void
@@ -308,14 +417,15 @@ on_image_loaded (GObject      *object,
   g_autoptr(Load) load = user_data;
   BwWindow *self = load->window;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GdkTexture) texture = bw_texture_load_finish (result, &error);
+  double duration = 0;
+  g_autoptr(GdkTexture) texture = bw_texture_load_frame_finish (result, &duration, &error);
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   if (texture == NULL)
     show_toast (self, error->message);
   else if (load->as_content)
-    set_content (self, load->file, texture);
+    set_content (self, load->file, texture, duration);
   else
     add_style_row (self, load->file, texture);
   load_finished (self);
@@ -464,11 +574,14 @@ show_open_dialog (BwWindow *self,
 
   if (self->chooser)
     return;
-  gtk_file_filter_set_name (filter, _("Images"));
+  gtk_file_filter_set_name (filter, as_content ? _("Images and Videos") : _("Images"));
   gtk_file_filter_add_mime_type (filter, "image/png");
   gtk_file_filter_add_mime_type (filter, "image/jpeg");
   gtk_file_filter_add_mime_type (filter, "image/webp");
   gtk_file_filter_add_mime_type (filter, "image/tiff");
+  /* a video as content: one frame is painted live, the whole of it on request */
+  if (as_content)
+    gtk_file_filter_add_mime_type (filter, "video/*");
   self->chooser = gtk_file_chooser_native_new (as_content ? _("Open a Photo") : _("Add Styles"),
                                                GTK_WINDOW (self), GTK_FILE_CHOOSER_ACTION_OPEN,
                                                as_content ? _("_Open") : _("_Add"), NULL);
@@ -516,30 +629,33 @@ show_weights_dialog (BwWindow *self)
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
-static void
-bw_window_run_start (BwWindow *self)
+/* TRUE when a run can start; otherwise says what is missing. */
+static gboolean
+check_ready (BwWindow *self)
 {
-  g_autoptr(GPtrArray) files = g_ptr_array_new ();
-  g_autoptr(GArray) blends = g_array_new (FALSE, FALSE, sizeof (double));
-  BwParams params;
-
-  g_clear_handle_id (&self->restart_source, g_source_remove);
   if (self->content_file == NULL)
     {
       show_toast (self, _("Add a photo first: drop one on the left, or press Open."));
-      return;
+      return FALSE;
     }
   if (count_styles (self) == 0)
     {
       show_toast (self, _("Add a painting to take the style from: drop one under Styles."));
-      return;
+      return FALSE;
     }
   if (!g_file_test (self->weights_path, G_FILE_TEST_EXISTS))
     {
       show_weights_dialog (self);
-      return;
+      return FALSE;
     }
+  return TRUE;
+}
 
+static void
+get_styles (BwWindow  *self,
+            GPtrArray *files,
+            GArray    *blends)
+{
   for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->style_list));
        child; child = gtk_widget_get_next_sibling (child))
     {
@@ -551,6 +667,20 @@ bw_window_run_start (BwWindow *self)
       g_ptr_array_add (files, bw_style_row_get_file (BW_STYLE_ROW (child)));
       g_array_append_val (blends, blend);
     }
+}
+
+static void
+bw_window_run_start (BwWindow *self)
+{
+  g_autoptr(GPtrArray) files = g_ptr_array_new ();
+  g_autoptr(GArray) blends = g_array_new (FALSE, FALSE, sizeof (double));
+  BwParams params;
+
+  g_clear_handle_id (&self->restart_source, g_source_remove);
+  /* a change of the controls during a video restarts nothing: it is painted as started */
+  if (self->video_output || !check_ready (self))
+    return;
+  get_styles (self, files, blends);
   get_params (self, &params);
   bw_loss_plot_clear (self->loss_plot);
   /* The targets take a while (seconds at 512 px on a CPU): show the starting image, the
@@ -558,8 +688,33 @@ bw_window_run_start (BwWindow *self)
   bw_preview_set_image_size (self->preview, params.size);
   bw_preview_set_texture (self->preview, bw_image_pane_get_texture (self->content_pane));
   gtk_stack_set_visible_child_name (self->preview_stack, "preview");
-  bw_worker_start (self->worker, &params, self->content_file, (GFile **) files->pdata,
-                   (double *) blends->data, files->len);
+  bw_worker_start (self->worker, &params, self->content_file,
+                   self->content_is_video ? gtk_adjustment_get_value (self->position_adjustment) : 0,
+                   (GFile **) files->pdata, (double *) blends->data, files->len);
+}
+
+void
+bw_window_paint_video (BwWindow *self,
+                       GFile    *output)
+{
+  g_autoptr(GPtrArray) files = g_ptr_array_new ();
+  g_autoptr(GArray) blends = g_array_new (FALSE, FALSE, sizeof (double));
+  BwParams params;
+
+  g_return_if_fail (BW_IS_WINDOW (self));
+  g_return_if_fail (G_IS_FILE (output));
+
+  g_clear_handle_id (&self->restart_source, g_source_remove);
+  if (!self->content_is_video || is_busy (self) || !check_ready (self))
+    return;
+  get_styles (self, files, blends);
+  get_params (self, &params);
+  g_set_object (&self->video_output, output);
+  bw_loss_plot_clear (self->loss_plot);
+  bw_preview_set_image_size (self->preview, params.size);
+  gtk_stack_set_visible_child_name (self->preview_stack, "preview");
+  bw_worker_start_video (self->worker, &params, self->content_file, output,
+                         (GFile **) files->pdata, (double *) blends->data, files->len);
 }
 
 void
@@ -619,7 +774,25 @@ on_worker_progress (BwWindow *self)
   g_object_get (self->worker, "seconds-left", &left, NULL);
   if (n_steps > 0)
     gtk_progress_bar_set_fraction (self->progress_bar, MIN (1.0, (double) step / n_steps));
-  if (left >= 0 && step < n_steps)
+  if (bw_worker_get_frame (self->worker) > 0)
+    {
+      int frame = bw_worker_get_frame (self->worker);
+      int n_frames = bw_worker_get_n_frames (self->worker);
+      g_autofree char *eta = bw_engine_format_duration (MAX (left, 0));
+
+      if (n_frames > 0)
+        gtk_progress_bar_set_fraction (self->progress_bar,
+                                       MIN (1.0, (frame - 1 + (double) step / MAX (n_steps, 1)) / n_frames));
+      else
+        gtk_progress_bar_pulse (self->progress_bar);
+      if (n_frames > 0 && left >= 0)
+        /* Translators: progress of a video: "Frame 3 of 48, step 12 of 300, about 1:20:00 left" */
+        text = g_strdup_printf (_("Frame %d of %d, step %d of %d, about %s left"), frame, n_frames,
+                                step, n_steps, eta);
+      else
+        text = g_strdup_printf (_("Frame %d, step %d of %d"), frame, step, n_steps);
+    }
+  else if (left >= 0 && step < n_steps)
     {
       g_autofree char *eta = bw_engine_format_duration (left);
 
@@ -668,6 +841,31 @@ on_worker_finished (BwWorker *worker,
 {
   g_autofree char *text = NULL;
 
+  if (self->video_output)
+    {
+      g_autoptr(GFile) output = g_steal_pointer (&self->video_output);
+      g_autofree char *name = g_file_get_basename (output);
+      g_autofree char *toast = NULL;
+      /* the frame under way when stopped is in the file too, as far as it got */
+      int frames = bw_worker_get_frame (worker);
+
+      if (completed)
+        {
+          text = g_strdup_printf (ngettext ("Done: %d frame", "Done: %d frames", frames), frames);
+          toast = g_strdup_printf (_("Saved the video “%s”"), name);
+          gtk_progress_bar_set_fraction (self->progress_bar, 1);
+        }
+      else
+        {
+          text = g_strdup_printf (_("Stopped at frame %d"), frames);
+          toast = g_strdup_printf (ngettext ("Stopped: the first %d frame is in “%s”",
+                                             "Stopped: the first %d frames are in “%s”", frames),
+                                   frames, name);
+        }
+      gtk_progress_bar_set_text (self->progress_bar, text);
+      show_toast (self, toast);
+      return;
+    }
   if (completed)
     {
       text = g_strdup_printf (ngettext ("Done in %d step", "Done in %d steps",
@@ -688,6 +886,7 @@ on_worker_failed (BwWorker *worker,
   GdkTexture *texture = bw_worker_get_texture (worker);
   AdwMessageDialog *dialog;
 
+  g_clear_object (&self->video_output);
   gtk_progress_bar_set_text (self->progress_bar, NULL);
   gtk_progress_bar_set_fraction (self->progress_bar, 0);
   /* the photo shown while preparing was no painting: back to the last real one, if any */
@@ -867,13 +1066,12 @@ file_stem (GFile *file)
   return g_steal_pointer (&name);
 }
 
-char *
-bw_window_dup_default_name (BwWindow *self)
+/* "content-style": what the save dialogs propose, before the extension. */
+static char *
+dup_default_stem (BwWindow *self)
 {
   g_autofree char *content = NULL;
   g_autofree char *style = NULL;
-
-  g_return_val_if_fail (BW_IS_WINDOW (self), NULL);
 
   content = self->content_file ? file_stem (self->content_file) : g_strdup (_("painting"));
   for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->style_list));
@@ -881,8 +1079,19 @@ bw_window_dup_default_name (BwWindow *self)
     if (BW_IS_STYLE_ROW (child))
       style = file_stem (bw_style_row_get_file (BW_STYLE_ROW (child)));
   if (style == NULL)
-    return g_strconcat (content, ".png", NULL);
-  return g_strdup_printf ("%s-%s.png", content, style);
+    return g_steal_pointer (&content);
+  return g_strdup_printf ("%s-%s", content, style);
+}
+
+char *
+bw_window_dup_default_name (BwWindow *self)
+{
+  g_autofree char *stem = NULL;
+
+  g_return_val_if_fail (BW_IS_WINDOW (self), NULL);
+
+  stem = dup_default_stem (self);
+  return g_strconcat (stem, ".png", NULL);
 }
 
 static void
@@ -1011,6 +1220,95 @@ stop_action (GSimpleAction *action,
 }
 
 static void
+on_video_save_response (GtkNativeDialog *chooser,
+                        int              response,
+                        BwWindow        *self)
+{
+  g_autoptr(GFile) chosen = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *lower = NULL;
+
+  if (response == GTK_RESPONSE_ACCEPT)
+    chosen = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  g_clear_object (&self->chooser);
+  if (chosen == NULL)
+    return;
+  path = g_file_get_path (chosen);
+  if (path == NULL)
+    {
+      show_toast (self, _("That folder is not on this computer. Choose a local folder, then paint the video again."));
+      return;
+    }
+  /* the writer makes WebM only: say so in the name rather than fail */
+  lower = g_ascii_strdown (path, -1);
+  if (!g_str_has_suffix (lower, ".webm"))
+    {
+      g_autofree char *name = g_strconcat (path, ".webm", NULL);
+      g_autoptr(GFile) fixed = g_file_new_for_path (name);
+
+      bw_window_paint_video (self, fixed);
+    }
+  else
+    bw_window_paint_video (self, chosen);
+}
+
+static void
+paint_video_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  BwWindow *self = user_data;
+  g_autoptr(GtkFileFilter) webm = gtk_file_filter_new ();
+  g_autofree char *stem = dup_default_stem (self);
+  g_autofree char *name = g_strconcat (stem, ".webm", NULL);
+  g_autofree char *folder = g_settings_get_string (self->settings, "last-folder");
+
+  if (self->chooser)
+    return;
+  gtk_file_filter_set_name (webm, _("WebM Video"));
+  gtk_file_filter_add_mime_type (webm, "video/webm");
+  self->chooser = gtk_file_chooser_native_new (_("Paint Whole Video"), GTK_WINDOW (self),
+                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Paint"), NULL);
+  gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), webm);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
+  if (*folder && g_file_test (folder, G_FILE_TEST_IS_DIR))
+    {
+      g_autoptr(GFile) dir = g_file_new_for_path (folder);
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (self->chooser), dir, NULL);
+    }
+  g_signal_connect (self->chooser, "response", G_CALLBACK (on_video_save_response), self);
+  gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+}
+
+static void
+on_animation_exported (BwExportDialog *dialog,
+                       GFile          *file,
+                       BwWindow       *self)
+{
+  g_autofree char *name = g_file_get_basename (file);
+  g_autofree char *text = g_strdup_printf (_("Saved the animation “%s”"), name);
+
+  show_toast (self, text);
+}
+
+static void
+export_animation_action (GSimpleAction *action,
+                         GVariant      *parameter,
+                         gpointer       user_data)
+{
+  BwWindow *self = user_data;
+  BwFrameRecorder *recording = bw_worker_get_recording (self->worker);
+  g_autofree char *stem = dup_default_stem (self);
+  BwExportDialog *dialog;
+
+  if (recording == NULL)
+    return;
+  dialog = bw_export_dialog_new (GTK_WINDOW (self), recording, stem);
+  g_signal_connect_object (dialog, "exported", G_CALLBACK (on_animation_exported), self, 0);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
+static void
 save_action (GSimpleAction *action,
              GVariant      *parameter,
              gpointer       user_data)
@@ -1104,6 +1402,8 @@ static const GActionEntry win_actions[] = {
   { "toggle-pause", toggle_pause_action },
   { "stop", stop_action },
   { "save", save_action },
+  { "paint-video", paint_video_action },
+  { "export-animation", export_animation_action },
   { "open-content", open_content_action },
   { "add-style", add_style_action },
   { "paste", paste_action },
@@ -1212,6 +1512,7 @@ bw_window_finalize (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->settings);
   g_clear_object (&self->content_file);
+  g_clear_object (&self->video_output);
   g_free (self->weights_path);
   G_OBJECT_CLASS (bw_window_parent_class)->finalize (object);
 }
@@ -1237,6 +1538,9 @@ bw_window_class_init (BwWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BwWindow, toast_overlay);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, run_button);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, content_pane);
+  gtk_widget_class_bind_template_child (widget_class, BwWindow, video_box);
+  gtk_widget_class_bind_template_child (widget_class, BwWindow, position_adjustment);
+  gtk_widget_class_bind_template_child (widget_class, BwWindow, position_label);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, style_pane);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, style_list);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, style_adjustment);
@@ -1273,6 +1577,9 @@ bw_window_init (BwWindow *self)
   g_signal_connect_swapped (self->worker, "notify::texture", G_CALLBACK (on_worker_texture), self);
   g_signal_connect (self->worker, "finished", G_CALLBACK (on_worker_finished), self);
   g_signal_connect (self->worker, "failed", G_CALLBACK (on_worker_failed), self);
+  g_signal_connect_swapped (self->worker, "warning", G_CALLBACK (show_toast), self);
+  g_signal_connect_swapped (self->worker, "notify::recording", G_CALLBACK (update_actions), self);
+  g_signal_connect_swapped (self->position_adjustment, "value-changed", G_CALLBACK (on_position_changed), self);
 
   g_signal_connect_swapped (self->style_adjustment, "value-changed", G_CALLBACK (send_weights), self);
   g_signal_connect_swapped (self->content_adjustment, "value-changed", G_CALLBACK (send_weights), self);

@@ -27,6 +27,10 @@ void       bw_window_set_weights_path (BwWindow             *self,
                                        const char           *path);
 /* Starts painting once the images being read are in. */
 void       bw_window_start            (BwWindow             *self);
+/* With a video as content: paints every frame into the WebM @output, in the background
+ * (what the Paint Whole Video dialog does when a file is chosen). */
+void       bw_window_paint_video      (BwWindow             *self,
+                                       GFile                *output);
 
 /* Writes the current result to @file (PNG or JPEG by its extension), on a thread. */
 void       bw_window_save_async       (BwWindow             *self,

@@ -11,6 +11,12 @@
 
 #include "bw-texture.h"
 #include "bw-worker.h"
+#include "motion/bw-video-job.h"
+#include "motion/bw-video-reader.h"
+
+/* The timelapse kept for Export Animation: small frames, a bounded number (~85 MB at most). */
+#define RECORDING_SIDE 400
+#define RECORDING_FRAMES 240
 
 G_DEFINE_ENUM_TYPE (BwWorkerState, bw_worker_state,
   G_DEFINE_ENUM_VALUE (BW_WORKER_IDLE, "idle"),
@@ -21,6 +27,7 @@ G_DEFINE_ENUM_TYPE (BwWorkerState, bw_worker_state,
 typedef enum {
   MSG_WEIGHTS_PATH,
   MSG_START,
+  MSG_VIDEO,
   MSG_PAUSE,
   MSG_RESUME,
   MSG_STOP,
@@ -32,7 +39,9 @@ typedef enum {
 typedef struct {
   MessageKind kind;
   BwParams params;
-  char *path;            /* weights, or the content image */
+  char *path;            /* weights, or the content image or video */
+  double position;       /* the video frame to paint, in seconds */
+  char *output;          /* MSG_VIDEO: the stylised video */
   GPtrArray *styles;     /* paths */
   GArray *blends;        /* doubles */
   double weights[3];
@@ -46,6 +55,8 @@ typedef enum {
   REPORT_FINISHED,
   REPORT_FAILED,
   REPORT_DEVICE,
+  REPORT_RECORDING,
+  REPORT_WARNING,
 } ReportKind;
 
 typedef struct {
@@ -54,11 +65,14 @@ typedef struct {
   BwWorkerState state;
   int step;
   int n_steps;
+  int frame;
+  int n_frames;
   BwLossValues losses;
   double seconds_left;
   gboolean completed;
   BwImage *image;
   GdkTexture *texture;
+  BwFrameRecorder *recording;
   GError *error;
   char *text;
 } Report;
@@ -68,10 +82,15 @@ typedef struct {
   char *weights_path;
   BwEngine *engine;
   BwSession *session;
+  BwFrameRecorder *recording;
   int n_steps;
   int session_steps;     /* the steps the session planned its passes for */
   gboolean paused;
   gint64 busy_usec;      /* time spent in steps, for the ETA (pauses do not count) */
+  /* while a video is stylised (bw_video_job_run() holds the thread) */
+  BwVideoJob *video;
+  GCancellable *video_cancellable;
+  GQueue deferred;       /* messages that end the video, handled after it */
 } ThreadState;
 
 struct _BwWorker
@@ -88,10 +107,13 @@ struct _BwWorker
   BwWorkerState state;
   int step;
   int n_steps;
+  int frame;
+  int n_frames;
   BwLossValues losses;
   double seconds_left;
   BwImage *image;
   GdkTexture *texture;
+  BwFrameRecorder *recording;
   char *device_name;
 };
 
@@ -106,7 +128,10 @@ enum {
   PROP_CONTENT_LOSS,
   PROP_STYLE_LOSS,
   PROP_SECONDS_LEFT,
+  PROP_FRAME,
+  PROP_N_FRAMES,
   PROP_TEXTURE,
+  PROP_RECORDING,
   PROP_DEVICE_NAME,
   N_PROPS
 };
@@ -114,6 +139,7 @@ enum {
 enum {
   SIGNAL_FINISHED,
   SIGNAL_FAILED,
+  SIGNAL_WARNING,
   N_SIGNALS
 };
 
@@ -124,6 +150,7 @@ static void
 message_free (Message *msg)
 {
   g_free (msg->path);
+  g_free (msg->output);
   g_clear_pointer (&msg->styles, g_ptr_array_unref);
   g_clear_pointer (&msg->blends, g_array_unref);
   g_free (msg);
@@ -135,6 +162,7 @@ report_free (Report *report)
   g_clear_object (&report->worker);
   g_clear_object (&report->image);
   g_clear_object (&report->texture);
+  g_clear_object (&report->recording);
   g_clear_error (&report->error);
   g_free (report->text);
   g_free (report);
@@ -184,6 +212,10 @@ dispatch_report (gpointer data)
       self->n_steps = report->n_steps;
       self->losses = report->losses;
       self->seconds_left = report->seconds_left;
+      self->frame = report->frame;
+      self->n_frames = report->n_frames;
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_FRAME]);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_FRAMES]);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_STEPS]);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LOSS]);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_CONTENT_LOSS]);
@@ -212,6 +244,15 @@ dispatch_report (gpointer data)
       g_free (self->device_name);
       self->device_name = g_strdup (report->text);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_DEVICE_NAME]);
+      break;
+
+    case REPORT_RECORDING:
+      if (g_set_object (&self->recording, report->recording))
+        g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RECORDING]);
+      break;
+
+    case REPORT_WARNING:
+      g_signal_emit (self, signals[SIGNAL_WARNING], 0, report->text);
       break;
 
     default:
@@ -253,29 +294,53 @@ post_failure (BwWorker *self,
   post (self, report);
 }
 
+/* @image: the current one; NULL to read it back here. Skipped while the main thread has
+ * not shown the last frame, unless @always. */
 static void
 post_frame (BwWorker   *self,
             BwSession  *session,
+            BwImage    *image,
             gboolean    always)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(BwImage) image = NULL;
+  g_autoptr(BwImage) read = NULL;
   Report *report;
 
   if (!always && g_atomic_int_get (&self->frames_pending) > 0)
     return;
-  image = bw_session_get_image (session, &error);
+  if (image == NULL)
+    {
+      image = read = bw_session_get_image (session, &error);
+      if (image == NULL)
+        {
+          g_warning ("Could not read the current image back: %s", error->message);
+          return;
+        }
+    }
+  report = g_new0 (Report, 1);
+  report->kind = REPORT_FRAME;
+  report->texture = bw_texture_new_for_image (image);
+  report->image = g_object_ref (image);
+  g_atomic_int_inc (&self->frames_pending);
+  post (self, report);
+}
+
+/* Every frame of a photo's painting goes into the timelapse, shown or not. */
+static void
+record_frame (BwWorker    *self,
+              ThreadState *ts,
+              gboolean     always)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwImage) image = bw_session_get_image (ts->session, &error);
+
   if (image == NULL)
     {
       g_warning ("Could not read the current image back: %s", error->message);
       return;
     }
-  report = g_new0 (Report, 1);
-  report->kind = REPORT_FRAME;
-  report->texture = bw_texture_new_for_image (image);
-  report->image = g_steal_pointer (&image);
-  g_atomic_int_inc (&self->frames_pending);
-  post (self, report);
+  bw_frame_recorder_add (ts->recording, image);
+  post_frame (self, ts->session, image, always);
 }
 
 static void
@@ -302,6 +367,18 @@ post_progress (BwWorker           *self,
 }
 
 static void
+post_text (BwWorker    *self,
+           ReportKind   kind,
+           const char  *text)
+{
+  Report *report = g_new0 (Report, 1);
+
+  report->kind = kind;
+  report->text = g_strdup (text);
+  post (self, report);
+}
+
+static void
 end_run (BwWorker    *self,
          ThreadState *ts,
          gboolean     completed)
@@ -322,7 +399,6 @@ open_engine (BwWorker     *self,
              GError      **error)
 {
   g_autoptr(BwWeights) weights = NULL;
-  Report *report;
 
   if (ts->engine)
     return ts->engine;
@@ -338,11 +414,25 @@ open_engine (BwWorker     *self,
   ts->engine = bw_engine_new (NULL, weights, error);
   if (ts->engine == NULL)
     return NULL;
-  report = g_new0 (Report, 1);
-  report->kind = REPORT_DEVICE;
-  report->text = g_strdup (bw_engine_get_device_name (ts->engine));
-  post (self, report);
+  post_text (self, REPORT_DEVICE, bw_engine_get_device_name (ts->engine));
   return ts->engine;
+}
+
+static GPtrArray *
+load_styles (Message  *msg,
+             GError  **error)
+{
+  g_autoptr(GPtrArray) styles = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (guint i = 0; i < msg->styles->len; i++)
+    {
+      BwImage *style = bw_image_load (g_ptr_array_index (msg->styles, i), 0, error);
+
+      if (style == NULL)
+        return NULL;
+      g_ptr_array_add (styles, style);
+    }
+  return g_steal_pointer (&styles);
 }
 
 /* Loads the images, the engine if need be, and computes the targets. */
@@ -353,20 +443,18 @@ prepare (BwWorker     *self,
          GError      **error)
 {
   g_autoptr(BwImage) content = NULL;
-  g_autoptr(GPtrArray) styles = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GPtrArray) styles = NULL;
   g_autoptr(BwSession) session = NULL;
+  Report *report;
+  double f;
 
-  content = bw_image_load (msg->path, msg->params.size, error);
-  if (content == NULL)
+  /* a video as content: its frame at the scrubber's position, as the video job will see it */
+  if (bw_video_reader_is_video (msg->path))
+    content = bw_video_reader_get_frame_at (msg->path, msg->params.size, msg->position, NULL, error);
+  else
+    content = bw_image_load (msg->path, msg->params.size, error);
+  if (content == NULL || !(styles = load_styles (msg, error)))
     return FALSE;
-  for (guint i = 0; i < msg->styles->len; i++)
-    {
-      BwImage *style = bw_image_load (g_ptr_array_index (msg->styles, i), 0, error);
-
-      if (style == NULL)
-        return FALSE;
-      g_ptr_array_add (styles, style);
-    }
   if (open_engine (self, ts, error) == NULL)
     return FALSE;
 
@@ -380,7 +468,150 @@ prepare (BwWorker     *self,
   ts->session = g_steal_pointer (&session);
   ts->n_steps = ts->session_steps = msg->params.steps;
   ts->busy_usec = 0;
+
+  /* a new painting, a new timelapse */
+  f = MIN (1.0, (double) RECORDING_SIDE / MAX (bw_image_get_width (content), bw_image_get_height (content)));
+  g_clear_object (&ts->recording);
+  ts->recording = bw_frame_recorder_new (MAX (2, (int) (bw_image_get_width (content) * f)),
+                                         MAX (2, (int) (bw_image_get_height (content) * f)),
+                                         RECORDING_FRAMES);
+  report = g_new0 (Report, 1);
+  report->kind = REPORT_RECORDING;
+  report->recording = g_object_ref (ts->recording);
+  post (self, report);
   return TRUE;
+}
+
+/* --- a video as content ----------------------------------------------------------------- */
+
+typedef struct {
+  BwWorker *worker;
+  ThreadState *ts;
+  int n_steps;
+} VideoRun;
+
+/* A message that arrives while a video is stylised. Those that end the video cancel it and
+ * wait in ts->deferred for the main loop. */
+static void
+handle_video_message (VideoRun *run,
+                      Message  *msg)
+{
+  ThreadState *ts = run->ts;
+
+  switch (msg->kind)
+    {
+    case MSG_PAUSE:
+      if (!ts->paused)
+        {
+          ts->paused = TRUE;
+          post_state (run->worker, BW_WORKER_PAUSED);
+        }
+      message_free (msg);
+      break;
+
+    case MSG_RESUME:
+      if (ts->paused)
+        {
+          ts->paused = FALSE;
+          post_state (run->worker, BW_WORKER_RUNNING);
+        }
+      message_free (msg);
+      break;
+
+    case MSG_SET_WEIGHTS:
+      bw_video_job_set_weights (ts->video, msg->weights[0], msg->weights[1], msg->weights[2]);
+      message_free (msg);
+      break;
+
+    case MSG_STOP:
+      g_cancellable_cancel (ts->video_cancellable);
+      ts->paused = FALSE;
+      message_free (msg);
+      break;
+
+    case MSG_WEIGHTS_PATH:
+    case MSG_START:
+    case MSG_VIDEO:
+    case MSG_QUIT:
+      g_cancellable_cancel (ts->video_cancellable);
+      ts->paused = FALSE;
+      g_queue_push_tail (&ts->deferred, msg);
+      break;
+
+    case MSG_SET_N_STEPS:
+      /* the frames share one step count, set when the video started */
+    default:
+      message_free (msg);
+      break;
+    }
+}
+
+static void
+on_video_step (BwVideoJob         *job,
+               BwSession          *session,
+               int                 step,
+               const BwLossValues *values,
+               VideoRun           *run)
+{
+  Report *report = g_new0 (Report, 1);
+  Message *msg;
+
+  report->kind = REPORT_PROGRESS;
+  report->step = step;
+  report->n_steps = run->n_steps;
+  report->frame = bw_video_job_get_n_frames (job) + 1;
+  report->n_frames = MAX (0, bw_video_job_get_n_frames_expected (job));
+  report->losses = *values;
+  report->seconds_left = bw_video_job_get_seconds_left (job);
+  post (run->worker, report);
+  post_frame (run->worker, session, NULL, FALSE);
+
+  /* between steps, as for a still image; a pause holds the thread here */
+  while ((msg = run->ts->paused ? g_async_queue_pop (run->worker->queue)
+                                : g_async_queue_try_pop (run->worker->queue)))
+    handle_video_message (run, msg);
+}
+
+static void
+run_video (BwWorker    *self,
+           ThreadState *ts,
+           Message     *msg)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) styles = NULL;
+  g_autoptr(BwVideoJob) job = NULL;
+  VideoRun run = { self, ts, msg->params.steps };
+  gboolean ok;
+
+  post_state (self, BW_WORKER_PREPARING);
+  if (!(styles = load_styles (msg, &error)) || open_engine (self, ts, &error) == NULL ||
+      !(job = bw_video_job_new (ts->engine, &msg->params, msg->path, msg->output, &error)))
+    {
+      post_failure (self, g_steal_pointer (&error));
+      post_state (self, BW_WORKER_IDLE);
+      return;
+    }
+  for (guint i = 0; i < styles->len; i++)
+    bw_video_job_add_style (job, g_ptr_array_index (styles, i), g_array_index (msg->blends, double, i));
+  g_signal_connect (job, "step", G_CALLBACK (on_video_step), &run);
+  post_state (self, BW_WORKER_RUNNING);
+
+  ts->video = job;
+  ts->video_cancellable = g_cancellable_new ();
+  ok = bw_video_job_run (job, ts->video_cancellable, &error);
+  ts->video = NULL;
+  g_clear_object (&ts->video_cancellable);
+  ts->paused = FALSE;
+
+  if (bw_video_job_get_warning (job))
+    post_text (self, REPORT_WARNING, bw_video_job_get_warning (job));
+  if (ok || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    end_run (self, ts, ok);
+  else
+    {
+      post_failure (self, g_steal_pointer (&error));
+      post_state (self, BW_WORKER_IDLE);
+    }
 }
 
 /* Returns FALSE on MSG_QUIT. */
@@ -413,8 +644,14 @@ handle_message (BwWorker    *self,
           post_state (self, BW_WORKER_IDLE);
           break;
         }
-      post_frame (self, ts->session, TRUE);
+      record_frame (self, ts, TRUE);
       post_state (self, BW_WORKER_RUNNING);
+      break;
+
+    case MSG_VIDEO:
+      g_clear_object (&ts->session);
+      ts->paused = FALSE;
+      run_video (self, ts, msg);
       break;
 
     case MSG_PAUSE:
@@ -436,7 +673,7 @@ handle_message (BwWorker    *self,
     case MSG_STOP:
       if (ts->session)
         {
-          post_frame (self, ts->session, TRUE);
+          post_frame (self, ts->session, NULL, TRUE);
           end_run (self, ts, FALSE);
         }
       break;
@@ -478,7 +715,7 @@ run_step (BwWorker    *self,
   ts->busy_usec += g_get_monotonic_time () - begun;
   done = bw_session_get_step (ts->session) >= ts->n_steps || bw_session_is_converged (ts->session);
   post_progress (self, ts, &values);
-  post_frame (self, ts->session, done);
+  record_frame (self, ts, done);
   if (done)
     end_run (self, ts, TRUE);
 }
@@ -492,7 +729,10 @@ worker_thread (gpointer data)
   for (;;)
     {
       gboolean busy = ts.session != NULL && !ts.paused;
-      Message *msg = busy ? g_async_queue_try_pop (self->queue) : g_async_queue_pop (self->queue);
+      Message *msg = g_queue_pop_head (&ts.deferred);
+
+      if (msg == NULL)
+        msg = busy ? g_async_queue_try_pop (self->queue) : g_async_queue_pop (self->queue);
 
       if (msg)
         {
@@ -507,7 +747,9 @@ worker_thread (gpointer data)
       run_step (self, &ts);
     }
 
+  g_queue_clear_full (&ts.deferred, (GDestroyNotify) message_free);
   g_clear_object (&ts.session);
+  g_clear_object (&ts.recording);
   g_clear_object (&ts.engine);
   g_free (ts.weights_path);
   return NULL;
@@ -533,6 +775,7 @@ bw_worker_dispose (GObject *object)
   bw_worker_shutdown (self);
   g_clear_object (&self->image);
   g_clear_object (&self->texture);
+  g_clear_object (&self->recording);
   G_OBJECT_CLASS (bw_worker_parent_class)->dispose (object);
 }
 
@@ -577,8 +820,17 @@ bw_worker_get_property (GObject    *object,
     case PROP_SECONDS_LEFT:
       g_value_set_double (value, self->seconds_left);
       break;
+    case PROP_FRAME:
+      g_value_set_int (value, self->frame);
+      break;
+    case PROP_N_FRAMES:
+      g_value_set_int (value, self->n_frames);
+      break;
     case PROP_TEXTURE:
       g_value_set_object (value, self->texture);
+      break;
+    case PROP_RECORDING:
+      g_value_set_object (value, self->recording);
       break;
     case PROP_DEVICE_NAME:
       g_value_set_string (value, self->device_name);
@@ -619,6 +871,17 @@ bw_worker_class_init (BwWorkerClass *klass)
   properties[PROP_SECONDS_LEFT] =
     g_param_spec_double ("seconds-left", NULL, NULL, -1, G_MAXDOUBLE, -1,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  /* while a video is stylised: the frame under way (from 1) and how many the video has
+   * (0 when unknown); 0 and 0 otherwise */
+  properties[PROP_FRAME] =
+    g_param_spec_int ("frame", NULL, NULL, 0, G_MAXINT, 0,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_N_FRAMES] =
+    g_param_spec_int ("n-frames", NULL, NULL, 0, G_MAXINT, 0,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_RECORDING] =
+    g_param_spec_object ("recording", NULL, NULL, BW_TYPE_FRAME_RECORDER,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
   properties[PROP_TEXTURE] =
     g_param_spec_object ("texture", NULL, NULL, GDK_TYPE_TEXTURE,
                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
@@ -641,6 +904,13 @@ bw_worker_class_init (BwWorkerClass *klass)
   signals[SIGNAL_FAILED] =
     g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
                   NULL, G_TYPE_NONE, 1, G_TYPE_ERROR);
+  /**
+   * BwWorker::warning:
+   * @message: something the user should know that did not stop the run, a sentence
+   */
+  signals[SIGNAL_WARNING] =
+    g_signal_new ("warning", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                  NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -669,18 +939,15 @@ bw_worker_set_weights_path (BwWorker   *self,
   send (self, msg);
 }
 
-void
-bw_worker_start (BwWorker       *self,
-                 const BwParams *params,
-                 GFile          *content,
-                 GFile  *const  *styles,
-                 const double   *blends,
-                 guint           n_styles)
+static Message *
+message_new_run (MessageKind      kind,
+                 const BwParams  *params,
+                 GFile           *content,
+                 GFile   *const  *styles,
+                 const double    *blends,
+                 guint            n_styles)
 {
-  Message *msg = message_new (MSG_START);
-
-  g_return_if_fail (BW_IS_WORKER (self));
-  g_return_if_fail (G_IS_FILE (content));
+  Message *msg = message_new (kind);
 
   msg->params = *params;
   msg->path = g_file_get_path (content);
@@ -691,14 +958,61 @@ bw_worker_start (BwWorker       *self,
       g_ptr_array_add (msg->styles, g_file_get_path (styles[i]));
       g_array_append_val (msg->blends, blends[i]);
     }
-  /* show at once that the click was taken; the thread confirms */
+  return msg;
+}
+
+/* Main thread: show at once that the click was taken; the thread confirms. */
+static void
+send_run (BwWorker *self,
+          Message  *msg)
+{
   self->state = BW_WORKER_PREPARING;
   self->step = 0;
-  self->n_steps = params->steps;
+  self->n_steps = msg->params.steps;
+  self->frame = self->n_frames = 0;
   self->seconds_left = -1;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STATE]);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STEP]);
   send (self, msg);
+}
+
+void
+bw_worker_start (BwWorker       *self,
+                 const BwParams *params,
+                 GFile          *content,
+                 double          position,
+                 GFile  *const  *styles,
+                 const double   *blends,
+                 guint           n_styles)
+{
+  Message *msg;
+
+  g_return_if_fail (BW_IS_WORKER (self));
+  g_return_if_fail (G_IS_FILE (content));
+
+  msg = message_new_run (MSG_START, params, content, styles, blends, n_styles);
+  msg->position = position;
+  send_run (self, msg);
+}
+
+void
+bw_worker_start_video (BwWorker       *self,
+                       const BwParams *params,
+                       GFile          *content,
+                       GFile          *output,
+                       GFile  *const  *styles,
+                       const double   *blends,
+                       guint           n_styles)
+{
+  Message *msg;
+
+  g_return_if_fail (BW_IS_WORKER (self));
+  g_return_if_fail (G_IS_FILE (content));
+  g_return_if_fail (G_IS_FILE (output));
+
+  msg = message_new_run (MSG_VIDEO, params, content, styles, blends, n_styles);
+  msg->output = g_file_get_path (output);
+  send_run (self, msg);
 }
 
 void
@@ -790,6 +1104,27 @@ bw_worker_get_texture (BwWorker *self)
 {
   g_return_val_if_fail (BW_IS_WORKER (self), NULL);
   return self->texture;
+}
+
+int
+bw_worker_get_frame (BwWorker *self)
+{
+  g_return_val_if_fail (BW_IS_WORKER (self), 0);
+  return self->frame;
+}
+
+int
+bw_worker_get_n_frames (BwWorker *self)
+{
+  g_return_val_if_fail (BW_IS_WORKER (self), 0);
+  return self->n_frames;
+}
+
+BwFrameRecorder *
+bw_worker_get_recording (BwWorker *self)
+{
+  g_return_val_if_fail (BW_IS_WORKER (self), NULL);
+  return self->recording;
 }
 
 const char *

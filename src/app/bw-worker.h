@@ -8,6 +8,7 @@
 #include <gtk/gtk.h>
 
 #include "bw-engine.h"
+#include "motion/bw-frame-recorder.h"
 
 G_BEGIN_DECLS
 
@@ -29,10 +30,23 @@ BwWorker      *bw_worker_new              (void);
 /* The weights file to load when the engine is first needed; a new path drops the engine. */
 void           bw_worker_set_weights_path (BwWorker        *self,
                                            const char      *path);
-/* Starts a stylisation, replacing the one under way. @blends has one weight per style. */
+/* Starts a stylisation, replacing the one under way. @content is a photo, or a video whose
+ * frame at @position seconds is painted. @blends has one weight per style. Every step goes
+ * into a new recording (BwWorker:recording) for Export Animation. */
 void           bw_worker_start            (BwWorker        *self,
                                            const BwParams  *params,
                                            GFile           *content,
+                                           double           position,
+                                           GFile   *const  *styles,
+                                           const double    *blends,
+                                           guint            n_styles);
+/* Stylises every frame of the video @content into the WebM @output (see BwVideoJob): the
+ * frames show as they are painted, BwWorker:frame counts them, stop ends the file with the
+ * frames so far, pause and the weights work as for a photo. */
+void           bw_worker_start_video      (BwWorker        *self,
+                                           const BwParams  *params,
+                                           GFile           *content,
+                                           GFile           *output,
                                            GFile   *const  *styles,
                                            const double    *blends,
                                            guint            n_styles);
@@ -58,5 +72,11 @@ double         bw_worker_get_loss         (BwWorker        *self);
 BwImage       *bw_worker_get_image        (BwWorker        *self);
 GdkTexture    *bw_worker_get_texture      (BwWorker        *self);
 const char    *bw_worker_get_device_name  (BwWorker        *self);
+/* While a video is stylised: the frame under way (from 1), and the frames it has (0 when
+ * unknown). */
+int            bw_worker_get_frame        (BwWorker        *self);
+int            bw_worker_get_n_frames     (BwWorker        *self);
+/* The timelapse of the last painting of a photo, or NULL before the first. */
+BwFrameRecorder *bw_worker_get_recording  (BwWorker        *self);
 
 G_END_DECLS

@@ -4,7 +4,9 @@
 #include <gtk/gtk.h>
 
 /* Points XDG_CONFIG_HOME at a new temporary folder and XDG_CACHE_HOME at
- * BRUSHWORK_TEST_CACHE (compiled pipelines are reused between runs); returns the folder. */
+ * BRUSHWORK_TEST_CACHE (compiled pipelines are reused between runs); returns the folder.
+ * Call it before GTK and GStreamer start (under AddressSanitizer it makes room for their
+ * quarks first). */
 char       *bw_app_test_setup_env       (void);
 /* Writes VGG19-shaped conv weights, seeded, to @dir/test-weights.safetensors once. */
 char       *bw_app_test_make_weights    (const char *dir);

@@ -22,6 +22,7 @@ struct _BwVideoJob {
   BwVideoReader *reader;
   BwImage *first;             /* read by new(), so a file that is not a video fails there */
   BwVideoWriter *writer;
+  BwSession *session;         /* of the frame under way, while it runs */
   char *warning;
   int n_expected;
 
@@ -135,6 +136,21 @@ bw_video_job_add_style (BwVideoJob *self,
 }
 
 void
+bw_video_job_set_weights (BwVideoJob *self,
+                          double      content_weight,
+                          double      style_weight,
+                          double      tv_weight)
+{
+  g_return_if_fail (BW_IS_VIDEO_JOB (self));
+
+  self->params.content_weight = content_weight;
+  self->params.style_weight = style_weight;
+  self->params.tv_weight = tv_weight;
+  if (self->session)
+    bw_session_set_weights (self->session, content_weight, style_weight, tv_weight);
+}
+
+void
 bw_video_job_set_from_content (BwVideoJob *self,
                                gboolean    from_content)
 {
@@ -222,7 +238,10 @@ stylise (BwVideoJob    *self,
     return NULL;
   self->step = 0;
   g_signal_connect (session, "step", G_CALLBACK (on_session_step), self);
-  if (!bw_session_run (session, cancellable, &run_error))
+  self->session = session;
+  bw_session_run (session, cancellable, &run_error);
+  self->session = NULL;
+  if (run_error)
     {
       if (!g_error_matches (run_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         {

@@ -30,6 +30,12 @@ void        bw_video_job_add_style        (BwVideoJob      *self,
 void        bw_video_job_set_from_content (BwVideoJob      *self,
                                            gboolean         from_content);
 
+/* For the frame under way from its next step, and for the frames after it. */
+void        bw_video_job_set_weights      (BwVideoJob      *self,
+                                           double           content_weight,
+                                           double           style_weight,
+                                           double           tv_weight);
+
 /* Stylises every frame, emitting ::step after each optimisation step and ::frame after each
  * frame is written. When @cancellable is cancelled, the frame under way is written as far as
  * it got, the stream is ended so that the file plays, and this returns FALSE with

@@ -284,24 +284,28 @@ BwImage *
 bw_video_reader_get_frame_at (const char  *path,
                               int          longest_side,
                               double       seconds,
+                              double      *duration,
                               GError     **error)
 {
   g_autoptr(BwVideoReader) self = bw_video_reader_new (path, longest_side, error);
-  double duration;
+  double length;
   BwImage *frame;
 
   if (self == NULL)
     return NULL;
-  /* a seek to the very end finds no frame: stay a frame before it */
-  duration = bw_video_reader_get_duration (self);
-  if (duration > 0)
-    seconds = MIN (seconds, duration - 1.0 / 120);
+  /* a seek to the very end finds no frame: stay short of it */
+  length = bw_video_reader_get_duration (self);
+  if (length > 0)
+    seconds = MIN (seconds, length * 0.999);
+  if (duration)
+    *duration = length;
   if (seconds > 0 && !bw_video_reader_seek (self, seconds, error))
     return NULL;
   frame = bw_video_reader_next (self, error);
   if (frame == NULL && error && *error == NULL)
     g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
-                 "“%s” has no video frame at %.2f s.", self->display, seconds);
+                 "“%s” has no picture at %.2f s. Choose a WebM, MP4 or Ogg video.",
+                 self->display, seconds);
   return frame;
 }
 

@@ -32,10 +32,12 @@ gboolean       bw_video_reader_seek       (BwVideoReader  *self,
                                            double          seconds,
                                            GError        **error);
 /* One frame, for a scrubber or a still preview: the one shown at @seconds (the last one
- * when @seconds is past the end). */
+ * when @seconds is past the end); @duration (may be NULL) gets the video's length as
+ * bw_video_reader_get_duration() gives it. */
 BwImage       *bw_video_reader_get_frame_at (const char   *path,
                                              int           longest_side,
                                              double        seconds,
+                                             double       *duration,
                                              GError      **error);
 /* The frame rate, known once the first frame has been read. */
 void           bw_video_reader_get_rate   (BwVideoReader  *self,
