@@ -333,9 +333,20 @@ static void
 on_position_changed (BwWindow *self)
 {
   double position = gtk_adjustment_get_value (self->position_adjustment);
-  g_autofree char *at = bw_engine_format_duration (position);
-  g_autofree char *length = bw_engine_format_duration (self->content_duration);
-  g_autofree char *text = g_strdup_printf ("%s / %s", at, length);
+  g_autofree char *text = NULL;
+
+  /* a clip under a minute, as most are, by the tenth of a second: whole seconds would not
+   * tell its frames apart */
+  if (self->content_duration < 60)
+    /* Translators: a video's position and length in seconds: "0.7 / 1.2 s" */
+    text = g_strdup_printf (_("%.1f / %.1f s"), position, self->content_duration);
+  else
+    {
+      g_autofree char *at = bw_engine_format_duration (position);
+      g_autofree char *length = bw_engine_format_duration (self->content_duration);
+
+      text = g_strdup_printf ("%s / %s", at, length);
+    }
 
   gtk_label_set_label (self->position_label, text);
   if (self->content_is_video && self->content_file)

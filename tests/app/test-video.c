@@ -248,6 +248,15 @@ test_scrub (void)
 
   g_action_group_activate_action (G_ACTION_GROUP (window), "start", NULL);
   bw_app_test_wait (is_done, worker, 300, "two steps on the fourth frame");
+  {
+    /* for a person to look at: the scrubber under the video's frame */
+    g_autoptr(GdkTexture) shot = bw_app_test_render_drawn (GTK_WIDGET (window));
+    g_autofree char *path = g_build_filename (tmpdir, "video-window.png", NULL);
+
+    g_assert_nonnull (shot);
+    g_assert_true (gdk_texture_save_to_png (shot, path));
+    g_test_message ("screenshot in %s", path);
+  }
   painted = image_mean (bw_worker_get_image (worker));
   g_test_message ("painted mean %.1f, the fourth frame's level %d", painted, level (3));
   g_assert_cmpfloat (fabs (painted - level (3)), <, TOLERANCE);
