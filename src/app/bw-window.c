@@ -875,6 +875,8 @@ on_worker_finished (BwWorker *worker,
         }
       gtk_progress_bar_set_text (self->progress_bar, text);
       show_toast (self, toast);
+      /* the frames are in the file: nothing to lose on closing */
+      self->unsaved = FALSE;
       return;
     }
   if (completed)
@@ -1143,6 +1145,7 @@ on_close_response (AdwMessageDialog *dialog,
   if (g_str_equal (response, "discard"))
     {
       self->unsaved = FALSE;
+      g_clear_object (&self->video_output);
       /* The dialog outlives this handler and, destroyed with its parent, would otherwise
        * let go of a parent already finalised. */
       gtk_window_set_transient_for (GTK_WINDOW (dialog), NULL);
@@ -1155,12 +1158,40 @@ on_close_response (AdwMessageDialog *dialog,
     }
 }
 
+/* Closing during a video: the frames so far stay, whole, in its file (the worker ends it as
+ * it shuts down), but the rest are never painted, so ask. */
+static void
+ask_stop_video (BwWindow *self)
+{
+  g_autofree char *name = g_file_get_basename (self->video_output);
+  g_autofree char *body = g_strdup_printf (_("The frames painted so far stay in “%s”; the rest will not be painted."),
+                                           name);
+  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self),
+                                                                         _("Stop Painting the Video?"),
+                                                                         body));
+
+  adw_message_dialog_add_responses (dialog,
+                                    "cancel", _("_Cancel"),
+                                    "discard", _("_Stop and Close"),
+                                    NULL);
+  adw_message_dialog_set_response_appearance (dialog, "discard", ADW_RESPONSE_DESTRUCTIVE);
+  adw_message_dialog_set_default_response (dialog, "cancel");
+  adw_message_dialog_set_close_response (dialog, "cancel");
+  g_signal_connect (dialog, "response", G_CALLBACK (on_close_response), self);
+  gtk_window_present (GTK_WINDOW (dialog));
+}
+
 static gboolean
 bw_window_close_request (GtkWindow *window)
 {
   BwWindow *self = BW_WINDOW (window);
   AdwMessageDialog *dialog;
 
+  if (self->video_output)
+    {
+      ask_stop_video (self);
+      return TRUE;
+    }
   if (!self->unsaved)
     return GTK_WINDOW_CLASS (bw_window_parent_class)->close_request (window);
 

@@ -13,6 +13,8 @@
  *   checked against its source in test-motion), while the progress says which frame it is on.
  * /video/stop: Stop during the video leaves a WebM that plays with the frames so far and
  *   no temporary file.
+ * /video/close: closing the window mid-video asks first; Stop and Close leaves a whole WebM
+ *   with the frames so far and no temporary file.
  * /video/weights: moving Style Strength from 6 to 3 (β from 1e6 to 1e3) during the first
  *   frame reaches the engine for the rest of it and for every later frame: the style part of
  *   the loss is a thousandth of what it was before the move (±2x: a frame barely moves).
@@ -373,6 +375,68 @@ test_stop (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+static gboolean
+frame_under_way (gpointer worker)
+{
+  return bw_worker_get_frame (worker) >= 2;
+}
+
+static gboolean
+has_stop_dialog (gpointer data)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) w = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (w) &&
+          g_str_equal (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (w)), "Stop Painting the Video?"))
+        {
+          *(AdwMessageDialog **) data = ADW_MESSAGE_DIALOG (w);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static gboolean
+no_windows (gpointer app)
+{
+  return gtk_application_get_windows (app) == NULL;
+}
+
+static void
+test_close (void)
+{
+  g_autoptr(BwApplication) app = new_app (6);
+  g_autofree char *out = g_build_filename (tmpdir, "closed.webm", NULL);
+  g_autofree char *part = g_strconcat (out, ".part", NULL);
+  g_autoptr(GFile) out_file = g_file_new_for_path (out);
+  BwWindow *window = open_window (app);
+  GtkWidget *pane = bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0);
+  PaneLevel first = { pane, level (0) };
+  AdwMessageDialog *dialog = NULL;
+  g_autoptr(GPtrArray) frames = NULL;
+  int fps_n, fps_d;
+
+  bw_app_test_wait (pane_shows, &first, 30, "the first frame in the photo pane");
+  bw_app_test_wait (has_style, window, 20, "the style's row");
+  bw_window_paint_video (window, out_file);
+  bw_app_test_wait (frame_under_way, bw_window_get_worker (window), 300, "the second frame");
+  gtk_window_close (GTK_WINDOW (window));
+  bw_app_test_wait (has_stop_dialog, &dialog, 20, "the question before closing");
+  g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
+  adw_message_dialog_response (dialog, "discard");
+  bw_app_test_wait (no_windows, app, 60, "the window closed");
+
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
+  frames = read_frames (out, &fps_n, &fps_d);
+  g_test_message ("closed with %u of %d frames", frames->len, N_FRAMES);
+  g_assert_cmpint (frames->len, >=, 1);
+  g_assert_cmpint (frames->len, <, N_FRAMES);
+}
+
 typedef struct {
   GtkAdjustment *strength;
   int moved_frame, moved_step;
@@ -493,6 +557,7 @@ main (int   argc,
   g_test_add_func ("/video/scrub", test_scrub);
   g_test_add_func ("/video/paint-whole", test_paint_whole);
   g_test_add_func ("/video/stop", test_stop);
+  g_test_add_func ("/video/close", test_close);
   g_test_add_func ("/video/weights", test_weights);
   g_test_add_func ("/video/recording", test_recording);
   status = g_test_run ();
