@@ -5,7 +5,12 @@
  * bw_session_step() in a loop and reads its message queue between steps. Everything it has
  * to say travels back as a Report, dispatched on the main context, where the signals are
  * emitted and the properties change. Nothing here ever blocks the main thread except
- * bw_worker_shutdown(), which waits for at most the step under way.
+ * bw_worker_shutdown(), which waits for at most the step under way (and, during a video, for
+ * the file to be ended).
+ *
+ * A whole video (bw_worker_start_video()) holds the thread in bw_video_job_run(); its step
+ * signal is where the messages are read then, and those that end the video cancel it and are
+ * handled once it is over.
  */
 #include <glib/gi18n.h>
 
@@ -530,6 +535,10 @@ handle_video_message (VideoRun *run,
       break;
 
     case MSG_WEIGHTS_PATH:
+      /* the video keeps the network it has; the next run loads the new one */
+      g_queue_push_tail (&ts->deferred, msg);
+      break;
+
     case MSG_START:
     case MSG_VIDEO:
     case MSG_QUIT:
