@@ -232,6 +232,15 @@ test_writes (void)
   g_auto(Watch) w = { 0 };
 
   open_dialog (&w, recording, 10, 2);
+  {
+    /* for a person to look at: the dialog as it opens */
+    g_autoptr(GdkTexture) shot = bw_app_test_render_drawn (GTK_WIDGET (w.dialog));
+    g_autofree char *shot_path = in_tmp ("export-dialog.png");
+
+    g_assert_nonnull (shot);
+    g_assert_true (gdk_texture_save_to_png (shot, shot_path));
+    g_test_message ("screenshot in %s", shot_path);
+  }
   export_and_check (&w, path, 20, 10);
   g_unlink (path);
 }
