@@ -318,6 +318,50 @@ test_video (void)
   g_assert_cmpfloat (from_previous, <, from_content);
 }
 
+/* --frame-steps: the first frame takes --steps, each later one (which starts from the
+ * previous result) the fewer asked for, and says so in its progress lines. */
+static void
+test_frame_steps (void)
+{
+  g_autofree char *clip = in_oracle ("clip-steps.webm");
+  g_autofree char *style = in_oracle ("style.png");
+  g_autofree char *weights = in_oracle ("vgg19.pth");
+  g_autofree char *output = in_oracle ("clip-steps-out.webm");
+  g_autofree char *photo_out = in_oracle ("photo-steps.png");
+  const char *args[] = {
+    "--content", clip, "--style", style, "--weights", weights, "--output", output,
+    "--preset", "seed", "--steps", "3", "--frame-steps", "1", "--size", "40", "--verbose", NULL
+  };
+  const char *photo_args[] = {
+    "--content", style, "--style", style, "--weights", weights, "--output", photo_out,
+    "--frame-steps", "1", NULL
+  };
+  g_autofree char *out = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GString) steps = g_string_new (NULL);
+  int fps_n, fps_d;
+
+  make_clip (clip, 4, FALSE);
+  g_assert_cmpint (run_cli (args, &out), ==, 0);
+  lines = g_strsplit (out, "\n", -1);
+  for (int i = 0; lines[i]; i++)
+    if (g_str_has_prefix (lines[i], "step "))
+      {
+        int step = 0, of = 0;
+
+        g_assert_cmpint (sscanf (lines[i], "step %d/%d", &step, &of), ==, 2);
+        g_string_append_printf (steps, "%d/%d ", step, of);
+      }
+  g_test_message ("steps: %s", steps->str);
+  g_assert_cmpstr (steps->str, ==, "1/3 2/3 3/3 1/1 1/1 1/1 ");
+  g_assert_cmpint (count_frames (output, &fps_n, &fps_d), ==, 4);
+
+  /* a photo has no later frames: a usage error, not a silent no-op */
+  g_clear_pointer (&out, g_free);
+  g_assert_cmpint (run_cli (photo_args, &out), ==, 2);
+  g_assert_false (g_file_test (photo_out, G_FILE_TEST_EXISTS));
+}
+
 /* A frame's duration at the clips' 5 fps. */
 #define FRAME (GST_SECOND / 5)
 
@@ -694,6 +738,7 @@ main (int   argc,
   oracle_dir = bw_test_run_oracle ("cli_oracle.py", args);
   g_test_add_func ("/motion/frames/timelapse", test_timelapse);
   g_test_add_func ("/motion/frames/video", test_video);
+  g_test_add_func ("/motion/frames/frame-steps", test_frame_steps);
   g_test_add_func ("/motion/audio/tone", test_audio);
   g_test_add_func ("/motion/audio/undecodable", test_audio_undecodable);
   g_test_add_func ("/motion/audio/interrupt", test_audio_interrupt);

@@ -492,7 +492,6 @@ prepare (BwWorker     *self,
 typedef struct {
   BwWorker *worker;
   ThreadState *ts;
-  int n_steps;
 } VideoRun;
 
 /* A message that arrives while a video is stylised. Those that end the video cancel it and
@@ -567,7 +566,7 @@ on_video_step (BwVideoJob         *job,
 
   report->kind = REPORT_PROGRESS;
   report->step = step;
-  report->n_steps = run->n_steps;
+  report->n_steps = bw_video_job_get_steps (job);
   report->frame = bw_video_job_get_n_frames (job) + 1;
   report->n_frames = MAX (0, bw_video_job_get_n_frames_expected (job));
   report->losses = *values;
@@ -589,7 +588,7 @@ run_video (BwWorker    *self,
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) styles = NULL;
   g_autoptr(BwVideoJob) job = NULL;
-  VideoRun run = { self, ts, msg->params.steps };
+  VideoRun run = { self, ts };
   gboolean ok;
 
   post_state (self, BW_WORKER_PREPARING);

@@ -73,6 +73,7 @@ typedef struct {
   char *make_manifest;
   int timelapse_fps;
   gboolean video_from_content;
+  int frame_steps;
   gboolean quiet;
   gboolean verbose;
   gboolean version;
@@ -445,6 +446,8 @@ on_video_step (BwVideoJob *job,
                gpointer    values,
                Progress   *progress)
 {
+  /* "step 3/10" counts the frame's steps, which may be fewer after the first */
+  progress->total_steps = bw_video_job_get_steps (job);
   on_step (session, step, values, progress);
 }
 
@@ -493,6 +496,7 @@ run_video (const Options *opts,
   for (guint i = 0; i < styles->len; i++)
     bw_video_job_add_style (job, g_ptr_array_index (styles, i), g_array_index (blends, double, i));
   bw_video_job_set_from_content (job, opts->video_from_content);
+  bw_video_job_set_frame_steps (job, opts->frame_steps);
   progress.video = job;
   g_signal_connect (job, "step", G_CALLBACK (on_video_step), &progress);
   g_signal_connect (job, "frame", G_CALLBACK (on_video_frame), &progress);
@@ -550,6 +554,7 @@ main (int   argc,
     { "jpeg-quality", 0, 0, G_OPTION_ARG_INT, &opts.jpeg_quality, "JPEG quality 1-100 (default 92)", "Q" },
     { "timelapse", 0, 0, G_OPTION_ARG_FILENAME, &opts.timelapse, "Also record every step as a video (.webm, or an animated .webp or .gif)", "FILE" },
     { "timelapse-fps", 0, 0, G_OPTION_ARG_INT, &opts.timelapse_fps, "Frames per second of the timelapse (default 30)", "N" },
+    { "frame-steps", 0, 0, G_OPTION_ARG_INT, &opts.frame_steps, "With a video as content: steps for each frame after the first, which starts from the previous result (default: --steps)", "N" },
     { "video-from-content", 0, 0, G_OPTION_ARG_NONE, &opts.video_from_content, "With a video as content: start each frame from the photo rather than the previous result (flickers more)", NULL },
     { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &opts.weights, "VGG19 weights (.pth or .safetensors)", "FILE" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &opts.device, "Vulkan device: index or part of its name", "DEVICE" },
@@ -699,6 +704,10 @@ main (int   argc,
     }
   if (params.steps < params.scales)
     return usage_error ("--steps must be at least --scales.");
+  if (opts.frame_steps < 0)
+    return usage_error ("--frame-steps must be 1 or more.");
+  if (opts.frame_steps > 0 && !video)
+    return usage_error ("--frame-steps is for a video as --content.");
   if (opts.save_every < 0)
     return usage_error ("--save-every must be 0 or more.");
   if (opts.jpeg_quality < 1 || opts.jpeg_quality > 100)

@@ -18,6 +18,7 @@ struct _BwVideoJob {
   GPtrArray *styles;
   GArray *blends;
   gboolean from_content;
+  int frame_steps;            /* of the frames after the first; 0: params.steps */
 
   BwVideoReader *reader;
   BwImage *first;             /* read by new(), so a file that is not a video fails there */
@@ -151,6 +152,27 @@ bw_video_job_set_weights (BwVideoJob *self,
 }
 
 void
+bw_video_job_set_frame_steps (BwVideoJob *self,
+                              int         steps)
+{
+  g_return_if_fail (BW_IS_VIDEO_JOB (self));
+  g_return_if_fail (steps >= 0);
+
+  self->frame_steps = steps;
+}
+
+/* The steps frame @index takes. */
+static int
+steps_of_frame (BwVideoJob *self,
+                int         index)
+{
+  /* only a frame that starts from the previous result can do with fewer */
+  if (index == 0 || self->from_content || self->frame_steps == 0)
+    return self->params.steps;
+  return self->frame_steps;
+}
+
+void
 bw_video_job_set_from_content (BwVideoJob *self,
                                gboolean    from_content)
 {
@@ -227,6 +249,7 @@ stylise (BwVideoJob    *self,
 
   if (init)
     params.init = BW_INIT_IMAGE;
+  params.steps = steps_of_frame (self, self->n_frames);
   session = bw_engine_new_session (self->engine, &params);
   bw_session_set_content (session, frame);
   for (guint i = 0; i < self->styles->len; i++)
@@ -322,6 +345,14 @@ bw_video_job_get_n_frames (BwVideoJob *self)
 }
 
 int
+bw_video_job_get_steps (BwVideoJob *self)
+{
+  g_return_val_if_fail (BW_IS_VIDEO_JOB (self), 0);
+
+  return steps_of_frame (self, self->n_frames);
+}
+
+int
 bw_video_job_get_n_frames_expected (BwVideoJob *self)
 {
   g_return_val_if_fail (BW_IS_VIDEO_JOB (self), -1);
@@ -333,16 +364,19 @@ bw_video_job_get_n_frames_expected (BwVideoJob *self)
 double
 bw_video_job_get_seconds_left (BwVideoJob *self)
 {
-  double done, elapsed;
   int expected = bw_video_job_get_n_frames_expected (self);
+  int first = steps_of_frame (self, 0), later = steps_of_frame (self, 1);
+  double done, total, elapsed;
 
   g_return_val_if_fail (BW_IS_VIDEO_JOB (self), -1);
 
-  done = self->n_frames + (double) self->step / MAX (1, self->params.steps);
+  /* in steps, which cost the same in every frame: the first frame may take more of them */
+  total = expected > 0 ? first + (double) (expected - 1) * later : 0;
+  done = (self->n_frames > 0 ? first + (double) (self->n_frames - 1) * later : 0) + self->step;
   if (expected < 0 || done <= 0)
     return -1;
   elapsed = (g_get_monotonic_time () - self->started) / 1e6;
-  return elapsed / done * MAX (0, expected - done);
+  return elapsed / done * MAX (0, total - done);
 }
 
 gboolean

@@ -30,6 +30,10 @@ void        bw_video_job_add_style        (BwVideoJob      *self,
 void        bw_video_job_set_from_content (BwVideoJob      *self,
                                            gboolean         from_content);
 
+/* Steps for each frame after the first, which starts from the previous result and so needs
+ * fewer (0, the default: params->steps, as the first). */
+void        bw_video_job_set_frame_steps  (BwVideoJob      *self,
+                                           int              steps);
 /* For the frame under way from its next step, and for the frames after it. */
 void        bw_video_job_set_weights      (BwVideoJob      *self,
                                            double           content_weight,
@@ -46,6 +50,8 @@ gboolean    bw_video_job_run              (BwVideoJob      *self,
 
 /* Frames written so far. */
 int         bw_video_job_get_n_frames     (BwVideoJob      *self);
+/* The steps of the frame under way (of the next one between frames). */
+int         bw_video_job_get_steps        (BwVideoJob      *self);
 /* The frames the video has, from its length and rate; -1 when the container does not say. */
 int         bw_video_job_get_n_frames_expected (BwVideoJob *self);
 /* From the time the frames so far took; -1 before the first step or when the length is
