@@ -362,6 +362,39 @@ test_frame_steps (void)
   g_assert_false (g_file_test (photo_out, G_FILE_TEST_EXISTS));
 }
 
+/* Files that look like videos but are not: a sentence and exit 1, never a hang (appsink's
+ * blocking pull used to wait forever for a pipeline that failed before its first frame). */
+static void
+test_bad_video (void)
+{
+  g_autofree char *style = in_oracle ("style.png");
+  g_autofree char *weights = in_oracle ("vgg19.pth");
+  g_autofree char *output = in_oracle ("bad-out.webm");
+  g_autofree char *garbage = in_oracle ("garbage.webm");
+  g_autofree char *empty = in_oracle ("empty.webm");
+  const char *files[] = { garbage, empty };
+  guint8 noise[4096];
+
+  for (gsize i = 0; i < sizeof noise; i++)
+    noise[i] = (guint8) (i * 2654435761u >> 13);
+  g_assert_true (g_file_set_contents (garbage, (const char *) noise, sizeof noise, NULL));
+  g_assert_true (g_file_set_contents (empty, "", 0, NULL));
+  for (gsize i = 0; i < G_N_ELEMENTS (files); i++)
+    {
+      const char *args[] = {
+        "--content", files[i], "--style", style, "--weights", weights, "--output", output,
+        "--preset", "seed", "--steps", "1", "--size", "32", NULL
+      };
+      g_autofree char *out = NULL;
+      g_autofree char *err = NULL;
+
+      g_assert_cmpint (bw_test_run_cli (args, NULL, &out, &err), ==, 1);
+      g_test_message ("%s", err);
+      g_assert_nonnull (strstr (err, "could not be decoded"));
+      g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
+    }
+}
+
 /* A frame's duration at the clips' 5 fps. */
 #define FRAME (GST_SECOND / 5)
 
@@ -739,6 +772,7 @@ main (int   argc,
   g_test_add_func ("/motion/frames/timelapse", test_timelapse);
   g_test_add_func ("/motion/frames/video", test_video);
   g_test_add_func ("/motion/frames/frame-steps", test_frame_steps);
+  g_test_add_func ("/motion/frames/bad-video", test_bad_video);
   g_test_add_func ("/motion/audio/tone", test_audio);
   g_test_add_func ("/motion/audio/undecodable", test_audio_undecodable);
   g_test_add_func ("/motion/audio/interrupt", test_audio_interrupt);

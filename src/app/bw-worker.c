@@ -592,8 +592,9 @@ run_video (BwWorker    *self,
   gboolean ok;
 
   post_state (self, BW_WORKER_PREPARING);
-  if (!(styles = load_styles (msg, &error)) || open_engine (self, ts, &error) == NULL ||
-      !(job = bw_video_job_new (ts->engine, &msg->params, msg->path, msg->output, &error)))
+  if (!(styles = load_styles (msg, &error)) ||
+      !(job = bw_video_job_new (&msg->params, msg->path, msg->output, &error)) ||
+      open_engine (self, ts, &error) == NULL)
     {
       post_failure (self, g_steal_pointer (&error));
       post_state (self, BW_WORKER_IDLE);
@@ -606,7 +607,7 @@ run_video (BwWorker    *self,
 
   ts->video = job;
   ts->video_cancellable = g_cancellable_new ();
-  ok = bw_video_job_run (job, ts->video_cancellable, &error);
+  ok = bw_video_job_run (job, ts->engine, ts->video_cancellable, &error);
   ts->video = NULL;
   g_clear_object (&ts->video_cancellable);
   ts->paused = FALSE;

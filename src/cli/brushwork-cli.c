@@ -485,13 +485,14 @@ run_video (const Options *opts,
   double flicker_in, flicker_out;
   gboolean stopped;
 
+  /* every input read before the network is loaded, so a bad file fails at once */
   if (!load_styles (opts, styles, blends, &error))
+    return failure (error);
+  job = bw_video_job_new (params, opts->content, opts->output, &error);
+  if (job == NULL)
     return failure (error);
   engine = open_engine (opts, &error);
   if (engine == NULL)
-    return failure (error);
-  job = bw_video_job_new (engine, params, opts->content, opts->output, &error);
-  if (job == NULL)
     return failure (error);
   for (guint i = 0; i < styles->len; i++)
     bw_video_job_add_style (job, g_ptr_array_index (styles, i), g_array_index (blends, double, i));
@@ -501,7 +502,7 @@ run_video (const Options *opts,
   g_signal_connect (job, "step", G_CALLBACK (on_video_step), &progress);
   g_signal_connect (job, "frame", G_CALLBACK (on_video_frame), &progress);
   progress.started = g_get_monotonic_time ();
-  stopped = !bw_video_job_run (job, cancellable, &error) &&
+  stopped = !bw_video_job_run (job, engine, cancellable, &error) &&
             g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   if (bw_video_job_get_warning (job))
     g_printerr ("brushwork-cli: warning: %s\n", bw_video_job_get_warning (job));

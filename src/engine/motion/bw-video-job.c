@@ -85,8 +85,7 @@ bw_video_job_init (BwVideoJob *self)
 }
 
 BwVideoJob *
-bw_video_job_new (BwEngine        *engine,
-                  const BwParams  *params,
+bw_video_job_new (const BwParams  *params,
                   const char      *input,
                   const char      *output,
                   GError         **error)
@@ -95,12 +94,9 @@ bw_video_job_new (BwEngine        *engine,
   int fps_n, fps_d;
   double duration;
 
-  g_return_val_if_fail (BW_IS_ENGINE (engine), NULL);
-
   if (!bw_video_writer_check_format (output, error))
     return NULL;
   self = g_object_new (BW_TYPE_VIDEO_JOB, NULL);
-  self->engine = g_object_ref (engine);
   self->params = *params;
   self->input = g_strdup (input);
   self->output = g_strdup (output);
@@ -278,6 +274,7 @@ stylise (BwVideoJob    *self,
 
 gboolean
 bw_video_job_run (BwVideoJob    *self,
+                  BwEngine      *engine,
                   GCancellable  *cancellable,
                   GError       **error)
 {
@@ -286,8 +283,10 @@ bw_video_job_run (BwVideoJob    *self,
   gboolean cancelled = FALSE;
 
   g_return_val_if_fail (BW_IS_VIDEO_JOB (self), FALSE);
+  g_return_val_if_fail (BW_IS_ENGINE (engine), FALSE);
   g_return_val_if_fail (self->writer == NULL, FALSE);
 
+  self->engine = g_object_ref (engine);
   self->started = g_get_monotonic_time ();
   while (!cancelled)
     {

@@ -14,11 +14,11 @@ G_BEGIN_DECLS
 #define BW_TYPE_VIDEO_JOB (bw_video_job_get_type ())
 G_DECLARE_FINAL_TYPE (BwVideoJob, bw_video_job, BW, VIDEO_JOB, GObject)
 
-/* Opens @input at once, so that a file that is not a video fails before any slow work.
- * @output must be a .webm (bw_video_writer_check_format()). Frames are scaled so that their
- * longer side is params->size. */
-BwVideoJob *bw_video_job_new              (BwEngine        *engine,
-                                           const BwParams  *params,
+/* Opens @input and reads its first frame at once, so that a file that is not a video fails
+ * before any slow work (such as loading the network). @output must be a .webm
+ * (bw_video_writer_check_format()). Frames are scaled so that their longer side is
+ * params->size. */
+BwVideoJob *bw_video_job_new              (const BwParams  *params,
                                            const char      *input,
                                            const char      *output,
                                            GError         **error);
@@ -45,6 +45,7 @@ void        bw_video_job_set_weights      (BwVideoJob      *self,
  * it got, the stream is ended so that the file plays, and this returns FALSE with
  * G_IO_ERROR_CANCELLED. */
 gboolean    bw_video_job_run              (BwVideoJob      *self,
+                                           BwEngine        *engine,
                                            GCancellable    *cancellable,
                                            GError         **error);
 

@@ -11,6 +11,7 @@
 #include <gst/pbutils/pbutils.h>
 #include <gst/video/video.h>
 #include <math.h>
+#include <string.h>
 
 #include "motion/bw-motion-error.h"
 
@@ -174,20 +175,50 @@ check_bus (BwVideoReader  *self,
   if (msg)
     {
       g_autoptr(GError) gst_error = NULL;
+      g_autofree char *reason = NULL;
+
       gst_message_parse_error (msg, &gst_error, NULL);
+      /* GStreamer's messages are sentences already; this one goes inside ours */
+      reason = g_strdup (gst_error->message);
+      if (g_str_has_suffix (reason, "."))
+        reason[strlen (reason) - 1] = '\0';
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
                    "“%s” could not be decoded: %s. Use a WebM, MP4 or Ogg video that your "
-                   "GStreamer plugins can play.", self->display, gst_error->message);
+                   "GStreamer plugins can play.", self->display, reason);
       return FALSE;
     }
   return TRUE;
+}
+
+/* The next decoded frame; NULL at the end, or with @error set when the pipeline failed.
+ * appsink's blocking pull would wait forever for a file that fails before its first frame
+ * (no EOS comes after an error), so it is polled, with the bus checked in between. */
+static GstSample *
+pull_sample (BwVideoReader  *self,
+             GError        **error)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_USEC_PER_SEC;
+
+  while (g_get_monotonic_time () < deadline)
+    {
+      GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (self->sink), 100 * GST_MSECOND);
+
+      if (sample)
+        return sample;
+      if (!check_bus (self, error) || gst_app_sink_is_eos (GST_APP_SINK (self->sink)))
+        return NULL;
+    }
+  g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
+               "“%s” gave no frame for a minute. Use a WebM, MP4 or Ogg video that your "
+               "GStreamer plugins can play.", self->display);
+  return NULL;
 }
 
 BwImage *
 bw_video_reader_next (BwVideoReader  *self,
                       GError        **error)
 {
-  g_autoptr(GstSample) sample = gst_app_sink_pull_sample (GST_APP_SINK (self->sink));
+  g_autoptr(GstSample) sample = pull_sample (self, error);
   GstVideoInfo info;
   GstVideoFrame frame;
   g_autoptr(BwImage) image = NULL;
@@ -195,10 +226,7 @@ bw_video_reader_next (BwVideoReader  *self,
   int w, h;
 
   if (sample == NULL)
-    {
-      check_bus (self, error);
-      return NULL;
-    }
+    return NULL;
   if (!gst_video_info_from_caps (&info, gst_sample_get_caps (sample)) ||
       !gst_video_frame_map (&frame, &info, gst_sample_get_buffer (sample), GST_MAP_READ))
     {
