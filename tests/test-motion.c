@@ -363,7 +363,8 @@ test_frame_steps (void)
 }
 
 /* Files that look like videos but are not: a sentence and exit 1, never a hang (appsink's
- * blocking pull used to wait forever for a pipeline that failed before its first frame). */
+ * blocking pull used to wait forever for a pipeline that failed before its first frame).
+ * Sound alone is said to be that. */
 static void
 test_bad_video (void)
 {
@@ -372,8 +373,24 @@ test_bad_video (void)
   g_autofree char *output = in_oracle ("bad-out.webm");
   g_autofree char *garbage = in_oracle ("garbage.webm");
   g_autofree char *empty = in_oracle ("empty.webm");
-  const char *files[] = { garbage, empty };
+  g_autofree char *sound = in_oracle ("sound-only.webm");
+  g_autofree char *desc = g_strdup_printf ("audiotestsrc num-buffers=20 ! audioconvert ! opusenc ! "
+                                           "webmmux ! filesink location=\"%s\"", sound);
+  const char *files[] = { garbage, empty, sound };
+  const char *says[] = { "could not be decoded", "could not be decoded", "holds sound but no pictures" };
+  g_autoptr(GError) error = NULL;
+  GstElement *pipeline = gst_parse_launch (desc, &error);
+  g_autoptr(GstBus) bus = NULL;
+  g_autoptr(GstMessage) msg = NULL;
   guint8 noise[4096];
+
+  g_assert_no_error (error);
+  gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  bus = gst_element_get_bus (pipeline);
+  msg = gst_bus_timed_pop_filtered (bus, GST_CLOCK_TIME_NONE, GST_MESSAGE_EOS | GST_MESSAGE_ERROR);
+  g_assert_cmpint (GST_MESSAGE_TYPE (msg), ==, GST_MESSAGE_EOS);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
 
   for (gsize i = 0; i < sizeof noise; i++)
     noise[i] = (guint8) (i * 2654435761u >> 13);
@@ -390,7 +407,7 @@ test_bad_video (void)
 
       g_assert_cmpint (bw_test_run_cli (args, NULL, &out, &err), ==, 1);
       g_test_message ("%s", err);
-      g_assert_nonnull (strstr (err, "could not be decoded"));
+      g_assert_nonnull (strstr (err, says[i]));
       g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
     }
 }

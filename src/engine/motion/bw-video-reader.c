@@ -27,6 +27,7 @@ struct _BwVideoReader {
   /* set by decodebin's streaming threads */
   GMutex audio_lock;
   gboolean has_audio;
+  gboolean has_video;
   char *audio_codec;          /* a sound stream without a decoder */
 };
 
@@ -79,12 +80,12 @@ on_pad_added (GstElement *decodebin,
   BwVideoReader *self = user_data;
   g_autoptr(GstCaps) caps = gst_pad_query_caps (pad, NULL);
 
+  g_mutex_lock (&self->audio_lock);
   if (is_audio (caps))
-    {
-      g_mutex_lock (&self->audio_lock);
-      self->has_audio = TRUE;
-      g_mutex_unlock (&self->audio_lock);
-    }
+    self->has_audio = TRUE;
+  else
+    self->has_video = TRUE;
+  g_mutex_unlock (&self->audio_lock);
 }
 
 /* A stream decodebin has no decoder for. */
@@ -203,10 +204,28 @@ pull_sample (BwVideoReader  *self,
     {
       GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (self->sink), 100 * GST_MSECOND);
 
+      gboolean sound_only;
+
       if (sample)
         return sample;
-      if (!check_bus (self, error) || gst_app_sink_is_eos (GST_APP_SINK (self->sink)))
-        return NULL;
+      if (check_bus (self, error))
+        {
+          if (gst_app_sink_is_eos (GST_APP_SINK (self->sink)))
+            return NULL;
+          continue;
+        }
+      /* decodebin's own words for a file of sound alone are about its unlinked stream */
+      g_mutex_lock (&self->audio_lock);
+      sound_only = self->has_audio && !self->has_video;
+      g_mutex_unlock (&self->audio_lock);
+      if (sound_only)
+        {
+          g_clear_error (error);
+          g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
+                       "“%s” holds sound but no pictures. Choose a video with pictures.",
+                       self->display);
+        }
+      return NULL;
     }
   g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
                "“%s” gave no frame for a minute. Use a WebM, MP4 or Ogg video that your "
