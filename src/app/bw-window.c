@@ -706,7 +706,8 @@ bw_window_run_start (BwWindow *self)
 
 void
 bw_window_paint_video (BwWindow *self,
-                       GFile    *output)
+                       GFile    *output,
+                       int       frame_steps)
 {
   g_autoptr(GPtrArray) files = g_ptr_array_new ();
   g_autoptr(GArray) blends = g_array_new (FALSE, FALSE, sizeof (double));
@@ -724,7 +725,7 @@ bw_window_paint_video (BwWindow *self,
   bw_loss_plot_clear (self->loss_plot);
   bw_preview_set_image_size (self->preview, params.size);
   gtk_stack_set_visible_child_name (self->preview_stack, "preview");
-  bw_worker_start_video (self->worker, &params, self->content_file, output,
+  bw_worker_start_video (self->worker, &params, self->content_file, output, frame_steps,
                          (GFile **) files->pdata, (double *) blends->data, files->len);
 }
 
@@ -1269,9 +1270,14 @@ on_video_save_response (GtkNativeDialog *chooser,
   g_autoptr(GFile) chosen = NULL;
   g_autofree char *path = NULL;
   g_autofree char *lower = NULL;
+  const char *pace = gtk_file_chooser_get_choice (GTK_FILE_CHOOSER (chooser), "later-frames");
+  int frame_steps = 0;
 
   if (response == GTK_RESPONSE_ACCEPT)
     chosen = gtk_file_chooser_get_file (GTK_FILE_CHOOSER (chooser));
+  /* later frames start from the previous result and need fewer steps (see README) */
+  if (g_strcmp0 (pace, "quarter") == 0)
+    frame_steps = MAX (1, (int) gtk_adjustment_get_value (self->steps_adjustment) / 4);
   g_clear_object (&self->chooser);
   if (chosen == NULL)
     return;
@@ -1288,10 +1294,10 @@ on_video_save_response (GtkNativeDialog *chooser,
       g_autofree char *name = g_strconcat (path, ".webm", NULL);
       g_autoptr(GFile) fixed = g_file_new_for_path (name);
 
-      bw_window_paint_video (self, fixed);
+      bw_window_paint_video (self, fixed, frame_steps);
     }
   else
-    bw_window_paint_video (self, chosen);
+    bw_window_paint_video (self, chosen, frame_steps);
 }
 
 static void
@@ -1313,6 +1319,16 @@ paint_video_action (GSimpleAction *action,
                                                GTK_FILE_CHOOSER_ACTION_SAVE, _("_Paint"), NULL);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), webm);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
+  {
+    const char *ids[] = { "all", "quarter", NULL };
+    const char *labels[] = { _("All steps for every frame"),
+                             _("A quarter of the steps after the first frame (faster, steadier)"),
+                             NULL };
+
+    gtk_file_chooser_add_choice (GTK_FILE_CHOOSER (self->chooser), "later-frames",
+                                 _("Later Frames"), ids, labels);
+    gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (self->chooser), "later-frames", "all");
+  }
   if (*folder && g_file_test (folder, G_FILE_TEST_IS_DIR))
     {
       g_autoptr(GFile) dir = g_file_new_for_path (folder);

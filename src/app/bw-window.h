@@ -28,9 +28,11 @@ void       bw_window_set_weights_path (BwWindow             *self,
 /* Starts painting once the images being read are in. */
 void       bw_window_start            (BwWindow             *self);
 /* With a video as content: paints every frame into the WebM @output, in the background
- * (what the Paint Whole Video dialog does when a file is chosen). */
+ * (what the Paint Whole Video dialog does when a file is chosen). Each frame after the first
+ * takes @frame_steps steps (0: as many as the first). */
 void       bw_window_paint_video      (BwWindow             *self,
-                                       GFile                *output);
+                                       GFile                *output,
+                                       int                   frame_steps);
 
 /* Writes the current result to @file (PNG or JPEG by its extension), on a thread. */
 void       bw_window_save_async       (BwWindow             *self,

@@ -50,7 +50,7 @@ typedef struct {
   GPtrArray *styles;     /* paths */
   GArray *blends;        /* doubles */
   double weights[3];
-  int n_steps;
+  int n_steps;           /* MSG_SET_N_STEPS; MSG_VIDEO: of the frames after the first */
 } Message;
 
 typedef enum {
@@ -602,6 +602,7 @@ run_video (BwWorker    *self,
     }
   for (guint i = 0; i < styles->len; i++)
     bw_video_job_add_style (job, g_ptr_array_index (styles, i), g_array_index (msg->blends, double, i));
+  bw_video_job_set_frame_steps (job, msg->n_steps);
   g_signal_connect (job, "step", G_CALLBACK (on_video_step), &run);
   post_state (self, BW_WORKER_RUNNING);
 
@@ -1009,6 +1010,7 @@ bw_worker_start_video (BwWorker       *self,
                        const BwParams *params,
                        GFile          *content,
                        GFile          *output,
+                       int             frame_steps,
                        GFile  *const  *styles,
                        const double   *blends,
                        guint           n_styles)
@@ -1021,6 +1023,7 @@ bw_worker_start_video (BwWorker       *self,
 
   msg = message_new_run (MSG_VIDEO, params, content, styles, blends, n_styles);
   msg->output = g_file_get_path (output);
+  msg->n_steps = frame_steps;
   send_run (self, msg);
 }
 

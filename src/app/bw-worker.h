@@ -40,13 +40,15 @@ void           bw_worker_start            (BwWorker        *self,
                                            GFile   *const  *styles,
                                            const double    *blends,
                                            guint            n_styles);
-/* Stylises every frame of the video @content into the WebM @output (see BwVideoJob): the
+/* Stylises every frame of the video @content into the WebM @output (see BwVideoJob; each
+ * frame after the first takes @frame_steps steps, 0: params->steps): the
  * frames show as they are painted, BwWorker:frame counts them, stop ends the file with the
  * frames so far, pause and the weights work as for a photo. */
 void           bw_worker_start_video      (BwWorker        *self,
                                            const BwParams  *params,
                                            GFile           *content,
                                            GFile           *output,
+                                           int              frame_steps,
                                            GFile   *const  *styles,
                                            const double    *blends,
                                            guint            n_styles);

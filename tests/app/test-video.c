@@ -13,6 +13,8 @@
  *   checked against its source in test-motion), while the progress says which frame it is on.
  * /video/stop: Stop during the video leaves a WebM that plays with the frames so far and
  *   no temporary file.
+ * /video/frame-steps: asked for fewer steps after the first frame (the save dialog's "Later
+ *   frames" choice), the first frame takes the Steps value and every later one the fewer.
  * /video/close: closing the window mid-video asks first; Stop and Close leaves a whole WebM
  *   with the frames so far and no temporary file.
  * /video/weights: moving Style Strength from 6 to 3 (β from 1e6 to 1e3) during the first
@@ -312,7 +314,7 @@ test_paint_whole (void)
 
   bw_app_test_wait (pane_shows, &first, 30, "the first frame in the photo pane");
   bw_app_test_wait (has_style, window, 20, "the style's row");
-  bw_window_paint_video (window, out_file);
+  bw_window_paint_video (window, out_file, 0);
   bw_app_test_wait (video_done, &run, 600, "every frame painted");
   g_assert_true (run.frame_in_text);
   g_assert_cmpint (run.max_frame, ==, N_FRAMES);
@@ -361,7 +363,7 @@ test_stop (void)
 
   bw_app_test_wait (pane_shows, &first, 30, "the first frame in the photo pane");
   bw_app_test_wait (has_style, window, 20, "the style's row");
-  bw_window_paint_video (window, out_file);
+  bw_window_paint_video (window, out_file, 0);
   bw_app_test_wait (video_done, &run, 600, "the video stopped");
   g_assert_true (run.stopped);
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
@@ -372,6 +374,48 @@ test_stop (void)
   g_assert_cmpint (frames->len, <, N_FRAMES);
   g_assert_cmpint (frames->len, ==, run.max_frame);
   g_assert_cmpfloat (fabs (image_mean (frames->pdata[0]) - level (0)), <, TOLERANCE);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+static void
+on_frame_steps (BwWorker   *worker,
+                GParamSpec *pspec,
+                GString    *log)
+{
+  int frame = bw_worker_get_frame (worker);
+  g_autofree char *entry = g_strdup_printf ("%d:%d ", frame, bw_worker_get_n_steps (worker));
+
+  /* one entry per frame */
+  if (frame > 0 && !g_str_has_suffix (log->str, entry) && bw_worker_get_step (worker) > 0)
+    g_string_append (log, entry);
+}
+
+static void
+test_frame_steps (void)
+{
+  g_autoptr(BwApplication) app = new_app (3);
+  g_autofree char *out = g_build_filename (tmpdir, "frame-steps.webm", NULL);
+  g_autoptr(GFile) out_file = g_file_new_for_path (out);
+  g_autoptr(GString) log = g_string_new (NULL);
+  BwWindow *window = open_window (app);
+  BwWorker *worker = bw_window_get_worker (window);
+  GtkWidget *pane = bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0);
+  PaneLevel first = { pane, level (0) };
+  VideoRun run = { worker, GTK_PROGRESS_BAR (bw_app_test_find (GTK_WIDGET (window), GTK_TYPE_PROGRESS_BAR, 0)) };
+  g_autoptr(GPtrArray) frames = NULL;
+  int fps_n, fps_d;
+  gulong handler;
+
+  bw_app_test_wait (pane_shows, &first, 30, "the first frame in the photo pane");
+  bw_app_test_wait (has_style, window, 20, "the style's row");
+  handler = g_signal_connect (worker, "notify::step", G_CALLBACK (on_frame_steps), log);
+  bw_window_paint_video (window, out_file, 1);
+  bw_app_test_wait (video_done, &run, 600, "every frame painted");
+  g_signal_handler_disconnect (worker, handler);
+  g_test_message ("frame:steps %s", log->str);
+  g_assert_cmpstr (log->str, ==, "1:3 2:1 3:1 4:1 5:1 6:1 ");
+  frames = read_frames (out, &fps_n, &fps_d);
+  g_assert_cmpint (frames->len, ==, N_FRAMES);
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
@@ -422,7 +466,7 @@ test_close (void)
 
   bw_app_test_wait (pane_shows, &first, 30, "the first frame in the photo pane");
   bw_app_test_wait (has_style, window, 20, "the style's row");
-  bw_window_paint_video (window, out_file);
+  bw_window_paint_video (window, out_file, 0);
   bw_app_test_wait (frame_under_way, bw_window_get_worker (window), 300, "the second frame");
   gtk_window_close (GTK_WINDOW (window));
   bw_app_test_wait (has_stop_dialog, &dialog, 20, "the question before closing");
@@ -494,7 +538,7 @@ test_weights (void)
   bw_app_test_wait (pane_shows, &first, 30, "the first frame in the photo pane");
   bw_app_test_wait (has_style, window, 20, "the style's row");
   handler = g_signal_connect (worker, "notify::step", G_CALLBACK (on_video_progress), &w);
-  bw_window_paint_video (window, out_file);
+  bw_window_paint_video (window, out_file, 0);
   bw_app_test_wait (video_done, &run, 600, "every frame painted");
   g_signal_handler_disconnect (worker, handler);
 
@@ -557,6 +601,7 @@ main (int   argc,
   g_test_add_func ("/video/scrub", test_scrub);
   g_test_add_func ("/video/paint-whole", test_paint_whole);
   g_test_add_func ("/video/stop", test_stop);
+  g_test_add_func ("/video/frame-steps", test_frame_steps);
   g_test_add_func ("/video/close", test_close);
   g_test_add_func ("/video/weights", test_weights);
   g_test_add_func ("/video/recording", test_recording);
