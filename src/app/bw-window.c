@@ -1108,13 +1108,33 @@ bw_window_dup_default_name (BwWindow *self)
   return g_strconcat (stem, ".png", NULL);
 }
 
+/* A save dialog proposing @name in the folder last saved to; shown by the caller. */
+static GtkFileChooserNative *
+new_save_chooser (BwWindow   *self,
+                  const char *title,
+                  const char *accept_label,
+                  const char *name)
+{
+  g_autofree char *folder = g_settings_get_string (self->settings, "last-folder");
+  GtkFileChooserNative *chooser = gtk_file_chooser_native_new (title, GTK_WINDOW (self),
+                                                               GTK_FILE_CHOOSER_ACTION_SAVE,
+                                                               accept_label, NULL);
+
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  if (*folder && g_file_test (folder, G_FILE_TEST_IS_DIR))
+    {
+      g_autoptr(GFile) dir = g_file_new_for_path (folder);
+      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), dir, NULL);
+    }
+  return chooser;
+}
+
 static void
 show_save_dialog (BwWindow *self)
 {
   g_autoptr(GtkFileFilter) png = gtk_file_filter_new ();
   g_autoptr(GtkFileFilter) jpeg = gtk_file_filter_new ();
   g_autofree char *name = bw_window_dup_default_name (self);
-  g_autofree char *folder = g_settings_get_string (self->settings, "last-folder");
 
   if (self->chooser)
     return;
@@ -1122,16 +1142,9 @@ show_save_dialog (BwWindow *self)
   gtk_file_filter_add_mime_type (png, "image/png");
   gtk_file_filter_set_name (jpeg, _("JPEG Image"));
   gtk_file_filter_add_mime_type (jpeg, "image/jpeg");
-  self->chooser = gtk_file_chooser_native_new (_("Save Painting"), GTK_WINDOW (self),
-                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"), NULL);
+  self->chooser = new_save_chooser (self, _("Save Painting"), _("_Save"), name);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), png);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), jpeg);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
-  if (*folder && g_file_test (folder, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr(GFile) dir = g_file_new_for_path (folder);
-      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (self->chooser), dir, NULL);
-    }
   g_signal_connect (self->chooser, "response", G_CALLBACK (on_save_response), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
@@ -1309,16 +1322,13 @@ paint_video_action (GSimpleAction *action,
   g_autoptr(GtkFileFilter) webm = gtk_file_filter_new ();
   g_autofree char *stem = dup_default_stem (self);
   g_autofree char *name = g_strconcat (stem, ".webm", NULL);
-  g_autofree char *folder = g_settings_get_string (self->settings, "last-folder");
 
   if (self->chooser)
     return;
   gtk_file_filter_set_name (webm, _("WebM Video"));
   gtk_file_filter_add_mime_type (webm, "video/webm");
-  self->chooser = gtk_file_chooser_native_new (_("Paint Whole Video"), GTK_WINDOW (self),
-                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Paint"), NULL);
+  self->chooser = new_save_chooser (self, _("Paint Whole Video"), _("_Paint"), name);
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), webm);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (self->chooser), name);
   {
     const char *ids[] = { "all", "quarter", NULL };
     const char *labels[] = { _("All steps for every frame"),
@@ -1329,11 +1339,6 @@ paint_video_action (GSimpleAction *action,
                                  _("Later Frames"), ids, labels);
     gtk_file_chooser_set_choice (GTK_FILE_CHOOSER (self->chooser), "later-frames", "all");
   }
-  if (*folder && g_file_test (folder, G_FILE_TEST_IS_DIR))
-    {
-      g_autoptr(GFile) dir = g_file_new_for_path (folder);
-      gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (self->chooser), dir, NULL);
-    }
   g_signal_connect (self->chooser, "response", G_CALLBACK (on_video_save_response), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
