@@ -260,6 +260,37 @@ on_compare_released (BwPreview *self)
   bw_preview_set_show_original (self, FALSE);
 }
 
+/* The keyboard's hold: Space or Enter held on the focused button, as a pointer's press. */
+static gboolean
+is_activate_key (guint keyval)
+{
+  return keyval == GDK_KEY_space || keyval == GDK_KEY_Return || keyval == GDK_KEY_KP_Enter;
+}
+
+static gboolean
+on_compare_key_pressed (GtkEventControllerKey *key,
+                        guint                  keyval,
+                        guint                  keycode,
+                        GdkModifierType        state,
+                        BwPreview             *self)
+{
+  if (!is_activate_key (keyval) || !gtk_widget_is_sensitive (self->compare_button))
+    return FALSE;
+  bw_preview_set_show_original (self, TRUE);
+  return TRUE;
+}
+
+static void
+on_compare_key_released (GtkEventControllerKey *key,
+                         guint                  keyval,
+                         guint                  keycode,
+                         GdkModifierType        state,
+                         BwPreview             *self)
+{
+  if (is_activate_key (keyval))
+    bw_preview_set_show_original (self, FALSE);
+}
+
 static void
 on_fit_toggled (BwPreview *self)
 {
@@ -442,7 +473,7 @@ bw_preview_class_init (BwPreviewClass *klass)
 static void
 bw_preview_init (BwPreview *self)
 {
-  GtkEventController *scroll;
+  GtkEventController *scroll, *key, *focus;
   GtkGesture *zoom, *click;
 
   gtk_widget_init_template (GTK_WIDGET (self));
@@ -465,6 +496,14 @@ bw_preview_init (BwPreview *self)
   g_signal_connect_swapped (click, "stopped", G_CALLBACK (on_compare_released), self);
   g_signal_connect_swapped (click, "cancel", G_CALLBACK (on_compare_released), self);
   gtk_widget_add_controller (self->compare_button, GTK_EVENT_CONTROLLER (click));
+  key = gtk_event_controller_key_new ();
+  g_signal_connect (key, "key-pressed", G_CALLBACK (on_compare_key_pressed), self);
+  g_signal_connect (key, "key-released", G_CALLBACK (on_compare_key_released), self);
+  gtk_widget_add_controller (self->compare_button, key);
+  /* a key released elsewhere never comes here */
+  focus = gtk_event_controller_focus_new ();
+  g_signal_connect_swapped (focus, "leave", G_CALLBACK (on_compare_released), self);
+  gtk_widget_add_controller (self->compare_button, focus);
 
   g_signal_connect (gtk_scrolled_window_get_hadjustment (self->scroller), "changed",
                     G_CALLBACK (on_hadjustment_changed), self);

@@ -17,7 +17,8 @@
  * /preview/split: preview.split shows the photo's pixels left of the divider and the
  *   painting's right of it, at 1/2 by default; a press at a quarter of the image's width
  *   moves the divider there, a drag of half the width moves it to three quarters; holding
- *   the compare button shows the whole photo; toggling split off shows the whole painting.
+ *   the compare button shows the whole photo, also held with Space from the keyboard, and
+ *   letting go brings the split back; toggling split off shows the whole painting.
  */
 #include <adwaita.h>
 #include <math.h>
@@ -356,6 +357,20 @@ assert_split (GdkTexture *render,
   g_assert_cmpint (n_right, >, 100);
 }
 
+/* The button that shows the photo while held. */
+static GtkWidget *
+compare_button (BwPreview *preview)
+{
+  for (int i = 0;; i++)
+    {
+      GtkWidget *button = bw_app_test_find (GTK_WIDGET (preview), GTK_TYPE_BUTTON, i);
+
+      g_assert_nonnull (button);
+      if (g_strcmp0 (gtk_widget_get_tooltip_text (button), "Hold to See the Photo") == 0)
+        return button;
+    }
+}
+
 static void
 test_split (Fixture       *f,
             gconstpointer  data)
@@ -363,6 +378,9 @@ test_split (Fixture       *f,
   GtkWidget *picture = bw_app_test_find (GTK_WIDGET (f->preview), BW_TYPE_COMPARE_PICTURE, 0);
   GtkGestureDrag *drag = bw_app_test_controller (picture, GTK_TYPE_GESTURE_DRAG);
   g_autoptr(GdkTexture) render = NULL;
+  GtkEventController *key;
+  GtkWidget *compare;
+  gboolean handled = FALSE;
   graphene_point_t at;
   int ox, oy, x, y;
 
@@ -394,14 +412,21 @@ test_split (Fixture       *f,
   render = bw_app_test_render_drawn (GTK_WIDGET (f->preview));
   assert_split (render, ox, oy, f->painting, f->photo, 3 * W / 4);
 
-  /* holding the compare button still shows the whole photo */
-  bw_preview_set_show_original (f->preview, TRUE);
+  /* holding the compare button, here with the keyboard (Space on the focused button), still
+   * shows the whole photo, and letting go brings the split back */
+  compare = compare_button (f->preview);
+  key = bw_app_test_controller (compare, GTK_TYPE_EVENT_CONTROLLER_KEY);
+  g_signal_emit_by_name (key, "key-pressed", GDK_KEY_space, 0, 0, &handled);
+  g_assert_true (handled);
   g_clear_object (&render);
   render = bw_app_test_render_drawn (GTK_WIDGET (f->preview));
   g_assert_true (bw_app_test_find_image (render, f->photo, &x, &y));
   g_assert_cmpint (x, ==, ox);
   g_assert_cmpint (y, ==, oy);
-  bw_preview_set_show_original (f->preview, FALSE);
+  g_signal_emit_by_name (key, "key-released", GDK_KEY_space, 0, 0);
+  g_clear_object (&render);
+  render = bw_app_test_render_drawn (GTK_WIDGET (f->preview));
+  assert_split (render, ox, oy, f->painting, f->photo, 3 * W / 4);
 
   activate (f, "preview.split");
   g_assert_false (bw_preview_get_split (f->preview));
