@@ -238,6 +238,48 @@ on_preset_changed (BwWindow *self)
 }
 
 static void
+load_finished (BwWindow *self)
+{
+  self->pending_loads--;
+  if (self->pending_loads == 0 && self->start_when_loaded)
+    {
+      self->start_when_loaded = FALSE;
+      bw_window_start (self);
+    }
+}
+
+/* What a load was for, carried to its callback. */
+typedef struct {
+  BwWindow *window;
+  GFile *file;
+  gboolean as_content;
+} Load;
+
+static void
+load_free (Load *load)
+{
+  g_object_unref (load->window);
+  g_clear_object (&load->file);
+  g_free (load);
+}
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Load, load_free)
+
+static Load *
+load_new (BwWindow *self,
+          GFile    *file,
+          gboolean  as_content)
+{
+  Load *load = g_new0 (Load, 1);
+
+  load->window = g_object_ref (self);
+  load->file = file ? g_object_ref (file) : NULL;
+  load->as_content = as_content;
+  self->pending_loads++;
+  return load;
+}
+
+static void
 show_content_frame (BwWindow   *self,
                     GdkTexture *texture)
 {
@@ -266,28 +308,12 @@ set_content (BwWindow   *self,
 
 static void load_frame (BwWindow *self);
 
-/* A frame read for the scrubber, and of which video. */
-typedef struct {
-  BwWindow *window;
-  GFile *file;
-} FrameLoad;
-
-static void
-frame_load_free (FrameLoad *load)
-{
-  g_object_unref (load->window);
-  g_object_unref (load->file);
-  g_free (load);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (FrameLoad, frame_load_free)
-
 static void
 on_frame_loaded (GObject      *object,
                  GAsyncResult *result,
                  gpointer      user_data)
 {
-  g_autoptr(FrameLoad) load = user_data;
+  g_autoptr(Load) load = user_data;
   BwWindow *self = load->window;
   g_autoptr(GError) error = NULL;
   g_autoptr(GdkTexture) texture = bw_texture_load_frame_finish (result, NULL, &error);
@@ -295,25 +321,25 @@ on_frame_loaded (GObject      *object,
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
   self->frame_loading = FALSE;
-  /* another photo or video came meanwhile: this frame is of no use */
-  if (load->file != self->content_file)
-    return;
-  if (texture == NULL)
-    show_toast (self, error->message);
-  else
-    show_content_frame (self, texture);
+  /* unless another photo or video came meanwhile, which makes this frame of no use */
+  if (load->file == self->content_file)
+    {
+      if (texture == NULL)
+        show_toast (self, error->message);
+      else
+        show_content_frame (self, texture);
+    }
   if (self->frame_wanted)
     load_frame (self);
-  else
+  else if (load->file == self->content_file)
     /* a painting under way moves to the frame now shown */
     queue_restart (self);
+  load_finished (self);
 }
 
 static void
 load_frame (BwWindow *self)
 {
-  FrameLoad *load;
-
   if (self->frame_loading)
     {
       self->frame_wanted = TRUE;
@@ -321,12 +347,11 @@ load_frame (BwWindow *self)
     }
   self->frame_wanted = FALSE;
   self->frame_loading = TRUE;
-  load = g_new0 (FrameLoad, 1);
-  load->window = g_object_ref (self);
-  load->file = g_object_ref (self->content_file);
+  /* a pending load: Paint pressed meanwhile starts once the frame it paints is shown */
   bw_texture_load_frame_async (self->content_file, CONTENT_TEXTURE_SIZE,
                                gtk_adjustment_get_value (self->position_adjustment),
-                               self->cancellable, on_frame_loaded, load);
+                               self->cancellable, on_frame_loaded,
+                               load_new (self, self->content_file, TRUE));
 }
 
 static void
@@ -376,48 +401,6 @@ add_style_row (BwWindow   *self,
   gtk_widget_set_visible (GTK_WIDGET (self->style_list), TRUE);
   update_actions (self);
   queue_restart (self);
-}
-
-static void
-load_finished (BwWindow *self)
-{
-  self->pending_loads--;
-  if (self->pending_loads == 0 && self->start_when_loaded)
-    {
-      self->start_when_loaded = FALSE;
-      bw_window_start (self);
-    }
-}
-
-/* What a load was for, carried to its callback. */
-typedef struct {
-  BwWindow *window;
-  GFile *file;
-  gboolean as_content;
-} Load;
-
-static void
-load_free (Load *load)
-{
-  g_object_unref (load->window);
-  g_clear_object (&load->file);
-  g_free (load);
-}
-
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Load, load_free)
-
-static Load *
-load_new (BwWindow *self,
-          GFile    *file,
-          gboolean  as_content)
-{
-  Load *load = g_new0 (Load, 1);
-
-  load->window = g_object_ref (self);
-  load->file = file ? g_object_ref (file) : NULL;
-  load->as_content = as_content;
-  self->pending_loads++;
-  return load;
 }
 
 static void

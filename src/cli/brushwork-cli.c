@@ -27,8 +27,8 @@
 #define EXIT_USAGE 2
 
 static volatile sig_atomic_t interrupted;
-/* the video being written under a temporary name (see BwVideoWriter), removed by a second
- * Ctrl-C: set before the handler is installed, only read in it */
+/* the video being written under its temporary name (bw_video_writer_dup_partial_path()),
+ * removed by a second Ctrl-C: set before the handler is installed, only read in it */
 static char partial_video[4096];
 
 static void
@@ -715,7 +715,11 @@ main (int   argc,
     return usage_error ("--jpeg-quality must be between 1 and 100.");
 
   if (video || opts.timelapse)
-    g_snprintf (partial_video, sizeof partial_video, "%s.part", video ? opts.output : opts.timelapse);
+    {
+      g_autofree char *part = bw_video_writer_dup_partial_path (video ? opts.output : opts.timelapse);
+
+      g_strlcpy (partial_video, part, sizeof partial_video);
+    }
   signal (SIGINT, on_sigint);
   return video ? run_video (&opts, &params) : run_image (&opts, &params);
 }

@@ -105,6 +105,26 @@ bw_app_test_setup_env (void)
   return dir;
 }
 
+BwApplication *
+bw_app_test_new_app (int         size,
+                     int         steps,
+                     const char *optimizer)
+{
+  BwApplication *app = bw_application_new ();
+  g_autoptr(GSettings) settings = g_settings_new ("io.github.brushwork.Brushwork");
+
+  g_application_set_flags (G_APPLICATION (app),
+                           g_application_get_flags (G_APPLICATION (app)) | G_APPLICATION_NON_UNIQUE);
+  g_settings_set_string (settings, "preset", "default");
+  g_settings_set_int (settings, "size", size);
+  g_settings_set_int (settings, "steps", steps);
+  g_settings_set_string (settings, "optimizer", optimizer);
+  g_settings_set_double (settings, "style-weight", 1e6);
+  g_settings_set_double (settings, "content-weight", 1);
+  g_settings_set_double (settings, "smoothness", 0);
+  return app;
+}
+
 char *
 bw_app_test_make_weights (const char *dir)
 {

@@ -3,11 +3,19 @@
 
 #include <gtk/gtk.h>
 
+#include "bw-application.h"
+
 /* Points XDG_CONFIG_HOME at a new temporary folder and XDG_CACHE_HOME at
  * BRUSHWORK_TEST_CACHE (compiled pipelines are reused between runs); returns the folder.
  * Call it before GTK and GStreamer start (under AddressSanitizer it makes room for their
  * quarks first). */
 char       *bw_app_test_setup_env       (void);
+/* An application that takes no D-Bus name (tests run side by side, and CI may have no
+ * session bus), painting at @size px for @steps steps with @optimizer ("lbfgs" or "adam"), the
+ * default preset and its weights: a test that moves a slider leaves no trace in the next. */
+BwApplication *bw_app_test_new_app   (int         size,
+                                      int         steps,
+                                      const char *optimizer);
 /* Writes VGG19-shaped conv weights, seeded, to @dir/test-weights.safetensors once. */
 char       *bw_app_test_make_weights    (const char *dir);
 /* A sample image from data/samples. */

@@ -5,10 +5,11 @@
  * backend would send, so the test reads what a screen reader would: a control is named when
  * it has an accessible label (a button with a text label gets one from GTK) or, for a row, a
  * title. The whole window is walked, hidden pages included, with a photo and a
- * style row in it, and the weights dialog too. The insides of GTK's and libadwaita's own
+ * style row in it, and the weights and export dialogs too. The insides of GTK's and libadwaita's own
  * composite controls (a spin button's +/-, a combo row's list) are theirs, not ours.
  *
- * /a11y/window, /a11y/weights-dialog: no control without a name, no icon-only button
+ * /a11y/window, /a11y/weights-dialog, /a11y/export-dialog: no control without a name, no
+ *   icon-only button
  *   without a tooltip; the message names each one that fails.
  * /a11y/detects: the check itself fails on an icon-only button without either.
  */
@@ -16,6 +17,7 @@
 #include <stdio.h>
 
 #include "bw-app-test-util.h"
+#include "bw-export-dialog.h"
 #include "bw-image-pane.h"
 #include "bw-style-row.h"
 #include "bw-weights-dialog.h"
@@ -204,6 +206,24 @@ test_weights_dialog (void)
   gtk_window_destroy (parent);
 }
 
+static void
+test_export_dialog (void)
+{
+  g_autoptr(BwFrameRecorder) recording = bw_frame_recorder_new (32, 24, 8);
+  g_autoptr(BwImage) frame = bw_image_new_take (32, 24, g_new0 (float, 32 * 24 * 3));
+  BwExportDialog *dialog;
+  g_autofree char *problems = NULL;
+
+  /* with frames, so that Export is on as a user meets it */
+  bw_frame_recorder_add (recording, frame);
+  bw_frame_recorder_add (recording, frame);
+  dialog = bw_export_dialog_new (NULL, recording, "painting");
+  problems = audit (GTK_WIDGET (dialog));
+  if (problems)
+    g_error ("Controls a screen reader cannot name:\n%s", problems);
+  gtk_window_destroy (GTK_WINDOW (dialog));
+}
+
 /* The audit is no formality: a bare icon button fails it twice. */
 static void
 test_detects (void)
@@ -259,6 +279,7 @@ main (int   argc,
 
   g_test_add_func ("/a11y/window", test_window);
   g_test_add_func ("/a11y/weights-dialog", test_weights_dialog);
+  g_test_add_func ("/a11y/export-dialog", test_export_dialog);
   g_test_add_func ("/a11y/detects", test_detects);
   status = g_test_run ();
   g_free (tmpdir);

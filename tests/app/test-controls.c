@@ -41,19 +41,9 @@ static BwApplication *
 new_app (int         steps,
          const char *optimizer)
 {
-  BwApplication *app = bw_application_new ();
-  g_autoptr(GSettings) settings = g_settings_new ("io.github.brushwork.Brushwork");
+  BwApplication *app = bw_app_test_new_app (SIZE, steps, optimizer);
   g_autoptr(GError) error = NULL;
 
-  g_application_set_flags (G_APPLICATION (app),
-                           g_application_get_flags (G_APPLICATION (app)) | G_APPLICATION_NON_UNIQUE);
-  g_settings_set_string (settings, "preset", "default");
-  g_settings_set_int (settings, "size", SIZE);
-  g_settings_set_int (settings, "steps", steps);
-  g_settings_set_string (settings, "optimizer", optimizer);
-  g_settings_set_double (settings, "style-weight", 1e6);
-  g_settings_set_double (settings, "content-weight", 1);
-  g_settings_set_double (settings, "smoothness", 0);
   g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
   g_assert_no_error (error);
   return app;

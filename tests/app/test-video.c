@@ -165,39 +165,12 @@ run_cli (const char *output,
   g_assert_true (g_spawn_check_wait_status (status, NULL));
 }
 
+/* Adam at the seed's rate barely moves a frame in a few steps: see the header; the rest is
+ * the default preset's, as run_cli() asks for */
 static BwApplication *
 new_app (int steps)
 {
-  BwApplication *app = bw_application_new ();
-  g_autoptr(GSettings) settings = g_settings_new ("io.github.brushwork.Brushwork");
-
-  g_application_set_flags (G_APPLICATION (app),
-                           g_application_get_flags (G_APPLICATION (app)) | G_APPLICATION_NON_UNIQUE);
-  g_settings_set_int (settings, "size", SIZE);
-  g_settings_set_int (settings, "steps", steps);
-  /* Adam at the seed's rate barely moves a frame in a few steps: see the header; the rest
-   * is the default preset's, as run_cli() asks for */
-  g_settings_set_string (settings, "preset", "default");
-  g_settings_set_string (settings, "optimizer", "adam");
-  return app;
-}
-
-/* A window with the clip as its content and a style, ready to paint. */
-static BwWindow *
-open_window (BwApplication *app)
-{
-  g_autoptr(GError) error = NULL;
-  g_autofree char *style = bw_app_test_sample ("starry-night.jpg");
-  BwWindow *window;
-
-  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
-  g_assert_no_error (error);
-  window = bw_window_new (app);
-  bw_window_set_weights_path (window, weights);
-  gtk_window_present (GTK_WINDOW (window));
-  bw_app_test_drop_file (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0), clip);
-  bw_app_test_drop_file (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 1), style);
-  return window;
+  return bw_app_test_new_app (SIZE, steps, "adam");
 }
 
 typedef struct {
@@ -220,6 +193,29 @@ has_style (gpointer window)
   return bw_app_test_find (window, BW_TYPE_STYLE_ROW, 0) != NULL;
 }
 
+/* A window with the clip as its content, its first frame shown, and a style: ready to
+ * paint. */
+static BwWindow *
+open_window (BwApplication *app)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *style = bw_app_test_sample ("starry-night.jpg");
+  PaneLevel first = { NULL, level (0) };
+  BwWindow *window;
+
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  window = bw_window_new (app);
+  bw_window_set_weights_path (window, weights);
+  gtk_window_present (GTK_WINDOW (window));
+  first.pane = bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0);
+  bw_app_test_drop_file (first.pane, clip);
+  bw_app_test_drop_file (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 1), style);
+  bw_app_test_wait (pane_shows, &first, 30, "the first frame in the photo pane");
+  bw_app_test_wait (has_style, window, 20, "the style's row");
+  return window;
+}
+
 static gboolean
 is_done (gpointer worker)
 {
@@ -236,11 +232,9 @@ test_scrub (void)
   /* the scrubber is the first scale, in the photo's group */
   GtkWidget *scale = bw_app_test_find (GTK_WIDGET (window), GTK_TYPE_SCALE, 0);
   GtkAdjustment *position = gtk_range_get_adjustment (GTK_RANGE (scale));
-  PaneLevel first = { pane, level (0) }, fourth = { pane, level (3) };
+  PaneLevel fourth = { pane, level (3) };
   double painted;
 
-  bw_app_test_wait (pane_shows, &first, 30, "the first frame in the photo pane");
-  bw_app_test_wait (has_style, window, 20, "the style's row");
   g_assert_true (gtk_widget_is_visible (scale));
   g_test_message ("scrubber up to %.3f s", gtk_adjustment_get_upper (position));
   g_assert_cmpfloat (fabs (gtk_adjustment_get_upper (position) - (double) N_FRAMES / FPS), <, 1.0 / FPS);
@@ -304,16 +298,12 @@ test_paint_whole (void)
   g_autofree char *part = g_strconcat (out, ".part", NULL);
   g_autoptr(GFile) out_file = g_file_new_for_path (out);
   BwWindow *window = open_window (app);
-  GtkWidget *pane = bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0);
-  PaneLevel first = { pane, level (0) };
   VideoRun run = { bw_window_get_worker (window),
                    GTK_PROGRESS_BAR (bw_app_test_find (GTK_WIDGET (window), GTK_TYPE_PROGRESS_BAR, 0)) };
   g_autoptr(GPtrArray) frames = NULL;
   g_autoptr(GPtrArray) cli_frames = NULL;
   int fps_n, fps_d;
 
-  bw_app_test_wait (pane_shows, &first, 30, "the first frame in the photo pane");
-  bw_app_test_wait (has_style, window, 20, "the style's row");
   bw_window_paint_video (window, out_file, 0);
   bw_app_test_wait (video_done, &run, 600, "every frame painted");
   g_assert_true (run.frame_in_text);
@@ -353,16 +343,12 @@ test_stop (void)
   g_autofree char *part = g_strconcat (out, ".part", NULL);
   g_autoptr(GFile) out_file = g_file_new_for_path (out);
   BwWindow *window = open_window (app);
-  GtkWidget *pane = bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0);
-  PaneLevel first = { pane, level (0) };
   VideoRun run = { bw_window_get_worker (window),
                    GTK_PROGRESS_BAR (bw_app_test_find (GTK_WIDGET (window), GTK_TYPE_PROGRESS_BAR, 0)),
                    .stop_at = 2 };
   g_autoptr(GPtrArray) frames = NULL;
   int fps_n, fps_d;
 
-  bw_app_test_wait (pane_shows, &first, 30, "the first frame in the photo pane");
-  bw_app_test_wait (has_style, window, 20, "the style's row");
   bw_window_paint_video (window, out_file, 0);
   bw_app_test_wait (video_done, &run, 600, "the video stopped");
   g_assert_true (run.stopped);
@@ -399,15 +385,11 @@ test_frame_steps (void)
   g_autoptr(GString) log = g_string_new (NULL);
   BwWindow *window = open_window (app);
   BwWorker *worker = bw_window_get_worker (window);
-  GtkWidget *pane = bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0);
-  PaneLevel first = { pane, level (0) };
   VideoRun run = { worker, GTK_PROGRESS_BAR (bw_app_test_find (GTK_WIDGET (window), GTK_TYPE_PROGRESS_BAR, 0)) };
   g_autoptr(GPtrArray) frames = NULL;
   int fps_n, fps_d;
   gulong handler;
 
-  bw_app_test_wait (pane_shows, &first, 30, "the first frame in the photo pane");
-  bw_app_test_wait (has_style, window, 20, "the style's row");
   handler = g_signal_connect (worker, "notify::step", G_CALLBACK (on_frame_steps), log);
   bw_window_paint_video (window, out_file, 1);
   bw_app_test_wait (video_done, &run, 600, "every frame painted");
@@ -458,14 +440,10 @@ test_close (void)
   g_autofree char *part = g_strconcat (out, ".part", NULL);
   g_autoptr(GFile) out_file = g_file_new_for_path (out);
   BwWindow *window = open_window (app);
-  GtkWidget *pane = bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0);
-  PaneLevel first = { pane, level (0) };
   AdwMessageDialog *dialog = NULL;
   g_autoptr(GPtrArray) frames = NULL;
   int fps_n, fps_d;
 
-  bw_app_test_wait (pane_shows, &first, 30, "the first frame in the photo pane");
-  bw_app_test_wait (has_style, window, 20, "the style's row");
   bw_window_paint_video (window, out_file, 0);
   bw_app_test_wait (frame_under_way, bw_window_get_worker (window), 300, "the second frame");
   gtk_window_close (GTK_WINDOW (window));
@@ -527,16 +505,12 @@ test_weights (void)
   g_autoptr(GFile) out_file = g_file_new_for_path (out);
   BwWindow *window = open_window (app);
   BwWorker *worker = bw_window_get_worker (window);
-  GtkWidget *pane = bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0);
   GtkWidget *scale = bw_app_test_find_in_row (GTK_WIDGET (window), "Style Strength", GTK_TYPE_SCALE);
-  PaneLevel first = { pane, level (0) };
   VideoRun run = { worker, GTK_PROGRESS_BAR (bw_app_test_find (GTK_WIDGET (window), GTK_TYPE_PROGRESS_BAR, 0)) };
   Weights w = { gtk_range_get_adjustment (GTK_RANGE (scale)) };
   gulong handler;
 
   g_assert_cmpfloat (gtk_adjustment_get_value (w.strength), ==, 6);
-  bw_app_test_wait (pane_shows, &first, 30, "the first frame in the photo pane");
-  bw_app_test_wait (has_style, window, 20, "the style's row");
   handler = g_signal_connect (worker, "notify::step", G_CALLBACK (on_video_progress), &w);
   bw_window_paint_video (window, out_file, 0);
   bw_app_test_wait (video_done, &run, 600, "every frame painted");

@@ -24,21 +24,12 @@
 static char *tmpdir;
 static char *weights;
 
+/* L-BFGS (the default) changes the picture visibly within a few steps; small and quick on a
+ * CPU's Vulkan */
 static BwApplication *
 new_app (int steps)
 {
-  BwApplication *app = bw_application_new ();
-  g_autoptr(GSettings) settings = g_settings_new ("io.github.brushwork.Brushwork");
-
-  /* no D-Bus name: tests run side by side, and CI may have no session bus */
-  g_application_set_flags (G_APPLICATION (app),
-                           g_application_get_flags (G_APPLICATION (app)) | G_APPLICATION_NON_UNIQUE);
-  /* small and quick on a CPU's Vulkan */
-  g_settings_set_int (settings, "size", SIZE);
-  g_settings_set_int (settings, "steps", steps);
-  /* L-BFGS (the default) changes the picture visibly within a few steps */
-  g_settings_set_string (settings, "optimizer", "lbfgs");
-  return app;
+  return bw_app_test_new_app (SIZE, steps, "lbfgs");
 }
 
 /* --- command line ---------------------------------------------------------------------- */

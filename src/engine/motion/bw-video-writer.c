@@ -138,6 +138,12 @@ have_elements (const char *first,
   return all;
 }
 
+char *
+bw_video_writer_dup_partial_path (const char *path)
+{
+  return g_strconcat (path, ".part", NULL);
+}
+
 gboolean
 bw_video_writer_check_format (const char  *path,
                               GError     **error)
@@ -345,7 +351,7 @@ writer_new (const char  *path,
   self = g_object_new (BW_TYPE_VIDEO_WRITER, NULL);
   self->format = format_of (path);
   self->path = g_strdup (path);
-  self->tmp_path = g_strdup_printf ("%s.part", path);
+  self->tmp_path = bw_video_writer_dup_partial_path (path);
   self->display = g_filename_display_name (path);
   self->width = MAX (2, width & ~1);
   self->height = MAX (2, height & ~1);

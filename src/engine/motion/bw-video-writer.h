@@ -6,7 +6,7 @@
  * however long the run; WebP keeps the compressed frames until the end (libwebpmux assembles
  * the file then). The file is written under a temporary name and renamed into place by
  * bw_video_writer_finish(), so an interrupted run never leaves a broken file where the
- * output should be. The temporary name is @path with ".part" appended.
+ * output should be (bw_video_writer_dup_partial_path() names it).
  */
 #pragma once
 
@@ -24,6 +24,9 @@ G_DECLARE_FINAL_TYPE (BwVideoWriter, bw_video_writer, BW, VIDEO_WRITER, GObject)
  * missing encoder. */
 gboolean       bw_video_writer_check_format (const char     *path,
                                              GError        **error);
+
+/* The temporary name @path is written under until bw_video_writer_finish(). */
+char          *bw_video_writer_dup_partial_path (const char *path);
 
 /* Frames are scaled to @width x @height (rounded down to even numbers, as the encoders need).
  * @fps_n / @fps_d is the frame rate. */
