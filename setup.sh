@@ -36,7 +36,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-[ -d build ] || meson setup build
+# A build folder without build.ninja is what an interrupted or failed 'meson setup' leaves:
+# set it up again from scratch rather than trust it.
+setup_build() {
+  local dir=$1; shift
+  if [ ! -f "$dir/build.ninja" ]; then
+    rm -rf "$dir"
+    meson setup "$dir" "$@"
+  fi
+}
+
+setup_build build
 ninja -C build
 
 case "$mode" in
@@ -48,7 +58,7 @@ case "$mode" in
     ;;
   test)
     BRUSHWORK_VALIDATE=1 meson test -C build --print-errorlogs --num-processes 1 || status=$?
-    [ -d build-asan ] || meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+    setup_build build-asan -Db_sanitize=address,undefined -Db_lundef=false
     ninja -C build-asan
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
