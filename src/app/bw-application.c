@@ -5,6 +5,9 @@
  * Files given without an option, or opened from a file manager, are the photo then styles.
  */
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
+#define G_SETTINGS_ENABLE_BACKEND
+#include <gio/gsettingsbackend.h>
 
 #include "bw-application.h"
 #include "bw-window.h"
@@ -203,6 +206,61 @@ bw_application_class_init (BwApplicationClass *klass)
   app_class->command_line = bw_application_command_line;
 }
 
+/* The schema as this build compiled it, from the app's resources: a build started from its
+ * folder, or an install whose schema went missing, opens with its choices kept in memory
+ * instead of aborting in g_settings_new(). A schema source reads only a directory, so the
+ * file is written to a private one, read, and removed (the source keeps it mapped). */
+static GSettingsSchema *
+load_bundled_schema (GError **error)
+{
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GSettingsSchemaSource) source = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  gboolean written;
+
+  bytes = g_resources_lookup_data ("/io/github/brushwork/Brushwork/gschemas.compiled",
+                                   G_RESOURCE_LOOKUP_FLAGS_NONE, error);
+  if (bytes == NULL)
+    return NULL;
+  dir = g_dir_make_tmp ("brushwork-schema-XXXXXX", error);
+  if (dir == NULL)
+    return NULL;
+  path = g_build_filename (dir, "gschemas.compiled", NULL);
+  written = g_file_set_contents (path, g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes),
+                                 error);
+  if (written)
+    source = g_settings_schema_source_new_from_directory (dir, NULL, TRUE, error);
+  g_unlink (path);
+  g_rmdir (dir);
+  if (source == NULL)
+    return NULL;
+  return g_settings_schema_source_lookup (source, APP_ID, FALSE);
+}
+
+static GSettings *
+create_settings (void)
+{
+  GSettingsSchemaSource *installed = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = NULL;
+  g_autoptr(GSettingsBackend) memory = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (installed != NULL)
+    schema = g_settings_schema_source_lookup (installed, APP_ID, TRUE);
+  if (schema != NULL)
+    return g_settings_new_full (schema, NULL, NULL);
+
+  schema = load_bundled_schema (&error);
+  if (schema == NULL)
+    g_error ("The app's own settings schema could not be read: %s", error->message);
+  g_printerr (_("Brushwork's settings schema is not installed, so your choices will not be "
+                "remembered after you quit. Install Brushwork with “meson install -C build”, or "
+                "start it from the build folder with “meson devenv -C build brushwork”.\n"));
+  memory = g_memory_settings_backend_new ();
+  return g_settings_new_full (schema, memory, NULL);
+}
+
 static void
 bw_application_init (BwApplication *self)
 {
@@ -217,7 +275,7 @@ bw_application_init (BwApplication *self)
 
   g_application_add_main_option_entries (G_APPLICATION (self), entries);
   g_application_set_option_context_parameter_string (G_APPLICATION (self), N_("[PHOTO [STYLE…]]"));
-  self->settings = g_settings_new (APP_ID);
+  self->settings = create_settings ();
 }
 
 BwApplication *
