@@ -8,7 +8,7 @@
 #include "session/bw-session.h"
 
 static BwVgg19 *
-random_network (void)
+random_network_on (BwDevice *device)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (3);
   g_autoptr(BwWeights) weights = bw_weights_new ();
@@ -27,9 +27,15 @@ random_network (void)
       bw_weights_insert (weights, wn, ws, 4, bw_test_random (rand, n, -scale, scale));
       bw_weights_insert (weights, bn, bs, 1, bw_test_random (rand, c->out_channels, -0.1f, 0.1f));
     }
-  vgg = bw_vgg19_new (bw_test_device (), weights, &error);
+  vgg = bw_vgg19_new (device, weights, &error);
   g_assert_no_error (error);
   return vgg;
+}
+
+static BwVgg19 *
+random_network (void)
+{
+  return random_network_on (bw_test_device ());
 }
 
 static BwImage *
@@ -211,6 +217,143 @@ test_seconds_left (void)
   bw_test_check_validation ();
 }
 
+/* Steps lowered mid-run (the app's Steps control): the run must still end in the last pass,
+ * at the output size. 2 passes of 30 Adam steps (the first ends at step 15); at step 5 the
+ * count drops to 8, then (a second run) to 3, below the steps done. */
+static void
+test_steps_lowered (void)
+{
+  static const struct { int lowered, effective; } cases[] = {
+    { 8, 8 },   /* pass 1 ends at once (4 <= 5), pass 2 gets steps 6-8 */
+    { 3, 6 },   /* below the 5 done: one more step, in the last pass */
+  };
+  g_autoptr(BwVgg19) vgg = random_network ();
+
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(BwSession) session = NULL;
+      g_autoptr(GError) error = NULL;
+      BwParams params;
+
+      g_assert_true (bw_params_init_preset (&params, "seed"));
+      params.scales = 2;
+      params.steps = 30;
+      session = new_session (vgg, &params, 64, 48);
+      g_assert_true (bw_session_start (session, &error));
+      while (bw_session_get_step (session) < 5)
+        g_assert_true (bw_session_step (session, NULL, &error));
+      assert_image_size (session, 32, 24);
+      g_assert_cmpint (bw_session_set_steps (session, cases[i].lowered), ==, cases[i].effective);
+      while (bw_session_get_step (session) < cases[i].effective)
+        g_assert_true (bw_session_step (session, NULL, &error));
+      g_assert_no_error (error);
+      assert_image_size (session, 64, 48);
+    }
+  bw_test_check_validation ();
+}
+
+/* BRUSHWORK_FAULT, in a process of its own (each fault fires once per process, and only on a
+ * device made after it is set). */
+static BwDevice *
+faulty_device (const char *fault)
+{
+  g_autoptr(GError) error = NULL;
+  BwDevice *device;
+
+  g_setenv ("BRUSHWORK_FAULT", fault, TRUE);
+  device = bw_device_new (NULL, &error);
+  g_assert_no_error (error);
+  return device;
+}
+
+/* An allocation fails part-way through computing the targets (bw_session_start), with
+ * commands recorded: start fails with the out-of-memory error,
+ * and a new, smaller painting on the same device works. Before the fix the commands the
+ * failed step had recorded stayed in the command buffer and ran with the next upload,
+ * against buffers already freed (validation: "bound VkBuffer ... was destroyed"; lavapipe
+ * crashed). */
+static void
+test_fault_oom (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(BwDevice) device = faulty_device ("oom@0");
+      g_autoptr(BwVgg19) vgg = random_network_on (device);
+      g_autoptr(BwSession) session = NULL;
+      g_autoptr(BwSession) smaller = NULL;
+      g_autoptr(GError) error = NULL;
+      BwParams params;
+      gboolean failed = FALSE;
+
+      g_assert_true (bw_params_init_preset (&params, "seed"));
+      params.steps = 4;
+      session = new_session (vgg, &params, 64, 48);
+      failed = !bw_session_start (session, &error);
+      while (!failed && bw_session_get_step (session) < params.steps)
+        failed = !bw_session_step (session, NULL, &error);
+      g_assert_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY);
+      g_clear_error (&error);
+      g_clear_object (&session);
+
+      smaller = new_session (vgg, &params, 48, 36);
+      g_assert_true (bw_session_start (smaller, &error));
+      while (bw_session_get_step (smaller) < params.steps)
+        g_assert_true (bw_session_step (smaller, NULL, &error));
+      g_assert_no_error (error);
+      assert_image_size (smaller, 48, 36);
+      g_assert_cmpuint (bw_device_get_validation_errors (device), ==, 0);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+/* The device is lost at step 2: that step fails with BW_DEVICE_ERROR_LOST, and so does every
+ * later call at once (no wait, no replay); a device opened anew paints. */
+static void
+test_fault_device_lost (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(BwDevice) device = faulty_device ("device-lost@2");
+      g_autoptr(BwVgg19) vgg = random_network_on (device);
+      g_autoptr(BwSession) session = NULL;
+      g_autoptr(GError) error = NULL;
+      BwParams params;
+
+      g_assert_true (bw_params_init_preset (&params, "seed"));
+      params.steps = 4;
+      session = new_session (vgg, &params, 48, 36);
+      g_assert_true (bw_session_start (session, &error));
+      g_assert_true (bw_session_step (session, NULL, &error));
+      g_assert_false (bw_session_step (session, NULL, &error));
+      g_assert_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_LOST);
+      g_assert_true (bw_device_is_lost (device));
+      g_clear_error (&error);
+      g_assert_false (bw_session_step (session, NULL, &error));
+      g_assert_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_LOST);
+      g_clear_error (&error);
+      g_clear_object (&session);
+      g_clear_object (&vgg);
+      g_clear_object (&device);
+
+      {
+        g_autoptr(BwDevice) fresh = faulty_device ("device-lost@2");
+        g_autoptr(BwVgg19) again = random_network_on (fresh);
+        g_autoptr(BwSession) resumed = new_session (again, &params, 48, 36);
+
+        g_assert_true (bw_session_start (resumed, &error));
+        while (bw_session_get_step (resumed) < params.steps)
+          g_assert_true (bw_session_step (resumed, NULL, &error));
+        g_assert_no_error (error);
+        g_assert_cmpuint (bw_device_get_validation_errors (fresh), ==, 0);
+      }
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -221,6 +364,9 @@ main (int   argc,
   g_test_add_func ("/session/passes", test_passes);
   g_test_add_func ("/session/pass-continues", test_pass_continues);
   g_test_add_func ("/session/seconds-left", test_seconds_left);
+  g_test_add_func ("/session/steps-lowered", test_steps_lowered);
+  g_test_add_func ("/session/fault/oom", test_fault_oom);
+  g_test_add_func ("/session/fault/device-lost", test_fault_device_lost);
   ret = g_test_run ();
   bw_test_shutdown ();
   return ret;

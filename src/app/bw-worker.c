@@ -89,9 +89,7 @@ typedef struct {
   BwSession *session;
   BwFrameRecorder *recording;
   int n_steps;
-  int session_steps;     /* the steps the session planned its passes for */
   gboolean paused;
-  gint64 busy_usec;      /* time spent in steps, for the ETA (pauses do not count) */
   /* while a video is stylised (bw_video_job_run() holds the thread) */
   BwVideoJob *video;
   GCancellable *video_cancellable;
@@ -289,10 +287,15 @@ post_state (BwWorker      *self,
 }
 
 static void
-post_failure (BwWorker *self,
-              GError   *error)
+post_failure (BwWorker    *self,
+              ThreadState *ts,
+              GError      *error)
 {
   Report *report = g_new0 (Report, 1);
+
+  /* a lost device stays lost: the next Paint opens it anew (and uploads the weights again) */
+  if (g_error_matches (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_LOST))
+    g_clear_object (&ts->engine);
 
   report->kind = REPORT_FAILED;
   report->error = error;
@@ -360,14 +363,8 @@ post_progress (BwWorker           *self,
   report->step = step;
   report->n_steps = ts->n_steps;
   report->losses = *losses;
-  if (step <= 0)
-    report->seconds_left = -1;
-  else if (ts->n_steps == ts->session_steps)
-    /* the session knows that later coarse-to-fine passes cost more per step */
-    report->seconds_left = bw_session_get_seconds_left (ts->session);
-  else
-    /* steps changed during the run: the passes were planned for another count */
-    report->seconds_left = ts->busy_usec / 1e6 / step * MAX (0, ts->n_steps - step);
+  /* the session knows that later coarse-to-fine passes cost more per step */
+  report->seconds_left = step <= 0 ? -1 : bw_session_get_seconds_left (ts->session);
   post (self, report);
 }
 
@@ -471,8 +468,7 @@ prepare (BwWorker     *self,
   if (!bw_session_start (session, error))
     return FALSE;
   ts->session = g_steal_pointer (&session);
-  ts->n_steps = ts->session_steps = msg->params.steps;
-  ts->busy_usec = 0;
+  ts->n_steps = msg->params.steps;
 
   /* a new painting, a new timelapse */
   f = MIN (1.0, (double) RECORDING_SIDE / MAX (bw_image_get_width (content), bw_image_get_height (content)));
@@ -596,7 +592,7 @@ run_video (BwWorker    *self,
       !(job = bw_video_job_new (&msg->params, msg->path, msg->output, &error)) ||
       open_engine (self, ts, &error) == NULL)
     {
-      post_failure (self, g_steal_pointer (&error));
+      post_failure (self, ts, g_steal_pointer (&error));
       post_state (self, BW_WORKER_IDLE);
       return;
     }
@@ -619,7 +615,7 @@ run_video (BwWorker    *self,
     end_run (self, ts, ok);
   else
     {
-      post_failure (self, g_steal_pointer (&error));
+      post_failure (self, ts, g_steal_pointer (&error));
       post_state (self, BW_WORKER_IDLE);
     }
 }
@@ -650,7 +646,7 @@ handle_message (BwWorker    *self,
       post_state (self, BW_WORKER_PREPARING);
       if (!prepare (self, ts, msg, &error))
         {
-          post_failure (self, g_steal_pointer (&error));
+          post_failure (self, ts, g_steal_pointer (&error));
           post_state (self, BW_WORKER_IDLE);
           break;
         }
@@ -694,7 +690,9 @@ handle_message (BwWorker    *self,
       break;
 
     case MSG_SET_N_STEPS:
-      ts->n_steps = msg->n_steps;
+      /* the session shares the new count among the passes still to come, so the run still
+       * ends at the size asked for */
+      ts->n_steps = ts->session ? bw_session_set_steps (ts->session, msg->n_steps) : msg->n_steps;
       break;
 
     case MSG_QUIT:
@@ -712,17 +710,15 @@ run_step (BwWorker    *self,
 {
   g_autoptr(GError) error = NULL;
   BwLossValues values;
-  gint64 begun = g_get_monotonic_time ();
   gboolean done;
 
   if (!bw_session_step (ts->session, &values, &error))
     {
       g_clear_object (&ts->session);
-      post_failure (self, g_steal_pointer (&error));
+      post_failure (self, ts, g_steal_pointer (&error));
       post_state (self, BW_WORKER_IDLE);
       return;
     }
-  ts->busy_usec += g_get_monotonic_time () - begun;
   done = bw_session_get_step (ts->session) >= ts->n_steps || bw_session_is_converged (ts->session);
   post_progress (self, ts, &values);
   record_frame (self, ts, done);

@@ -24,6 +24,12 @@ struct _BwPipeline {
   guint push_size;
 };
 
+typedef enum {
+  BW_FAULT_NONE,
+  BW_FAULT_DEVICE_LOST,
+  BW_FAULT_OOM,
+} BwFault;
+
 struct _BwDevice {
   GObject parent_instance;
 
@@ -43,6 +49,12 @@ struct _BwDevice {
   VkCommandBuffer cmd;
   VkFence fence;
   gboolean recording;
+  guint64 recording_serial;  /* counts recordings begun: BwBuffer.recorded_in refers to it */
+  gboolean lost;             /* device lost or a wait timed out: the command buffer may still
+                              * be in use, so it is never reset or submitted again */
+  gint64 wait_limit_usec;    /* BRUSHWORK_GPU_TIMEOUT */
+  BwFault fault;             /* BRUSHWORK_FAULT */
+  int fault_step, step;
 
   VkPipelineCache pipeline_cache;
   char *pipeline_cache_path;
@@ -62,6 +74,56 @@ struct _BwDevice {
 
 G_DEFINE_FINAL_TYPE (BwDevice, bw_device, G_TYPE_OBJECT)
 
+/* BRUSHWORK_FAULT=device-lost@STEP or oom@STEP (tests only): the first submit, or the first
+ * allocation made while commands are recorded, of that step (or of the first one after it;
+ * step 0 is bw_session_start()) fails as a driver's would. Once per
+ * process, so that a device made anew to go on does not meet the same fault again. */
+static gint fault_fired;
+
+static void
+parse_fault (BwDevice *self)
+{
+  const char *spec = g_getenv ("BRUSHWORK_FAULT");
+  const char *at = spec ? strchr (spec, '@') : NULL;
+
+  if (at == NULL)
+    return;
+  if (g_str_has_prefix (spec, "device-lost@"))
+    self->fault = BW_FAULT_DEVICE_LOST;
+  else if (g_str_has_prefix (spec, "oom@"))
+    self->fault = BW_FAULT_OOM;
+  self->fault_step = (int) g_ascii_strtoll (at + 1, NULL, 10);
+}
+
+static gboolean
+bw_device_fault (BwDevice *self,
+                 BwFault   kind)
+{
+  if (self->fault != kind || self->step < self->fault_step)
+    return FALSE;
+  /* an allocation fails where it hurts: with work recorded and not yet run */
+  if (kind == BW_FAULT_OOM && !self->recording)
+    return FALSE;
+  return g_atomic_int_compare_and_exchange (&fault_fired, 0, 1);
+}
+
+void
+bw_device_set_step (BwDevice *self,
+                    int       step)
+{
+  self->step = step;
+}
+
+static void
+set_lost_error (GError **error)
+{
+  g_set_error_literal (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_LOST,
+                       "The graphics device stopped working (it was reset or stopped "
+                       "answering). Paint again to start it anew; if this keeps happening, "
+                       "update your graphics driver or choose another device with "
+                       "BRUSHWORK_DEVICE.");
+}
+
 static gboolean
 vk_check (VkResult     result,
           const char  *what,
@@ -69,7 +131,9 @@ vk_check (VkResult     result,
 {
   if (result == VK_SUCCESS)
     return TRUE;
-  if (result == VK_ERROR_OUT_OF_DEVICE_MEMORY || result == VK_ERROR_OUT_OF_HOST_MEMORY)
+  if (result == VK_ERROR_DEVICE_LOST)
+    set_lost_error (error);
+  else if (result == VK_ERROR_OUT_OF_DEVICE_MEMORY || result == VK_ERROR_OUT_OF_HOST_MEMORY)
     g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
                  "The graphics device ran out of memory while %s. Try a smaller image size.", what);
   else
@@ -503,6 +567,11 @@ bw_device_new (const char  *selector,
   if (selector == NULL)
     selector = g_getenv ("BRUSHWORK_DEVICE");
   self->profiling = g_strcmp0 (g_getenv ("BRUSHWORK_PROFILE"), "1") == 0;
+  parse_fault (self);
+  self->wait_limit_usec = 600 * G_USEC_PER_SEC;
+  if (g_getenv ("BRUSHWORK_GPU_TIMEOUT"))
+    self->wait_limit_usec = MAX (1, g_ascii_strtoll (g_getenv ("BRUSHWORK_GPU_TIMEOUT"), NULL, 10)) *
+                            G_USEC_PER_SEC;
   if (!create_instance (self, error) ||
       !pick_physical_device (self, selector, error) ||
       !pick_memory_type (self, error) ||
@@ -702,22 +771,26 @@ alloc_buffer_of_type (BwDevice               *self,
     }
   ainfo.allocationSize = req.size;
   ainfo.memoryTypeIndex = type;
-  if (!vk_check (vkAllocateMemory (self->device, &ainfo, NULL, &buf->memory),
+  if (!vk_check (bw_device_fault (self, BW_FAULT_OOM)
+                 ? VK_ERROR_OUT_OF_DEVICE_MEMORY
+                 : vkAllocateMemory (self->device, &ainfo, NULL, &buf->memory),
                  "allocating memory", error))
     {
       vkDestroyBuffer (self->device, buf->buffer, NULL);
       return NULL;
     }
-  vkBindBufferMemory (self->device, buf->buffer, buf->memory, 0);
-  self->allocated += buf->size;
-  self->peak_allocated = MAX (self->peak_allocated, self->allocated);
-  if (map && !vk_check (vkMapMemory (self->device, buf->memory, 0, VK_WHOLE_SIZE, 0, &buf->mapped),
-                        "mapping memory", error))
+  if (!vk_check (vkBindBufferMemory (self->device, buf->buffer, buf->memory, 0),
+                 "placing a buffer in memory", error) ||
+      (map && !vk_check (vkMapMemory (self->device, buf->memory, 0, VK_WHOLE_SIZE, 0,
+                                      &buf->mapped),
+                         "mapping memory", error)))
     {
       vkDestroyBuffer (self->device, buf->buffer, NULL);
       vkFreeMemory (self->device, buf->memory, NULL);
       return NULL;
     }
+  self->allocated += buf->size;
+  self->peak_allocated = MAX (self->peak_allocated, self->allocated);
   return g_steal_pointer (&buf);
 }
 
@@ -739,6 +812,11 @@ bw_device_free_buffer (BwDevice *self,
 {
   if (buffer == NULL)
     return;
+  /* Commands recorded but not yet run may bind it (a step abandoned part-way by an error):
+   * run them first, rather than leave them to run later against freed memory. */
+  if (self->recording && buffer->recorded_in == self->recording_serial &&
+      !bw_device_submit (self, NULL))
+    bw_device_discard (self);
   if (buffer->mapped)
     vkUnmapMemory (self->device, buffer->memory);
   self->allocated -= buffer->size;
@@ -793,6 +871,7 @@ staging_copy (BwDevice  *self,
     };
     vkBeginCommandBuffer (self->cmd, &begin);
     self->recording = TRUE;
+    self->recording_serial++;
   }
   if (to_device)
     {
@@ -866,6 +945,7 @@ ensure_recording (BwDevice *self)
     return;
   vkBeginCommandBuffer (self->cmd, &begin);
   self->recording = TRUE;
+  self->recording_serial++;
 }
 
 static void
@@ -889,6 +969,7 @@ bw_device_fill_zero (BwDevice *self,
                      BwBuffer *buffer)
 {
   ensure_recording (self);
+  buffer->recorded_in = self->recording_serial;
   vkCmdFillBuffer (self->cmd, buffer->buffer, 0, VK_WHOLE_SIZE, 0);
   record_barrier (self);
 }
@@ -1029,6 +1110,7 @@ bw_device_dispatch (BwDevice          *self,
   for (guint i = 0; i < pipeline->n_bindings; i++)
     {
       BwBuffer *b = buffers[i] ? buffers[i] : self->dummy;
+      b->recorded_in = self->recording_serial;
       infos[i] = (VkDescriptorBufferInfo) { .buffer = b->buffer, .range = VK_WHOLE_SIZE };
       writes[i] = (VkWriteDescriptorSet) {
         .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
@@ -1055,6 +1137,53 @@ bw_device_dispatch (BwDevice          *self,
     }
 }
 
+/* Host reads of what the last submit wrote: the fence makes the work complete, not its
+ * writes visible to the host (Vulkan's synchronisation chapter, "host access"). */
+static void
+record_host_read_barrier (BwDevice *self)
+{
+  VkMemoryBarrier barrier = {
+    .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+    .srcAccessMask = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+    .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
+  };
+
+  vkCmdPipelineBarrier (self->cmd,
+                        VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                        VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &barrier, 0, NULL, 0, NULL);
+}
+
+/* Waits in slices, so that a device that stopped answering ends in an error after
+ * BRUSHWORK_GPU_TIMEOUT seconds (default 600: far above any one submit's work) instead of
+ * blocking its thread for good. */
+static VkResult
+wait_for_fence (BwDevice *self)
+{
+  gint64 deadline = g_get_monotonic_time () + self->wait_limit_usec;
+  VkResult result;
+
+  do
+    result = vkWaitForFences (self->device, 1, &self->fence, VK_TRUE, 1000 * 1000 * 1000);
+  while (result == VK_TIMEOUT && g_get_monotonic_time () < deadline);
+  return result;
+}
+
+void
+bw_device_discard (BwDevice *self)
+{
+  if (!self->recording || self->lost)
+    return;
+  self->recording = FALSE;
+  vkEndCommandBuffer (self->cmd);
+  vkResetCommandBuffer (self->cmd, 0);
+}
+
+gboolean
+bw_device_is_lost (BwDevice *self)
+{
+  return self->lost;
+}
+
 gboolean
 bw_device_submit (BwDevice  *self,
                   GError   **error)
@@ -1064,17 +1193,40 @@ bw_device_submit (BwDevice  *self,
     .commandBufferCount = 1,
     .pCommandBuffers = &self->cmd,
   };
-  gboolean ok;
+  VkResult result;
 
+  if (self->lost)
+    {
+      set_lost_error (error);
+      return FALSE;
+    }
   if (!self->recording)
     return TRUE;
   self->recording = FALSE;
+  record_host_read_barrier (self);
   if (!vk_check (vkEndCommandBuffer (self->cmd), "recording commands", error))
-    return FALSE;
-  ok = vk_check (vkQueueSubmit (self->queue, 1, &submit, self->fence), "starting work", error) &&
-       vk_check (vkWaitForFences (self->device, 1, &self->fence, VK_TRUE, UINT64_MAX),
-                 "computing", error);
-  vkResetFences (self->device, 1, &self->fence);
+    {
+      vkResetCommandBuffer (self->cmd, 0);
+      return FALSE;
+    }
+  result = bw_device_fault (self, BW_FAULT_DEVICE_LOST)
+           ? VK_ERROR_DEVICE_LOST : vkQueueSubmit (self->queue, 1, &submit, self->fence);
+  if (result == VK_SUCCESS)
+    result = wait_for_fence (self);
+  if (result == VK_SUCCESS)
+    {
+      vkResetFences (self->device, 1, &self->fence);
+      vkResetCommandBuffer (self->cmd, 0);
+      return TRUE;
+    }
+  if (result == VK_TIMEOUT || result == VK_ERROR_DEVICE_LOST)
+    {
+      /* the commands may still run: leave the command buffer and the fence alone */
+      self->lost = TRUE;
+      set_lost_error (error);
+      return FALSE;
+    }
+  vk_check (result, "computing", error);
   vkResetCommandBuffer (self->cmd, 0);
-  return ok;
+  return FALSE;
 }

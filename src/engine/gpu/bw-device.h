@@ -19,6 +19,8 @@ typedef enum {
   BW_DEVICE_ERROR_UNSUPPORTED,    /* the device lacks something we need */
   BW_DEVICE_ERROR_OUT_OF_MEMORY,  /* an allocation or a planned size does not fit */
   BW_DEVICE_ERROR_FAILED,         /* any other Vulkan failure */
+  BW_DEVICE_ERROR_LOST,           /* the device was lost or stopped answering: every later
+                                     call fails; open a new device to go on */
 } BwDeviceError;
 
 GQuark bw_device_error_quark (void);
@@ -30,6 +32,7 @@ typedef struct {
   VkDeviceMemory memory;
   VkDeviceSize size;
   void *mapped;
+  guint64 recorded_in;   /* the recording that last bound it (bw-device.c) */
 } BwBuffer;
 
 /* A compute pipeline: one shader with one set of specialisation constants. */
@@ -102,6 +105,16 @@ void          bw_device_dispatch              (BwDevice          *self,
                                                guint              groups_z);
 
 /* Runs everything recorded since the last submit and waits until it has finished. */
+/* The optimisation step whose work is being recorded (0: before the first), for the faults
+ * tests inject with BRUSHWORK_FAULT. */
+void          bw_device_set_step              (BwDevice     *self,
+                                               int           step);
+/* Drops what was recorded and not yet submitted: after an error part-way through recording,
+ * so that the next submit does not run half of an abandoned step. */
+void          bw_device_discard               (BwDevice     *self);
+/* TRUE once the device was lost (or a wait for it timed out): nothing it does can be trusted
+ * any more. */
+gboolean      bw_device_is_lost               (BwDevice     *self);
 gboolean      bw_device_submit                (BwDevice     *self,
                                                GError      **error);
 

@@ -408,8 +408,12 @@ bw_session_start (BwSession  *self,
   self->started = FALSE;
   self->step = 0;
   self->seconds_spent = self->pixel_steps_done = 0;
+  bw_device_set_step (self->device, 0);
   if (!start_pass (self, 0, NULL, error))
-    return FALSE;
+    {
+      bw_device_discard (self->device);
+      return FALSE;
+    }
   self->started = TRUE;
   return TRUE;
 }
@@ -475,15 +479,14 @@ read_values (BwSession     *self,
   return TRUE;
 }
 
-gboolean
-bw_session_step (BwSession     *self,
-                 BwLossValues  *values,
-                 GError       **error)
+static gboolean
+step_once (BwSession     *self,
+           BwLossValues  *values,
+           GError       **error)
 {
   BwLossValues local;
   gint64 started;
 
-  g_return_val_if_fail (self->started, FALSE);
   if (values == NULL)
     values = &local;
   started = g_get_monotonic_time ();
@@ -514,6 +517,33 @@ bw_session_step (BwSession     *self,
   self->seconds_spent += (g_get_monotonic_time () - started) / 1e6;
   self->pixel_steps_done += pass_pixels (self, self->pass);
   return TRUE;
+}
+
+gboolean
+bw_session_step (BwSession     *self,
+                 BwLossValues  *values,
+                 GError       **error)
+{
+  g_return_val_if_fail (self->started, FALSE);
+
+  bw_device_set_step (self->device, self->step + 1);
+  if (step_once (self, values, error))
+    return TRUE;
+  /* what the failed step recorded must not run with the next one */
+  bw_device_discard (self->device);
+  return FALSE;
+}
+
+int
+bw_session_set_steps (BwSession *self,
+                      int        steps)
+{
+  /* the passes still to come need a step each (each step enters at most one new pass), so
+   * that a run always ends at the output size */
+  if (self->started)
+    steps = MAX (steps, self->step + (self->passes - 1 - self->pass));
+  self->params.steps = MAX (steps, 1);
+  return self->params.steps;
 }
 
 double

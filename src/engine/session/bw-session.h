@@ -94,6 +94,10 @@ int        bw_session_get_step         (BwSession      *self);
  * pixel (a pass's step costs about 4x the last one's); -1 before the first step. A pass that
  * converges early makes it an overestimate. */
 double     bw_session_get_seconds_left (BwSession      *self);
+/* Changes params.steps between steps: the passes still to come share what is left, each at
+ * least one step, so that a run still ends at the output size. Returns the count in effect. */
+int        bw_session_set_steps        (BwSession      *self,
+                                        int             steps);
 /* Weights and the learning rate may change between steps without a restart. */
 void       bw_session_set_weights      (BwSession      *self,
                                         double          content_weight,
