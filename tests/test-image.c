@@ -64,6 +64,38 @@ test_orientation (void)
   assert_rgb (image, 4, 13, 0, 0, 1, 0.05f);   /* blue below */
 }
 
+/* PNG's eXIf chunk: orientation 6 as in the JPEG above */
+static void
+test_png_orientation (void)
+{
+  g_autoptr(BwImage) image = load ("rotated.png", 0);
+
+  g_assert_cmpint (bw_image_get_width (image), ==, 8);
+  g_assert_cmpint (bw_image_get_height (image), ==, 16);
+  assert_rgb (image, 4, 2, 1, 0, 0, 0.5f / 255);
+  assert_rgb (image, 4, 13, 0, 0, 1, 0.5f / 255);
+}
+
+/* Data after the end-of-image marker (a motion photo's video) is not the image's: it reads as
+ * the JPEG alone does. A JPEG cut short is still refused. */
+static void
+test_jpeg_trailing_data (void)
+{
+  g_autoptr(BwImage) plain = load ("base.jpg", 0);
+  g_autoptr(BwImage) motion = load ("motion.jpg", 0);
+  g_autofree char *truncated = g_build_filename (fixtures, "truncated.jpg", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwImage) none = bw_image_load (truncated, 0, &error);
+  gsize n = (gsize) 3 * 16 * 8;
+
+  g_assert_cmpint (bw_image_get_width (motion), ==, 16);
+  g_assert_cmpint (bw_image_get_height (motion), ==, 8);
+  for (gsize i = 0; i < n; i++)
+    g_assert_cmpfloat (bw_image_get_data (motion)[i], ==, bw_image_get_data (plain)[i]);
+  g_assert_null (none);
+  g_assert_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_UNREADABLE);
+}
+
 static void
 test_longest_side (void)
 {
@@ -171,6 +203,8 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   fixtures = bw_test_run_oracle ("image_fixtures.py", NULL);
   g_test_add_func ("/image/exif-orientation", test_orientation);
+  g_test_add_func ("/image/png-exif-orientation", test_png_orientation);
+  g_test_add_func ("/image/jpeg-trailing-data", test_jpeg_trailing_data);
   g_test_add_func ("/image/longest-side", test_longest_side);
   g_test_add_func ("/image/alpha-flattened", test_alpha);
   g_test_add_func ("/image/save", test_save);

@@ -21,6 +21,19 @@ def main():
     exif[0x0112] = 6
     img.save(os.path.join(out, "rotated.jpg"), quality=100, exif=exif.tobytes())
     img.save(os.path.join(out, "plain.png"))
+    # the same orientation in a PNG's eXIf chunk (Pillow writes one from exif=)
+    img.save(os.path.join(out, "rotated.png"), exif=exif.tobytes())
+
+    # a motion photo: a JPEG followed by 5,000 bytes of something else (phones append an MP4
+    # there), which may contain JPEG-looking markers; and the same JPEG cut short
+    img.save(os.path.join(out, "base.jpg"), quality=100)
+    with open(os.path.join(out, "base.jpg"), "rb") as f:
+        jpeg = f.read()
+    trailer = (b"\x00\x00\x00\x18ftypmp42" + bytes(range(256)) * 20)[:5000]
+    with open(os.path.join(out, "motion.jpg"), "wb") as f:
+        f.write(jpeg + trailer)
+    with open(os.path.join(out, "truncated.jpg"), "wb") as f:
+        f.write(jpeg[: len(jpeg) * 2 // 3])
 
     # alpha: opaque green, fully transparent, half-transparent black
     rgba = Image.new("RGBA", (3, 1))

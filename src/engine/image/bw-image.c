@@ -1,4 +1,6 @@
 /* bw-image.c: see bw-image.h. */
+#include <string.h>
+
 #include "bw-image.h"
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
@@ -50,8 +52,49 @@ int bw_image_get_width (BwImage *self) { return self->width; }
 int bw_image_get_height (BwImage *self) { return self->height; }
 const float *bw_image_get_data (BwImage *self) { return self->data; }
 
-/* libjpeg fills a truncated JPEG with grey and only warns; a JPEG ends with the EOI marker
- * (FF D9), possibly followed by a little padding, so look for it near the end. */
+/* libjpeg fills a truncated JPEG with grey and only warns, so the file's structure is walked
+ * here: marker segments, each scan's entropy-coded data, up to the end-of-image marker
+ * (FF D9). Whatever follows it is not the image's and is allowed: motion photos (Pixel,
+ * Samsung) append a whole video there. */
+static gboolean
+jpeg_reaches_end (const guchar *data,
+                  gsize         len)
+{
+  gsize i = 2;   /* after SOI, which gdk-pixbuf already recognised */
+
+  while (i + 1 < len)
+    {
+      guchar marker;
+      gsize segment;
+
+      if (data[i] != 0xFF)
+        return FALSE;
+      marker = data[i + 1];
+      i += 2;
+      if (marker == 0xFF)            /* fill byte before a marker */
+        {
+          i--;
+          continue;
+        }
+      if (marker == 0xD9)            /* EOI */
+        return TRUE;
+      if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7))
+        continue;                    /* markers without a length */
+      if (i + 1 >= len)
+        return FALSE;
+      segment = ((gsize) data[i] << 8) | data[i + 1];
+      if (segment < 2)
+        return FALSE;
+      i += segment;
+      if (marker != 0xDA)            /* SOS: entropy-coded data follows its header */
+        continue;
+      while (i + 1 < len && !(data[i] == 0xFF && data[i + 1] != 0x00 &&
+                              !(data[i + 1] >= 0xD0 && data[i + 1] <= 0xD7)))
+        i++;
+    }
+  return FALSE;
+}
+
 static gboolean
 jpeg_is_complete (const char                *path,
                   GdkPixbufFormat           *format,
@@ -59,21 +102,85 @@ jpeg_is_complete (const char                *path,
 {
   g_autofree char *name = gdk_pixbuf_format_get_name (format);
   g_autoptr(GMappedFile) file = NULL;
-  const guchar *data;
-  gsize len;
 
   if (g_strcmp0 (name, "jpeg") != 0)
     return TRUE;
   file = g_mapped_file_new (path, FALSE, error);
   if (file == NULL)
     return FALSE;
-  data = (const guchar *) g_mapped_file_get_contents (file);
-  len = g_mapped_file_get_length (file);
-  for (gsize i = len > 4096 ? len - 4096 : 0; i + 1 < len; i++)
-    if (data[i] == 0xFF && data[i + 1] == 0xD9)
-      return TRUE;
+  if (jpeg_reaches_end ((const guchar *) g_mapped_file_get_contents (file),
+                        g_mapped_file_get_length (file)))
+    return TRUE;
   g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_UNREADABLE, "the JPEG data ends too early");
   return FALSE;
+}
+
+static guint
+read_u16 (const guchar *p,
+          gboolean      big_endian)
+{
+  return big_endian ? (p[0] << 8) | p[1] : (p[1] << 8) | p[0];
+}
+
+static guint32
+read_u32 (const guchar *p,
+          gboolean      big_endian)
+{
+  return big_endian ? ((guint32) p[0] << 24) | (p[1] << 16) | (p[2] << 8) | p[3]
+                    : ((guint32) p[3] << 24) | (p[2] << 16) | (p[1] << 8) | p[0];
+}
+
+/* The Orientation tag (0x0112) of IFD0 in EXIF data (a TIFF header and its IFDs); 0 if none. */
+static guint
+exif_orientation (const guchar *exif,
+                  gsize         len)
+{
+  gboolean big;
+  guint32 ifd;
+  guint n;
+
+  if (len < 8 || !(memcmp (exif, "MM", 2) == 0 || memcmp (exif, "II", 2) == 0))
+    return 0;
+  big = exif[0] == 'M';
+  ifd = read_u32 (exif + 4, big);
+  if (ifd > len - 2)
+    return 0;
+  n = read_u16 (exif + ifd, big);
+  for (guint k = 0; k < n && ifd + 2 + 12 * (gsize) (k + 1) <= len; k++)
+    {
+      const guchar *entry = exif + ifd + 2 + 12 * k;
+      if (read_u16 (entry, big) == 0x0112 && read_u16 (entry + 2, big) == 3)
+        return read_u16 (entry + 8, big);
+    }
+  return 0;
+}
+
+/* gdk-pixbuf applies EXIF orientation from JPEG and TIFF only; a PNG carries it in an eXIf
+ * chunk (PNG 1.5), which phones and editors write. Returns 0 when there is none. */
+static guint
+png_orientation (const char *path)
+{
+  g_autoptr(GMappedFile) file = g_mapped_file_new (path, FALSE, NULL);
+  const guchar *data;
+  gsize len, i = 8;
+
+  if (file == NULL)
+    return 0;
+  data = (const guchar *) g_mapped_file_get_contents (file);
+  len = g_mapped_file_get_length (file);
+  while (i + 8 <= len)
+    {
+      guint32 chunk = read_u32 (data + i, TRUE);
+
+      if (chunk > len - i - 8)
+        return 0;
+      if (memcmp (data + i + 4, "eXIf", 4) == 0)
+        return exif_orientation (data + i + 8, chunk);
+      if (memcmp (data + i + 4, "IDAT", 4) == 0)
+        return 0;   /* eXIf must come before the image data */
+      i += 12 + (gsize) chunk;
+    }
+  return 0;
 }
 
 static BwImage *
@@ -142,6 +249,16 @@ bw_image_load (const char  *path,
                    "another copy.", display, local_error ? local_error->message : "unknown error");
       return NULL;
     }
+  {
+    g_autofree char *name = gdk_pixbuf_format_get_name (format);
+    guint orientation = g_strcmp0 (name, "png") == 0 ? png_orientation (path) : 0;
+
+    if (orientation >= 1 && orientation <= 8)
+      {
+        char value[2] = { (char) ('0' + orientation), 0 };
+        gdk_pixbuf_set_option (pixbuf, "orientation", value);
+      }
+  }
   oriented = gdk_pixbuf_apply_embedded_orientation (pixbuf);
   if (oriented == NULL)
     oriented = g_object_ref (pixbuf);
