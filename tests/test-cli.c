@@ -12,6 +12,7 @@
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bw-test-util.h"
 #include "image/bw-image.h"
@@ -118,6 +119,13 @@ static const BadCase bad_cases[] = {
   { "negative style weight", "content.png", "style.png", "vgg19.pth", { "--style-weight", "-1", NULL }, 2, "--style-weight" },
   { "unknown flag", "content.png", "style.png", "vgg19.pth", { "--colour", NULL }, 2, "colour" },
   { "unknown layer", "content.png", "style.png", "vgg19.pth", { "--style-layers", "relu1_1,relu9_9:2", NULL }, 2, "relu9_9" },
+  /* GOption's -1 and NaN once meant "not given": typed, they are wrong */
+  { "size -1", "content.png", "style.png", "vgg19.pth", { "--size", "-1", NULL }, 2, "--size" },
+  { "steps -1", "content.png", "style.png", "vgg19.pth", { "--steps", "-1", NULL }, 2, "--steps" },
+  { "lr nan", "content.png", "style.png", "vgg19.pth", { "--lr", "nan", NULL }, 2, "--lr" },
+  { "content weight nan", "content.png", "style.png", "vgg19.pth", { "--content-weight", "nan", NULL }, 2, "--content-weight" },
+  { "style weight inf", "content.png", "style.png", "vgg19.pth", { "--style-weight", "inf", NULL }, 2, "--style-weight" },
+  { "size 12.5", "content.png", "style.png", "vgg19.pth", { "--size", "12.5", NULL }, 2, "--size" },
 };
 
 static void
@@ -160,6 +168,139 @@ test_bad_input (void)
       if (g_file_test (output, G_FILE_TEST_EXISTS))
         g_test_fail_printf ("%s: an output file was left behind", bc->what);
     }
+}
+
+/* Runs the CLI on the oracle's photo and painting with @extra flags; returns its status. */
+static int
+run_small (const char  *style,
+           const char  *output,
+           const char **extra,
+           char       **err)
+{
+  g_autofree char *content = in_oracle ("content.png");
+  g_autofree char *weights = in_oracle ("vgg19.pth");
+  g_autoptr(GPtrArray) args = g_ptr_array_new ();
+  g_autofree char *out = NULL;
+
+  g_ptr_array_add (args, "--content");
+  g_ptr_array_add (args, content);
+  g_ptr_array_add (args, "--style");
+  g_ptr_array_add (args, (char *) style);
+  g_ptr_array_add (args, "--weights");
+  g_ptr_array_add (args, weights);
+  g_ptr_array_add (args, "--output");
+  g_ptr_array_add (args, (char *) output);
+  for (int j = 0; extra[j]; j++)
+    g_ptr_array_add (args, (char *) extra[j]);
+  g_ptr_array_add (args, NULL);
+  return run_cli ((const char *const *) args->pdata, &out, err);
+}
+
+static void
+assert_size (const char *path,
+             int         w,
+             int         h)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwImage) image = bw_image_load (path, 0, &error);
+
+  g_assert_no_error (error);
+  g_assert_cmpint (bw_image_get_width (image), ==, w);
+  g_assert_cmpint (bw_image_get_height (image), ==, h);
+}
+
+/* --output naming the photo or a painting (by another name too: a link) is refused before
+ * anything is painted, and the file is kept as it was. */
+static void
+test_output_is_input (void)
+{
+  g_autofree char *content = in_oracle ("content.png");
+  g_autofree char *style = in_oracle ("style.png");
+  g_autofree char *link = in_oracle ("style-link.png");
+  g_autofree char *before = NULL, *after = NULL, *err = NULL;
+  const char *extra[] = { "--steps", "1", "--size", "32", NULL };
+  gsize n_before, n_after;
+
+  g_assert_true (g_file_get_contents (content, &before, &n_before, NULL));
+  g_assert_cmpint (run_small (style, content, extra, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--content"));
+  g_assert_true (g_file_get_contents (content, &after, &n_after, NULL));
+  g_assert_true (n_before == n_after && memcmp (before, after, n_before) == 0);
+  g_clear_pointer (&err, g_free);
+
+  g_unlink (link);
+  g_assert_cmpint (symlink (style, link), ==, 0);
+  g_assert_cmpint (run_small (style, link, extra, &err), ==, 2);
+  g_assert_nonnull (strstr (err, "--style"));
+  g_unlink (link);
+}
+
+/* An output that is a symbolic link is written through it (the link stays a link), and an
+ * existing file keeps its permissions. */
+static void
+test_output_link (void)
+{
+  g_autofree char *style = in_oracle ("style.png");
+  g_autofree char *real = in_oracle ("real-out.png");
+  g_autofree char *link = in_oracle ("link-out.png");
+  g_autofree char *err = NULL;
+  const char *extra[] = { "--steps", "1", "--size", "32", NULL };
+  GStatBuf st;
+
+  g_unlink (link);
+  g_assert_true (g_file_set_contents (real, "old", 3, NULL));
+  g_assert_cmpint (g_chmod (real, 0604), ==, 0);
+  g_assert_cmpint (symlink ("real-out.png", link), ==, 0);
+  g_assert_cmpint (run_small (style, link, extra, &err), ==, 0);
+  g_assert_true (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
+  g_assert_cmpint (g_stat (real, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0604);
+  assert_size (real, 32, 32 * 3 / 4);
+  g_unlink (link);
+  g_unlink (real);
+}
+
+/* Coarse to fine: what is written while an early pass runs (--save-every here; Ctrl-C and the
+ * timelapse take the same path) is at --size, not the pass's size. */
+static void
+test_saves_at_output_size (void)
+{
+  g_autofree char *style = in_oracle ("style.png");
+  g_autofree char *output = in_oracle ("passes.png");
+  g_autofree char *first = in_oracle ("passes-0001.png");
+  g_autofree char *err = NULL;
+  const char *extra[] = { "--steps", "2", "--size", "64", "--scales", "2", "--save-every", "1",
+                          NULL };
+
+  g_assert_cmpint (run_small (style, output, extra, &err), ==, 0);
+  assert_size (first, 64, 48);
+  assert_size (output, 64, 48);
+}
+
+/* A wide painting limits the passes as the photo does: 500 x 50 at --size 256 would be
+ * 128 x 13 in a first pass at 128 px, too small for relu5_1 (16 px); it paints in one pass.
+ * One too narrow even at the output size is named as the problem. */
+static void
+test_wide_painting (void)
+{
+  g_autofree char *wide = in_oracle ("wide.png");
+  g_autofree char *narrow = in_oracle ("narrow.png");
+  g_autofree char *output = in_oracle ("wide-out.png");
+  g_autofree char *err = NULL;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+  g_autoptr(BwImage) w = bw_image_new_take (500, 50, bw_test_random (rand, 3 * 500 * 50, 0, 1));
+  g_autoptr(BwImage) n = bw_image_new_take (600, 20, bw_test_random (rand, 3 * 600 * 20, 0, 1));
+  const char *extra[] = { "--steps", "2", "--size", "256", NULL };
+
+  g_assert_true (bw_image_save (w, wide, 92, NULL));
+  g_assert_true (bw_image_save (n, narrow, 92, NULL));
+  g_assert_cmpint (run_small (wide, output, extra, &err), ==, 0);
+  assert_size (output, 256, 192);
+  g_clear_pointer (&err, g_free);
+
+  g_assert_cmpint (run_small (narrow, output, extra, &err), ==, 1);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "painting of 600×20"));
 }
 
 /* Without a Vulkan driver the CLI says what to install, and exits 1. */
@@ -238,6 +379,10 @@ main (int   argc,
   g_test_add_func ("/cli/bad-input", test_bad_input);
   g_test_add_func ("/cli/interrupt", test_interrupt);
   g_test_add_func ("/cli/no-vulkan-driver", test_no_driver);
+  g_test_add_func ("/cli/output-is-input", test_output_is_input);
+  g_test_add_func ("/cli/output-link", test_output_link);
+  g_test_add_func ("/cli/saves-at-output-size", test_saves_at_output_size);
+  g_test_add_func ("/cli/wide-painting", test_wide_painting);
   ret = g_test_run ();
   bw_test_remove_dir (oracle_dir);
   g_free (oracle_dir);

@@ -49,14 +49,14 @@ typedef struct {
   char *content;
   char **styles;
   char *output;
-  int size;
-  int steps;
+  char *size;
+  char *steps;
   char *preset;
   char *optimizer;
-  double lr;
-  double content_weight;
-  double style_weight;
-  double tv_weight;
+  char *lr;
+  char *content_weight;
+  char *style_weight;
+  char *tv_weight;
   char *init;
   char *content_layers;
   char *style_layers;
@@ -94,6 +94,12 @@ options_clear (Options *opts)
   g_free (opts->device);
   g_free (opts->timelapse);
   g_free (opts->make_manifest);
+  g_free (opts->size);
+  g_free (opts->steps);
+  g_free (opts->lr);
+  g_free (opts->content_weight);
+  g_free (opts->style_weight);
+  g_free (opts->tv_weight);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Options, options_clear)
@@ -121,6 +127,60 @@ usage_error (const char *format,
   va_end (args);
   g_printerr ("brushwork-cli: %s\nRun “brushwork-cli --help” for the options.\n", msg);
   return EXIT_USAGE;
+}
+
+/* Numbers are read here rather than by GOption, whose -1 and NaN could not be told from a
+ * flag not given: every value typed is checked. */
+static gboolean
+parse_int (const char *flag,
+           const char *text,
+           int         min,
+           int         max,
+           int        *out)
+{
+  gint64 value;
+
+  if (!g_ascii_string_to_signed (text, 10, min, max, &value, NULL))
+    {
+      if (max == G_MAXINT)
+        usage_error ("%s must be a whole number of at least %d, not “%s”.", flag, min, text);
+      else
+        usage_error ("%s must be a whole number from %d to %d, not “%s”.", flag, min, max, text);
+      return FALSE;
+    }
+  *out = (int) value;
+  return TRUE;
+}
+
+static gboolean
+parse_number (const char *flag,
+              const char *text,
+              gboolean    zero_allowed,
+              double     *out)
+{
+  char *end = NULL;
+  double value = g_ascii_strtod (text, &end);
+
+  if (end == text || *end != '\0' || !isfinite (value) || value < 0 || (value == 0 && !zero_allowed))
+    {
+      usage_error ("%s must be a number %s, not “%s”.", flag, zero_allowed ? "of 0 or more" : "above 0",
+                   text);
+      return FALSE;
+    }
+  *out = value;
+  return TRUE;
+}
+
+/* The same file as @output, which must not be overwritten by the result (a Ctrl-C would
+ * leave a partial painting in place of the photo). Compares the files, not their names. */
+static gboolean
+same_file (const char *output,
+           const char *input)
+{
+  GStatBuf a, b;
+
+  return g_stat (output, &a) == 0 && g_stat (input, &b) == 0 &&
+         a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 static int
@@ -242,7 +302,9 @@ save_image (BwSession   *session,
             int          quality,
             GError     **error)
 {
-  g_autoptr(BwImage) image = bw_session_get_image (session, error);
+  /* at the size asked for, also while an early coarse-to-fine pass runs (Ctrl-C,
+   * --save-every) */
+  g_autoptr(BwImage) image = bw_session_get_output_image (session, error);
 
   return image && bw_image_save (image, path, quality, error);
 }
@@ -289,7 +351,7 @@ on_step (BwSession    *session,
     }
   if (p->timelapse && p->timelapse_error == NULL)
     {
-      g_autoptr(BwImage) frame = bw_session_get_image (session, &p->timelapse_error);
+      g_autoptr(BwImage) frame = bw_session_get_output_image (session, &p->timelapse_error);
 
       /* a failed timelapse stops the run: the user asked for it */
       if (frame == NULL || !bw_video_writer_add (p->timelapse, frame, &p->timelapse_error))
@@ -528,21 +590,20 @@ main (int   argc,
       char *argv[])
 {
   g_auto(Options) opts = {
-    .size = -1, .steps = -1, .lr = NAN, .content_weight = NAN, .style_weight = NAN,
-    .tv_weight = NAN, .seed = 0, .style_scale = 1.0, .scales = 0, .jpeg_quality = 92, .timelapse_fps = 30,
+    .seed = 0, .style_scale = 1.0, .scales = 0, .jpeg_quality = 92, .timelapse_fps = 30,
   };
   GOptionEntry entries[] = {
     { "content", 'c', 0, G_OPTION_ARG_FILENAME, &opts.content, "The photo to paint", "FILE" },
     { "style", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &opts.styles, "A painting to take the style from, with an optional blend weight; repeat for several", "FILE[:WEIGHT]" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opts.output, "Where to write the result (.png or .jpg)", "FILE" },
-    { "size", 0, 0, G_OPTION_ARG_INT, &opts.size, "Longest side of the output in pixels (default 512)", "N" },
-    { "steps", 0, 0, G_OPTION_ARG_INT, &opts.steps, "Optimisation steps (seed preset: 2000, default preset: 300)", "N" },
+    { "size", 0, 0, G_OPTION_ARG_STRING, &opts.size, "Longest side of the output in pixels (default 512)", "N" },
+    { "steps", 0, 0, G_OPTION_ARG_STRING, &opts.steps, "Optimisation steps (seed preset: 2000, default preset: 300)", "N" },
     { "preset", 'p', 0, G_OPTION_ARG_STRING, &opts.preset, "seed (the original recipe) or default", "NAME" },
     { "optimizer", 0, 0, G_OPTION_ARG_STRING, &opts.optimizer, "adam or lbfgs", "NAME" },
-    { "lr", 0, 0, G_OPTION_ARG_DOUBLE, &opts.lr, "Learning rate (Adam: 0.003 as the seed; L-BFGS: 1)", "RATE" },
-    { "content-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opts.content_weight, "Weight of the content loss (alpha)", "W" },
-    { "style-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opts.style_weight, "Weight of the style loss (beta)", "W" },
-    { "tv-weight", 0, 0, G_OPTION_ARG_DOUBLE, &opts.tv_weight, "Weight of total variation (smoothness)", "W" },
+    { "lr", 0, 0, G_OPTION_ARG_STRING, &opts.lr, "Learning rate (Adam: 0.003 as the seed; L-BFGS: 1)", "RATE" },
+    { "content-weight", 0, 0, G_OPTION_ARG_STRING, &opts.content_weight, "Weight of the content loss (alpha)", "W" },
+    { "style-weight", 0, 0, G_OPTION_ARG_STRING, &opts.style_weight, "Weight of the style loss (beta)", "W" },
+    { "tv-weight", 0, 0, G_OPTION_ARG_STRING, &opts.tv_weight, "Weight of total variation (smoothness)", "W" },
     { "init", 0, 0, G_OPTION_ARG_FILENAME, &opts.init, "Starting image: content, noise or a file", "content|noise|FILE" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &opts.seed, "Random seed for --init noise", "N" },
     { "content-layers", 0, 0, G_OPTION_ARG_STRING, &opts.content_layers, "Content layers and their weights (default relu4_2:1)", "LAYER[:W],…" },
@@ -622,26 +683,24 @@ main (int   argc,
     }
   if (opts.timelapse_fps < 1 || opts.timelapse_fps > 120)
     return usage_error ("--timelapse-fps must be between 1 and 120.");
+  if (same_file (opts.output, opts.content))
+    return usage_error ("--output “%s” is the photo given with --content: choose another file "
+                        "for the painting, so that the photo is kept.", opts.output);
   for (int i = 0; opts.styles[i]; i++)
     {
       double w;
       g_autofree char *path = split_style (opts.styles[i], &w);
       if (!(w > 0) || !isfinite (w))
         return usage_error ("The blend weight of --style “%s” must be a number above 0.", opts.styles[i]);
+      if (same_file (opts.output, path))
+        return usage_error ("--output “%s” is a painting given with --style: choose another "
+                            "file for the result, so that the painting is kept.", opts.output);
     }
 
-  if (opts.size != -1)
-    {
-      if (opts.size < 16 || opts.size > 8192)
-        return usage_error ("--size must be between 16 and 8192 pixels, not %d.", opts.size);
-      params.size = opts.size;
-    }
-  if (opts.steps != -1)
-    {
-      if (opts.steps < 1)
-        return usage_error ("--steps must be at least 1, not %d.", opts.steps);
-      params.steps = opts.steps;
-    }
+  if (opts.size && !parse_int ("--size", opts.size, 16, 8192, &params.size))
+    return EXIT_USAGE;
+  if (opts.steps && !parse_int ("--steps", opts.steps, 1, G_MAXINT, &params.steps))
+    return EXIT_USAGE;
   if (opts.optimizer)
     {
       if (g_str_equal (opts.optimizer, "adam"))
@@ -653,30 +712,13 @@ main (int   argc,
     }
   if (opts.optimizer)
     params.lr = params.optimizer == BW_OPTIMIZER_LBFGS ? 1.0 : 0.003;   /* torch's LBFGS; the seed's Adam */
-  if (!isnan (opts.lr))
-    {
-      if (!(opts.lr > 0) || !isfinite (opts.lr))
-        return usage_error ("--lr must be a number above 0.");
-      params.lr = opts.lr;
-    }
-  if (!isnan (opts.content_weight))
-    {
-      if (opts.content_weight < 0 || !isfinite (opts.content_weight))
-        return usage_error ("--content-weight must be 0 or more.");
-      params.content_weight = opts.content_weight;
-    }
-  if (!isnan (opts.style_weight))
-    {
-      if (opts.style_weight < 0 || !isfinite (opts.style_weight))
-        return usage_error ("--style-weight must be 0 or more.");
-      params.style_weight = opts.style_weight;
-    }
-  if (!isnan (opts.tv_weight))
-    {
-      if (opts.tv_weight < 0 || !isfinite (opts.tv_weight))
-        return usage_error ("--tv-weight must be 0 or more.");
-      params.tv_weight = opts.tv_weight;
-    }
+  if ((opts.lr && !parse_number ("--lr", opts.lr, FALSE, &params.lr)) ||
+      (opts.content_weight &&
+       !parse_number ("--content-weight", opts.content_weight, TRUE, &params.content_weight)) ||
+      (opts.style_weight &&
+       !parse_number ("--style-weight", opts.style_weight, TRUE, &params.style_weight)) ||
+      (opts.tv_weight && !parse_number ("--tv-weight", opts.tv_weight, TRUE, &params.tv_weight)))
+    return EXIT_USAGE;
   if (opts.init == NULL || g_str_equal (opts.init, "content"))
     params.init = BW_INIT_CONTENT;
   else if (g_str_equal (opts.init, "noise"))

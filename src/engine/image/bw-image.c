@@ -1,5 +1,7 @@
 /* bw-image.c: see bw-image.h. */
 #include <string.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
 
 #include "bw-image.h"
 
@@ -305,6 +307,28 @@ to_pixbuf (BwImage *self)
                                     self->height, self->width * 3);
 }
 
+/* What @path names once symbolic links are followed (a link that points nowhere yet names
+ * the file it would create), so that saving replaces the file, not the link. */
+static char *
+resolve_link (const char *path)
+{
+  g_autofree char *current = g_strdup (path);
+
+  for (int hops = 0; hops < 40 && g_file_test (current, G_FILE_TEST_IS_SYMLINK); hops++)
+    {
+      g_autofree char *link = g_file_read_link (current, NULL);
+      g_autofree char *dir = NULL;
+
+      if (link == NULL)
+        break;
+      dir = g_path_get_dirname (current);
+      g_free (current);
+      current = g_path_is_absolute (link) ? g_steal_pointer (&link)
+                                          : g_build_filename (dir, link, NULL);
+    }
+  return g_steal_pointer (&current);
+}
+
 gboolean
 bw_image_save (BwImage     *self,
                const char  *path,
@@ -317,6 +341,9 @@ bw_image_save (BwImage     *self,
   g_autofree char *buffer = NULL;
   g_autofree char *quality = NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autofree char *target = NULL;
+  GStatBuf st;
+  gboolean existed;
   gsize len = 0;
   gboolean ok;
 
@@ -341,8 +368,12 @@ bw_image_save (BwImage     *self,
                    "Could not encode “%s”: %s.", display, local_error->message);
       return FALSE;
     }
-  /* a temporary file renamed over the target: a failure leaves the old file whole */
-  if (!g_file_set_contents_full (path, buffer, len, G_FILE_SET_CONTENTS_CONSISTENT, 0644,
+  /* a temporary file renamed over the target: a failure leaves the old file whole; through
+   * a symbolic link to what it points at, and with an existing file's permissions */
+  target = resolve_link (path);
+  existed = g_stat (target, &st) == 0;
+  /* 0666: a new file gets what the umask allows, as any program's would */
+  if (!g_file_set_contents_full (target, buffer, len, G_FILE_SET_CONTENTS_CONSISTENT, 0666,
                                  &local_error))
     {
       g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_WRITE,
@@ -350,6 +381,10 @@ bw_image_save (BwImage     *self,
                    display, local_error->message);
       return FALSE;
     }
+  /* the new file is another inode: give it the permissions the old one had (a failure
+   * leaves the painting saved, with the usual ones) */
+  if (existed)
+    g_chmod (target, st.st_mode & 07777);
   return TRUE;
 }
 

@@ -217,16 +217,56 @@ upload_normalised (BwSession  *self,
 }
 
 /* The style image at the output's scale: its longer side is size * style_scale. */
+/* The size scaled_style() gives @style in a pass @shift halvings below the output. */
+static void
+style_size_at (BwSession *self,
+               BwImage   *style,
+               int        shift,
+               int       *w,
+               int       *h)
+{
+  int cw = (int) lround (bw_image_get_width (self->content) / (double) (1 << shift));
+  int ch = (int) lround (bw_image_get_height (self->content) / (double) (1 << shift));
+  int sw = bw_image_get_width (style), sh = bw_image_get_height (style);
+  double f = MAX (cw, ch) * self->params.style_scale / MAX (sw, sh);
+
+  *w = MAX (1, (int) lround (sw * f));
+  *h = MAX (1, (int) lround (sh * f));
+}
+
 static BwImage *
 scaled_style (BwSession *self,
               BwImage   *style)
 {
-  int cw = bw_image_get_width (self->pass_content), ch = bw_image_get_height (self->pass_content);
-  int sw = bw_image_get_width (style), sh = bw_image_get_height (style);
-  double target = MAX (cw, ch) * self->params.style_scale;
-  double f = target / MAX (sw, sh);
+  int w, h;
 
-  return bw_image_scale (style, MAX (1, (int) lround (sw * f)), MAX (1, (int) lround (sh * f)));
+  style_size_at (self, style, self->passes - 1 - self->pass, &w, &h);
+  return bw_image_scale (style, w, h);
+}
+
+/* The shortest side of any painting in a pass @shift halvings below the output; @narrowest,
+ * if given, gets the painting with it. */
+static int
+narrowest_style (BwSession  *self,
+                 int         shift,
+                 Style     **narrowest)
+{
+  int least = G_MAXINT;
+
+  for (guint i = 0; i < self->styles->len; i++)
+    {
+      Style *s = &g_array_index (self->styles, Style, i);
+      int w, h;
+
+      style_size_at (self, s->image, shift, &w, &h);
+      if (MIN (w, h) < least)
+        {
+          least = MIN (w, h);
+          if (narrowest)
+            *narrowest = s;
+        }
+    }
+  return least;
 }
 
 static BwImage *
@@ -377,6 +417,7 @@ bw_session_start (BwSession  *self,
                   GError    **error)
 {
   int size, min_side, deepest = -1;
+  Style *narrow = NULL;
 
   g_return_val_if_fail (self->content != NULL, FALSE);
   if (self->styles->len == 0)
@@ -396,14 +437,29 @@ bw_session_start (BwSession  *self,
     }
   min_side = bw_vgg19_min_side (deepest);
 
-  /* no pass below the network's smallest input, and at least one step per pass */
+  /* no pass below the network's smallest input, for the photo or any painting, and at least
+   * one step per pass */
   size = MAX (bw_image_get_width (self->content), bw_image_get_height (self->content));
   self->passes = self->params.scales > 0 ? self->params.scales : auto_passes (size);
   self->passes = CLAMP (self->passes, 1, MAX (1, self->params.steps));
   while (self->passes > 1 &&
-         MIN (bw_image_get_width (self->content), bw_image_get_height (self->content)) >>
-         (self->passes - 1) < min_side)
+         (MIN (bw_image_get_width (self->content), bw_image_get_height (self->content)) >>
+          (self->passes - 1) < min_side ||
+          narrowest_style (self, self->passes - 1, NULL) < min_side))
     self->passes--;
+  if (narrowest_style (self, 0, &narrow) < min_side)
+    {
+      int sw = bw_image_get_width (narrow->image), sh = bw_image_get_height (narrow->image);
+      int w, h;
+
+      style_size_at (self, narrow->image, 0, &w, &h);
+      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
+                   "A painting of %d×%d pixels becomes %d×%d at this size, too narrow for the "
+                   "network, which needs at least %d pixels on each side. Choose a larger size "
+                   "or style scale, or crop the painting to a less narrow shape.",
+                   sw, sh, w, h, min_side);
+      return FALSE;
+    }
 
   self->started = FALSE;
   self->step = 0;
@@ -611,6 +667,18 @@ bw_session_set_lr (BwSession *self,
     bw_adam_set_lr (self->adam, lr);
   if (self->lbfgs)
     bw_lbfgs_set_lr (self->lbfgs, lr);
+}
+
+BwImage *
+bw_session_get_output_image (BwSession  *self,
+                             GError    **error)
+{
+  g_autoptr(BwImage) image = bw_session_get_image (self, error);
+  int w = bw_image_get_width (self->content), h = bw_image_get_height (self->content);
+
+  if (image == NULL || (bw_image_get_width (image) == w && bw_image_get_height (image) == h))
+    return g_steal_pointer (&image);
+  return bw_image_scale (image, w, h);
 }
 
 BwImage *

@@ -109,5 +109,9 @@ void       bw_session_set_lr           (BwSession      *self,
 /* The current image in [0, 1] (clamped, original colours restored if asked). */
 BwImage   *bw_session_get_image        (BwSession      *self,
                                         GError        **error);
+/* The same at the output size: an early coarse-to-fine pass's image scaled up, for what is
+ * written to a file. */
+BwImage   *bw_session_get_output_image (BwSession      *self,
+                                        GError        **error);
 
 G_END_DECLS
