@@ -303,6 +303,44 @@ test_wide_painting (void)
   g_assert_nonnull (strstr (err, "painting of 600×20"));
 }
 
+/* A learning rate far too large: the numbers overflow in the second step. The run stops with
+ * a sentence and exit 1, and writes the last image with finite numbers (here the photo
+ * itself, the one step 1 evaluated) instead of a black one. For both optimisers (L-BFGS's
+ * max-abs reduction dropped the NaN and reported convergence). */
+static void
+test_not_finite (void)
+{
+  const char *optimizers[] = { "lbfgs", "adam" };
+
+  for (gsize i = 0; i < G_N_ELEMENTS (optimizers); i++)
+    {
+      g_autofree char *style = in_oracle ("style.png");
+      g_autofree char *content = in_oracle ("content.png");
+      g_autofree char *output = in_oracle ("overflow.png");
+      g_autofree char *err = NULL;
+      const char *extra[] = { "--steps", "4", "--size", "32", "--lr", "1e30", "--optimizer",
+                              optimizers[i], NULL };
+      g_autoptr(BwImage) got = NULL;
+      g_autoptr(BwImage) photo = NULL;
+      double diff = 0;
+      gsize n;
+
+      g_unlink (output);
+      g_assert_cmpint (run_small (style, output, extra, &err), ==, 1);
+      g_test_message ("%s: %s", optimizers[i], err);
+      g_assert_nonnull (strstr (err, "overflowed"));
+      got = bw_image_load (output, 0, NULL);
+      photo = bw_image_load (content, 32, NULL);
+      g_assert_nonnull (got);
+      g_assert_cmpint (bw_image_get_width (got), ==, bw_image_get_width (photo));
+      n = (gsize) 3 * bw_image_get_width (got) * bw_image_get_height (got);
+      for (gsize k = 0; k < n; k++)
+        diff = MAX (diff, fabs (bw_image_get_data (got)[k] - bw_image_get_data (photo)[k]));
+      /* the photo, up to 8-bit rounding of both files */
+      g_assert_cmpfloat (diff, <=, 1.0 / 255 + 1e-6);
+    }
+}
+
 /* Without a Vulkan driver the CLI says what to install, and exits 1. */
 static void
 test_no_driver (void)
@@ -383,6 +421,7 @@ main (int   argc,
   g_test_add_func ("/cli/output-link", test_output_link);
   g_test_add_func ("/cli/saves-at-output-size", test_saves_at_output_size);
   g_test_add_func ("/cli/wide-painting", test_wide_painting);
+  g_test_add_func ("/cli/not-finite", test_not_finite);
   ret = g_test_run ();
   bw_test_remove_dir (oracle_dir);
   g_free (oracle_dir);

@@ -3,6 +3,7 @@
  * test-vgg19-torch and test-cli compare with PyTorch).
  */
 #include <math.h>
+#include <string.h>
 
 #include "bw-test-util.h"
 #include "session/bw-session.h"
@@ -252,6 +253,116 @@ test_steps_lowered (void)
   bw_test_check_validation ();
 }
 
+/* The style loss of the photo at step 0 when the painting is @style (relu1_1 and relu2_1). */
+static double
+first_style_loss (BwVgg19    *vgg,
+                  BwGramMode  mode,
+                  BwImage    *content,
+                  BwImage    *style,
+                  double      style_scale)
+{
+  g_autoptr(BwSession) session = NULL;
+  g_autoptr(GError) error = NULL;
+  BwLossValues values;
+  BwParams params;
+
+  g_assert_true (bw_params_init_preset (&params, "default"));
+  memset (params.style_layers, 0, sizeof params.style_layers);
+  params.style_layers[bw_vgg19_layer_index ("relu1_1")] = 1;
+  params.style_layers[bw_vgg19_layer_index ("relu2_1")] = 0.75;
+  params.gram_mode = mode;
+  params.scales = 1;
+  params.steps = 1;
+  params.style_scale = style_scale;
+  session = bw_session_new (vgg, &params);
+  bw_session_set_content (session, content);
+  bw_session_add_style (session, style, 1.0);
+  g_assert_true (bw_session_start (session, &error));
+  g_assert_true (bw_session_step (session, &values, &error));
+  g_assert_no_error (error);
+  return values.style;
+}
+
+static BwImage *
+flat_image (int          w,
+            int          h,
+            const float  rgb[3])
+{
+  float *data = g_new (float, (gsize) 3 * w * h);
+
+  for (int c = 0; c < 3; c++)
+    for (int i = 0; i < w * h; i++)
+      data[c * w * h + i] = rgb[c];
+  return bw_image_new_take (w, h, data);
+}
+
+/* A painting's pixel count must not set the style's strength (the default preset's
+ * BW_GRAM_MATCHED). A flat photo and a flat painting of the same colour but twice the
+ * pixels (128 x 48 against 64 x 48; style_scale 2 keeps it unscaled) have the same
+ * statistics: their Gram matrices differ by the pixel count, and by the 1-2 px borders of
+ * the zero padding at the two shallow layers used. So the style loss is near zero: below 5%
+ * of what the seed's Gram gives (there A is twice G, a loss of G^2) and of what a painting
+ * of another colour gives. The seed preset keeps its Gram, as its recipe never met
+ * paintings of another size. */
+static void
+test_matched_style_size (void)
+{
+  static const float grey[3] = { 0.3f, 0.5f, 0.7f }, other[3] = { 0.7f, 0.2f, 0.4f };
+  g_autoptr(BwVgg19) vgg = random_network ();
+  g_autoptr(BwImage) photo = flat_image (64, 48, grey);
+  g_autoptr(BwImage) twice = flat_image (128, 48, grey);
+  g_autoptr(BwImage) unrelated = flat_image (128, 48, other);
+  double matched = first_style_loss (vgg, BW_GRAM_MATCHED, photo, twice, 2.0);
+  double seed = first_style_loss (vgg, BW_GRAM_SEED, photo, twice, 2.0);
+  double different = first_style_loss (vgg, BW_GRAM_MATCHED, photo, unrelated, 2.0);
+
+  g_test_message ("same colour, twice the pixels: %.4g (seed's Gram: %.4g); another colour: "
+                  "%.4g", matched, seed, different);
+  g_assert_cmpfloat (matched, <, 0.05 * seed);
+  g_assert_cmpfloat (matched, <, 0.05 * different);
+  bw_test_check_validation ();
+}
+
+#define LBFGS_OVERSHOOT_LR 1e7
+
+/* L-BFGS (no line search) overshoots: with a learning rate of 1e7 its first step lands
+ * far above the start's loss. What the session hands out is the best image evaluated, the
+ * start (the photo), not the last step taken, which no one evaluated. */
+static void
+test_lbfgs_best_image (void)
+{
+  g_autoptr(BwVgg19) vgg = random_network ();
+  g_autoptr(BwSession) session = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwImage) image = NULL;
+  g_autoptr(BwImage) content = NULL;
+  BwLossValues first, second;
+  BwParams params;
+  double diff = 0;
+
+  g_assert_true (bw_params_init_preset (&params, "default"));
+  params.scales = 1;
+  params.steps = 2;
+  params.lr = LBFGS_OVERSHOOT_LR;
+  session = new_session (vgg, &params, 48, 36);
+  g_assert_true (bw_session_start (session, &error));
+  g_assert_true (bw_session_step (session, &first, &error));
+  g_assert_true (bw_session_step (session, &second, &error));
+  g_test_message ("losses: start %.4g, after one step %.4g", first.total, second.total);
+  g_assert_cmpfloat (second.total, >, first.total);
+  image = bw_session_get_image (session, &error);
+  g_assert_no_error (error);
+  {
+    g_autoptr(GRand) rand = g_rand_new_with_seed (48 * 1000 + 36);
+    content = random_image (rand, 48, 36);   /* new_session's photo, made again */
+  }
+  for (gsize i = 0; i < (gsize) 3 * 48 * 36; i++)
+    diff = MAX (diff, fabs (bw_image_get_data (image)[i] - bw_image_get_data (content)[i]));
+  /* normalised and back in float32 */
+  g_assert_cmpfloat (diff, <, 1e-5);
+  bw_test_check_validation ();
+}
+
 /* BRUSHWORK_FAULT, in a process of its own (each fault fires once per process, and only on a
  * device made after it is set). */
 static BwDevice *
@@ -365,6 +476,8 @@ main (int   argc,
   g_test_add_func ("/session/pass-continues", test_pass_continues);
   g_test_add_func ("/session/seconds-left", test_seconds_left);
   g_test_add_func ("/session/steps-lowered", test_steps_lowered);
+  g_test_add_func ("/session/matched-style-size", test_matched_style_size);
+  g_test_add_func ("/session/lbfgs-best-image", test_lbfgs_best_image);
   g_test_add_func ("/session/fault/oom", test_fault_oom);
   g_test_add_func ("/session/fault/device-lost", test_fault_device_lost);
   ret = g_test_run ();

@@ -482,7 +482,17 @@ run_image (const Options *opts,
     return failure (progress.timelapse_error);
   stopped = g_error_matches (run_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   if (run_error && !stopped)
-    return failure (run_error);
+    {
+      /* the session keeps the last good image when the numbers overflow: nothing is lost
+       * (a lost device keeps nothing readable, and then there is nothing to write) */
+      if (g_error_matches (run_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA) &&
+          save_image (session, opts->output, opts->jpeg_quality, NULL))
+        g_printerr ("brushwork-cli: %s\nThe image so far is in “%s”.\n", run_error->message,
+                    opts->output);
+      else
+        return failure (run_error);
+      return EXIT_FAILURE;
+    }
 
   if (!save_image (session, opts->output, opts->jpeg_quality, &error))
     return failure (error);

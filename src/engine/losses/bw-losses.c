@@ -25,6 +25,7 @@ struct _BwLosses {
   BwVgg19 *vgg;
   BwDevice *device;
   BwGramMode mode;
+  int image_height, image_width;   /* for BW_GRAM_MATCHED, known before the styles */
   double alpha, beta;
   Layer layers[BW_VGG19_N_CONVS];
   BwTensor *grads[BW_VGG19_N_CONVS];      /* the view handed to the network */
@@ -146,6 +147,15 @@ gram_factors (BwLosses *self,
   *d = self->mode == BW_GRAM_NORMALISED ? 1.0 : 1.0 / chw;
 }
 
+void
+bw_losses_set_image_size (BwLosses *self,
+                          int       height,
+                          int       width)
+{
+  self->image_height = height;
+  self->image_width = width;
+}
+
 gboolean
 bw_losses_add_style_target (BwLosses  *self,
                             BwTensor  *style,
@@ -178,6 +188,13 @@ bw_losses_add_style_target (BwLosses  *self,
       size = bw_ops_gram_size (bw_tensor_get_channels (f));
       n_vec4 = size / 16;
       gram_factors (self, f, &s, &d);
+      if (self->mode == BW_GRAM_MATCHED && self->image_height > 0)
+        {
+          /* the photo's feature map at this layer: each max-pool halves it, rounding down */
+          int side = bw_vgg19_min_side (i);
+          s *= (double) (self->image_height / side) * (self->image_width / side) /
+               ((double) bw_tensor_get_height (f) * bw_tensor_get_width (f));
+        }
       if (layer->style_target == NULL)
         {
           layer->style_target = bw_device_alloc_buffer (self->device, size, error);

@@ -2,8 +2,8 @@
  *
  *   content = alpha * sum_l a_l * mean((F_l - P_l)^2)
  *   style   = beta  * sum_l w_l * mean((s_l G_l - A_l)^2) * d_l,   G_l = F_l F_l^T
- * With BW_GRAM_SEED (the seed's recipe), s_l = 1 and d_l = 1 / (c h w); with
- * BW_GRAM_NORMALISED, s_l = 1 / (c h w) and d_l = 1. A_l is the blend of the style images'
+ * With BW_GRAM_SEED (the seed's recipe) and BW_GRAM_MATCHED, s_l = 1 and d_l = 1 / (c h w);
+ * with BW_GRAM_NORMALISED, s_l = 1 / (c h w) and d_l = 1. A_l is the blend of the style images'
  * (scaled) Gram matrices.
  */
 #pragma once
@@ -15,6 +15,10 @@ G_BEGIN_DECLS
 typedef enum {
   BW_GRAM_SEED,
   BW_GRAM_NORMALISED,
+  /* the seed's, with each painting's Gram taken at the photo's pixel count: A_l is scaled by
+   * (h w of the photo's feature) / (h w of the painting's), so that a painting's size or
+   * shape does not change the style's strength (bw_losses_set_image_size() says the photo's) */
+  BW_GRAM_MATCHED,
 } BwGramMode;
 
 typedef struct {
@@ -40,6 +44,10 @@ void      bw_losses_set_style_layer       (BwLosses       *self,
 void      bw_losses_set_weights           (BwLosses       *self,
                                            double          content_weight,
                                            double          style_weight);
+/* The size of the image being optimised, for BW_GRAM_MATCHED; before adding style targets. */
+void      bw_losses_set_image_size        (BwLosses       *self,
+                                           int             height,
+                                           int             width);
 /* The deepest layer any loss reads, or -1. */
 int       bw_losses_get_deepest_layer     (BwLosses       *self);
 

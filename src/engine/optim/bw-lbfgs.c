@@ -24,7 +24,8 @@ struct _BwLbfgs {
   int history_size;
 
   BwBuffer *d, *prev_grad, *q;
-  BwBuffer **old_dirs;        /* y_i, oldest first */
+  BwBuffer **old_dirs;        /* y_i, oldest first; one slot more than the history, where a
+                               * new pair waits for its curvature test */
   BwBuffer **old_stps;        /* s_i */
   double *ro, *al;
   int n_old;
@@ -48,7 +49,7 @@ bw_lbfgs_finalize (GObject *object)
       bw_device_free_buffer (self->device, self->prev_grad);
       bw_device_free_buffer (self->device, self->q);
       bw_device_free_buffer (self->device, self->partials);
-      for (int i = 0; i < self->history_size; i++)
+      for (int i = 0; i <= self->history_size; i++)
         {
           bw_device_free_buffer (self->device, self->old_dirs[i]);
           bw_device_free_buffer (self->device, self->old_stps[i]);
@@ -90,9 +91,9 @@ bw_lbfgs_new (BwTensor  *param,
   self->n = bw_tensor_get_n_vec4 (param);
   self->lr = lr;
   self->history_size = history_size;
-  self->old_dirs = g_new0 (BwBuffer *, history_size);
-  self->old_stps = g_new0 (BwBuffer *, history_size);
-  self->ro = g_new0 (double, history_size);
+  self->old_dirs = g_new0 (BwBuffer *, history_size + 1);
+  self->old_stps = g_new0 (BwBuffer *, history_size + 1);
+  self->ro = g_new0 (double, history_size + 1);
   self->al = g_new0 (double, history_size);
   bytes = (gsize) self->n * 16;
   self->n_partials = bw_ops_reduce_n_partials (self->n);
@@ -145,54 +146,48 @@ axpy (BwLbfgs   *self,
   return bw_ops_eltwise (self->device, a, NULL, c, NULL, (float) k, 1.0f, out, self->n, error);
 }
 
-/* Adds (y, s) = (g - prev_g, t d) to the history, dropping the oldest pair when full. */
+/* Adds (y, s) = (g - prev_g, t d) to the history when its curvature is positive enough,
+ * dropping the oldest pair only then, when the history is full (torch's rule). */
 static gboolean
 update_history (BwLbfgs   *self,
                 BwBuffer  *g,
                 GError   **error)
 {
-  BwBuffer *y, *s;
+  BwBuffer *y = self->old_dirs[self->n_old], *s = self->old_stps[self->n_old];
   double ys, yy;
 
-  if (self->n_old == self->history_size)
+  if (y == NULL)
     {
-      /* reuse the oldest pair's buffers for the newest */
-      y = self->old_dirs[0];
-      s = self->old_stps[0];
-      memmove (self->old_dirs, self->old_dirs + 1, (self->history_size - 1) * sizeof (BwBuffer *));
-      memmove (self->old_stps, self->old_stps + 1, (self->history_size - 1) * sizeof (BwBuffer *));
-      memmove (self->ro, self->ro + 1, (self->history_size - 1) * sizeof (double));
-      self->n_old--;
-      self->old_dirs[self->n_old] = y;
-      self->old_stps[self->n_old] = s;
-    }
-  else
-    {
-      y = self->old_dirs[self->n_old];
-      s = self->old_stps[self->n_old];
+      y = self->old_dirs[self->n_old] = bw_device_alloc_buffer (self->device, (gsize) self->n * 16, error);
       if (y == NULL)
-        {
-          y = self->old_dirs[self->n_old] = bw_device_alloc_buffer (self->device, (gsize) self->n * 16, error);
-          if (y == NULL)
-            return FALSE;
-          s = self->old_stps[self->n_old] = bw_device_alloc_buffer (self->device, (gsize) self->n * 16, error);
-          if (s == NULL)
-            return FALSE;
-        }
+        return FALSE;
+      s = self->old_stps[self->n_old] = bw_device_alloc_buffer (self->device, (gsize) self->n * 16, error);
+      if (s == NULL)
+        return FALSE;
     }
   if (!bw_ops_eltwise (self->device, g, self->prev_grad, NULL, NULL, 1.0f, 1.0f, y, self->n, error) ||
       !axpy (self, self->t, self->d, NULL, s, error) ||
       !reduce (self, BW_REDUCE_DOT, y, s, &ys, error))
     return FALSE;
-  /* torch keeps the pair only when the curvature is positive enough */
-  if (ys > 1e-10)
+  if (!(ys > 1e-10))
+    return TRUE;
+  if (!reduce (self, BW_REDUCE_DOT, y, y, &yy, error))
+    return FALSE;
+  self->ro[self->n_old] = 1.0 / ys;
+  self->h_diag = ys / yy;
+  if (self->n_old < self->history_size)
     {
-      if (!reduce (self, BW_REDUCE_DOT, y, y, &yy, error))
-        return FALSE;
-      self->ro[self->n_old] = 1.0 / ys;
       self->n_old++;
-      self->h_diag = ys / yy;
+      return TRUE;
     }
+  /* full: the oldest pair goes, and its buffers become the spare slot */
+  y = self->old_dirs[0];
+  s = self->old_stps[0];
+  memmove (self->old_dirs, self->old_dirs + 1, self->history_size * sizeof (BwBuffer *));
+  memmove (self->old_stps, self->old_stps + 1, self->history_size * sizeof (BwBuffer *));
+  memmove (self->ro, self->ro + 1, self->history_size * sizeof (double));
+  self->old_dirs[self->history_size] = y;
+  self->old_stps[self->history_size] = s;
   return TRUE;
 }
 
@@ -210,6 +205,14 @@ bw_lbfgs_step (BwLbfgs   *self,
   *converged = FALSE;
   if (!reduce (self, BW_REDUCE_MAX_ABS, g, NULL, &max_g, error))
     return FALSE;
+  /* a NaN is dropped by the max-abs reduction and would read as convergence */
+  if (!isfinite (loss) || !isfinite (max_g))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "The optimiser's numbers overflowed: the learning rate or a weight is too "
+                   "large for this picture. Lower it and paint again.");
+      return FALSE;
+    }
   if (max_g <= TOLERANCE_GRAD)
     {
       *converged = TRUE;

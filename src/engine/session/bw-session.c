@@ -33,6 +33,13 @@ struct _BwSession {
   BwImage *pass_content;
 
   BwTensor *x;              /* the normalised image being optimised */
+  /* the image with the lowest loss evaluated so far in this pass (L-BFGS overshoots at
+   * restarts, and its last step is never evaluated), or with Adam the last one evaluated;
+   * also what is kept when the numbers stop being finite */
+  BwTensor *best;
+  BwTensor *candidate;      /* Adam: this step's image until its loss is read */
+  double best_loss;
+  gboolean have_best;
   BwTensor *grad;
   BwTensor *staging;        /* x back in [0, 1] */
   BwAdam *adam;
@@ -75,6 +82,8 @@ bw_session_finalize (GObject *object)
   g_clear_object (&self->x);
   g_clear_object (&self->grad);
   g_clear_object (&self->staging);
+  g_clear_object (&self->best);
+  g_clear_object (&self->candidate);
   g_clear_object (&self->adam);
   g_clear_object (&self->lbfgs);
   if (self->tv_partials)
@@ -147,7 +156,9 @@ bw_params_init_preset (BwParams   *params,
       for (gsize i = 0; i < G_N_ELEMENTS (style_taps); i++)
         params->style_layers[bw_vgg19_layer_index (style_taps[i])] = w[i];
       params->style_weight = 1e6;
-      params->gram_mode = BW_GRAM_SEED;
+      /* the seed's losses, but a painting's size or shape does not change how strong its
+       * style is (the seed resized every painting to the photo's shape) */
+      params->gram_mode = BW_GRAM_MATCHED;
       params->optimizer = BW_OPTIMIZER_LBFGS;
       params->lr = 1;
       params->lbfgs_history = 10;
@@ -344,6 +355,7 @@ start_pass (BwSession  *self,
 
   g_clear_object (&self->losses);
   self->losses = bw_losses_new (self->vgg, self->params.gram_mode);
+  bw_losses_set_image_size (self->losses, h, w);
   for (int i = 0; i < BW_VGG19_N_CONVS; i++)
     {
       bw_losses_set_content_layer (self->losses, i, self->params.content_layers[i]);
@@ -388,9 +400,16 @@ start_pass (BwSession  *self,
     return FALSE;
   g_clear_object (&self->grad);
   g_clear_object (&self->staging);
+  g_clear_object (&self->best);
+  g_clear_object (&self->candidate);
+  self->have_best = FALSE;
   self->grad = bw_tensor_new (self->device, 3, h, w, error);
   self->staging = self->grad ? bw_tensor_new (self->device, 3, h, w, error) : NULL;
-  if (self->staging == NULL)
+  self->best = self->staging ? bw_tensor_new (self->device, 3, h, w, error) : NULL;
+  if (self->best == NULL)
+    return FALSE;
+  if (self->params.optimizer == BW_OPTIMIZER_ADAM &&
+      !(self->candidate = bw_tensor_new (self->device, 3, h, w, error)))
     return FALSE;
 
   if (self->tv_partials)
@@ -486,9 +505,11 @@ download_image (BwSession  *self,
                 GError    **error)
 {
   int w = bw_tensor_get_width (self->x), h = bw_tensor_get_height (self->x);
+  /* L-BFGS: the best image evaluated, not the last step's, which no one has evaluated */
+  BwTensor *image = self->lbfgs && self->have_best ? self->best : self->x;
   float *data;
 
-  if (!bw_vgg19_normalize (self->x, self->staging, TRUE, error))
+  if (!bw_vgg19_normalize (image, self->staging, TRUE, error))
     return NULL;
   data = bw_tensor_download (self->staging, error);
   if (data == NULL)
@@ -496,6 +517,39 @@ download_image (BwSession  *self,
   for (gsize i = 0; i < (gsize) 3 * w * h; i++)
     data[i] = isnan (data[i]) ? 0.0f : CLAMP (data[i], 0.0f, 1.0f);
   return bw_image_new_take (w, h, data);
+}
+
+static gboolean
+copy_tensor (BwSession  *self,
+             BwTensor   *from,
+             BwTensor   *to,
+             GError    **error)
+{
+  return bw_ops_eltwise (self->device, bw_tensor_get_buffer (from), NULL, NULL, NULL, 1.0f, 1.0f,
+                         bw_tensor_get_buffer (to), bw_tensor_get_n_vec4 (from), error);
+}
+
+/* A loss that is not a finite number (a learning rate or weight far too large) ends the run
+ * with the image of the last step that had one: a NaN image would be saved as black. */
+static gboolean
+check_finite (BwSession     *self,
+              BwLossValues  *values,
+              GError       **error)
+{
+  if (isfinite (values->total))
+    return TRUE;
+  if (self->have_best)
+    {
+      /* restored now (a failed step's recording is discarded), so that whatever reads the
+       * image next reads a good one */
+      if (!copy_tensor (self, self->best, self->x, NULL) || !bw_device_submit (self->device, NULL))
+        bw_device_discard (self->device);
+    }
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+               "The painting's numbers overflowed at step %d: the learning rate or a weight "
+               "is too large for this picture. The image of the last good step is kept; lower "
+               "the learning rate or the weights and paint again.", self->step + 1);
+  return FALSE;
 }
 
 /* Records forward, losses, backward and total variation: leaves dLoss/dx in self->grad. */
@@ -557,18 +611,39 @@ step_once (BwSession     *self,
 
   if (self->adam)
     {
-      /* Adam needs no loss value: the whole step is one submission */
-      if (!record_gradient (self, error) ||
+      /* Adam needs no loss value: the whole step is one submission, and the image it
+       * evaluated is kept first, for a step whose numbers turn out not finite */
+      BwTensor *evaluated = self->candidate;
+
+      if (!copy_tensor (self, self->x, self->candidate, error) ||
+          !record_gradient (self, error) ||
           !bw_adam_step (self->adam, self->grad, error) ||
           !bw_device_submit (self->device, error) ||
-          !read_values (self, values, error))
+          !read_values (self, values, error) ||
+          !check_finite (self, values, error))
+        return FALSE;
+      /* the image this step evaluated had finite numbers: it is the last good one */
+      self->candidate = self->best;
+      self->best = evaluated;
+      self->have_best = TRUE;
+    }
+  else
+    {
+      if (!record_gradient (self, error) ||
+          !bw_device_submit (self->device, error) ||
+          !read_values (self, values, error) ||
+          !check_finite (self, values, error))
+        return FALSE;
+      if (!self->have_best || values->total < self->best_loss)
+        {
+          if (!copy_tensor (self, self->x, self->best, error))
+            return FALSE;
+          self->best_loss = values->total;
+          self->have_best = TRUE;
+        }
+      if (!bw_lbfgs_step (self->lbfgs, self->grad, values->total, &self->converged, error))
         return FALSE;
     }
-  else if (!record_gradient (self, error) ||
-           !bw_device_submit (self->device, error) ||
-           !read_values (self, values, error) ||
-           !bw_lbfgs_step (self->lbfgs, self->grad, values->total, &self->converged, error))
-    return FALSE;
   self->step++;
   self->seconds_spent += (g_get_monotonic_time () - started) / 1e6;
   self->pixel_steps_done += pass_pixels (self, self->pass);
