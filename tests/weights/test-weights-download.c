@@ -1170,7 +1170,7 @@ test_errors (void)
   run.options.manifest_path = bad_manifest;
   g_assert_false (download (&run, NULL, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
-  assert_sentence (error, "The weights manifest “bad.json” is not valid: it ends early");
+  assert_sentence (error, "The weights manifest “bad.json” is not valid: it is not JSON (");
   g_clear_error (&error);
   g_assert_true (g_file_set_contents (bad_manifest,
                                       "{\"size\": 100, \"tensors\": [{\"name\": \"features.0.weight\", "
