@@ -15,11 +15,14 @@
  * Fixtures: $BW_WEIGHTS_FIXTURES or the first argument, written first when missing, as
  * test-weights does (meson runs this test alone, after that one).
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 
@@ -37,6 +40,8 @@
 
 static char *fixtures;
 static float *reference;
+/* Why this process cannot mount a small tmpfs (a full disk), or NULL when it can. */
+static char *no_mounts;
 
 /* The server. */
 
@@ -975,6 +980,78 @@ test_cancel (void)
   g_assert_cmpuint (served (), ==, server.size - log.last);
 }
 
+/* Mounts a tmpfs of @size on @dir, or changes its size when @remount. */
+static void
+mount_tmpfs (const char *dir,
+             const char *size,
+             gboolean    remount)
+{
+  g_autofree char *options = g_strdup_printf ("size=%s,mode=0700", size);
+
+  if (mount ("tmpfs", dir, "tmpfs", remount ? MS_REMOUNT : 0, options) != 0)
+    g_error ("mount tmpfs on %s: %s", dir, g_strerror (errno));
+}
+
+/* The cache folder fills up (a 24 MB tmpfs; ~52 MB are kept): the sentence says to free
+ * space, and what was written stays, so that the next run, once there is room, goes on from
+ * where the download stopped rather than from byte 0. The whole file, or by ranges. */
+static void
+test_disk_full (gconstpointer ranges)
+{
+  g_auto(Run) run = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *partial = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *manifest = NULL;
+
+  if (!need_fixtures ())
+    return;
+  if (no_mounts != NULL)
+    {
+      g_test_skip (no_mounts);
+      return;
+    }
+  run_init (&run, "vgg19-features-legacy.pth");
+  partial = g_strconcat (run.dest, ".download", NULL);
+  state = g_strconcat (run.dest, ".download.state", NULL);
+  if (ranges)
+    {
+      /* outside the small file system, as the user's would be */
+      g_autofree char *written = write_manifest (&run, "manifest.json");
+
+      manifest = g_strconcat (run.dir, ".json", NULL);
+      g_assert_cmpint (g_rename (written, manifest), ==, 0);
+      run.options.manifest_path = manifest;
+    }
+  mount_tmpfs (run.dir, "24m", FALSE);
+  g_assert_false (download (&run, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
+  assert_sentence (error, "Free some space there and run again (the download resumes)");
+  g_clear_error (&error);
+  g_assert_false (g_file_test (run.dest, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (file_size (partial), >, 0);
+  g_assert_true (g_file_test (state, G_FILE_TEST_IS_REGULAR));
+
+  /* room for the kept bytes and the result beside them */
+  mount_tmpfs (run.dir, "256m", TRUE);
+  server_forget ();
+  g_assert_true (download (&run, NULL, NULL, &error));
+  g_assert_no_error (error);
+  assert_downloaded (run.dest, run.source);
+  g_test_message ("disk full: the rerun resumed at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT,
+                  run.result.resumed_at, server.size);
+  g_assert_cmpuint (run.result.resumed_at, >, 0);
+  if (ranges)
+    {
+      g_assert_cmpint (run.result.method, ==, BW_DOWNLOAD_RANGES);
+      g_assert_cmpuint (served (), <=, CONV_BYTES - run.result.resumed_at + RANGES_SLACK);
+      g_unlink (manifest);
+    }
+  else
+    g_assert_cmpuint (served (), ==, server.size - run.result.resumed_at);
+  g_assert_cmpint (umount2 (run.dir, MNT_DETACH), ==, 0);
+}
+
 /* A wrong checksum, given or from a wrong byte sent: nothing is used, nothing is kept. */
 static void
 test_wrong_checksum (void)
@@ -1398,6 +1475,13 @@ main (int    argc,
   g_unsetenv ("BRUSHWORK_WEIGHTS_URL");
   g_unsetenv ("BRUSHWORK_WEIGHTS_SHA256");
   g_unsetenv ("BRUSHWORK_WEIGHTS_MANIFEST");
+  /* The full-disk test mounts a small tmpfs: in a mount namespace of this process alone, so
+   * that no mount outlives it or shows outside; unshare() must come before any thread. */
+  if (geteuid () != 0)
+    no_mounts = g_strdup ("not root, so no small tmpfs can be mounted to fill up");
+  else if (unshare (CLONE_NEWNS) != 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    no_mounts = g_strdup_printf ("no mount namespace of its own (%s), so no small tmpfs to fill up",
+                                 g_strerror (errno));
   g_test_init (&argc, &argv, NULL);
 
   dir = g_getenv ("BW_WEIGHTS_FIXTURES");
@@ -1425,6 +1509,8 @@ main (int    argc,
   g_test_add_func ("/weights-download/cut-retried", test_cut_retried);
   g_test_add_func ("/weights-download/retry-500", test_retry_500);
   g_test_add_func ("/weights-download/cancel", test_cancel);
+  g_test_add_data_func ("/weights-download/disk-full/whole", GINT_TO_POINTER (FALSE), test_disk_full);
+  g_test_add_data_func ("/weights-download/disk-full/ranges", GINT_TO_POINTER (TRUE), test_disk_full);
   g_test_add_func ("/weights-download/wrong-checksum", test_wrong_checksum);
   g_test_add_func ("/weights-download/zip", test_zip);
   g_test_add_func ("/weights-download/changed-file", test_changed_file);
@@ -1437,5 +1523,6 @@ main (int    argc,
   server_stop ();
   g_free (reference);
   g_free (fixtures);
+  g_free (no_mounts);
   return ret;
 }

@@ -37,9 +37,10 @@ bw_dl_save_error (Download    *dl,
   g_autofree char *dir_display = g_filename_display_name (dir);
   g_autofree char *why = bw_dl_reason_text (reason);
 
+  dl->cache_failed = TRUE;
   g_set_error (error, domain, code,
-               "Could not save VGG19's weights in “%s”: %s. Free some space there, or pass a "
-               "local copy with --weights FILE.", dir_display, why);
+               "Could not save VGG19's weights in “%s”: %s. Free some space there and run again "
+               "(the download resumes), or pass a local copy with --weights FILE.", dir_display, why);
   return FALSE;
 }
 

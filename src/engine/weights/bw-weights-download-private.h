@@ -48,6 +48,8 @@ typedef struct {
   guint64 size;           /* of the remote file; 0 while unknown */
   char *validator;        /* a strong ETag or a Last-Modified, for If-Range */
   gboolean transfer_failed;  /* the network failed or we were cancelled: keep the partial state */
+  gboolean cache_failed;     /* writing the cache failed (a full disk): keep the partial file;
+                              * the last saved state says how much of it is good */
 
   guint64 shown_done;
   guint64 shown_total;
@@ -107,7 +109,7 @@ gboolean   bw_dl_fetch         (Download        *dl,
 
 /* bw-weights-download-cache.c */
 
-/* "Could not save VGG19's weights in DIR: REASON. Free some space ..." */
+/* "Could not save VGG19's weights in DIR: REASON. Free some space ..."; sets cache_failed. */
 gboolean   bw_dl_save_error    (Download      *dl,
                                 GError       **error,
                                 GQuark         domain,

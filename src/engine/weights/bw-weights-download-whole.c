@@ -570,11 +570,14 @@ bw_dl_whole_run (Download   *dl,
 
   ok = bw_dl_fetch (dl, &w.pos, G_MAXUINT64, whole_restart, whole_body, &w, error) &&
        whole_finish (&w, out, error);
+  /* After a failed write the chunk is half in the hash and the kept bytes, so no state is
+   * saved then: the last checkpoint's (at most 16 MB back) still vouches for the file */
   if (!ok && dl->transfer_failed && w.pos > w.checkpointed)
     whole_checkpoint (&w, w.pos);   /* the next run goes on from exactly here */
   whole_clear (&w);
-  /* a wrong or unusable file: the next run starts afresh; nothing came: nothing to keep */
-  if (!ok && (!dl->transfer_failed || w.pos == 0))
+  /* a wrong or unusable file: the next run starts afresh; nothing came: nothing to keep; a
+   * full disk: keep it all, for the run after some space was freed */
+  if (!ok && !dl->cache_failed && (!dl->transfer_failed || w.pos == 0))
     bw_dl_forget_partial (dl);
   return ok;
 }

@@ -158,7 +158,7 @@ bw_weights_download_with_options (const BwDownloadOptions  *options,
           dl.resumed_at = 0;
           g_clear_pointer (&manifest, bw_weights_manifest_free);
         }
-      else if (!ok && !dl.transfer_failed)
+      else if (!ok && !dl.transfer_failed && !dl.cache_failed)
         bw_dl_forget_partial (&dl);
     }
   if (manifest == NULL)
