@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
@@ -67,6 +68,11 @@ static struct {
   guint64 cut_at;     /* close the connection when a response reaches this offset, once; 0: never */
   gint64 corrupt_at;  /* send this byte of the file wrong in every response; -1: never */
   guint pace_us;      /* wait this long before each 256 KB of a body; 0: as fast as it goes */
+  gboolean silent;    /* read requests and never answer */
+  guint64 stall_at;   /* stop sending when a response reaches this offset, once, and hold the
+                       * connection open; 0: never */
+  guint holding;      /* connections silent or stalled so far */
+  GCond held;         /* signalled when one more is */
 
   guint64 served;     /* body bytes sent */
   guint generation;   /* bumped when counting starts again: a body still going from before
@@ -108,15 +114,30 @@ parse_range (const char *value,
   return TRUE;
 }
 
-/* One response; FALSE when the connection must close. */
+/* Keeps a connection open without a word until the client closes it. */
+static void
+hold (GInputStream *in)
+{
+  guint8 buf[256];
+
+  g_mutex_lock (&server.lock);
+  server.holding++;
+  g_cond_broadcast (&server.held);
+  g_mutex_unlock (&server.lock);
+  while (g_input_stream_read (in, buf, sizeof buf, NULL, NULL) > 0)
+    ;
+}
+
+/* One response; FALSE when the connection must close, with *@stalled when it must be held. */
 static gboolean
 respond (GOutputStream *out,
          const char    *range,
-         const char    *if_range)
+         const char    *if_range,
+         gboolean      *stalled)
 {
   g_autofree guint8 *buf = NULL;
   g_autoptr(GString) head = g_string_new (NULL);
-  guint64 start = 0, end, cut = 0, at;
+  guint64 start = 0, end, cut = 0, stall = 0, at;
   gint64 corrupt;
   gboolean partial = FALSE;
   guint pace, generation;
@@ -157,6 +178,11 @@ respond (GOutputStream *out,
       cut = server.cut_at;
       server.cut_at = 0;
     }
+  else if (server.stall_at > start && server.stall_at < end)
+    {
+      cut = stall = server.stall_at;
+      server.stall_at = 0;
+    }
   g_mutex_unlock (&server.lock);
 
   if (partial)
@@ -193,6 +219,7 @@ respond (GOutputStream *out,
         return FALSE;
       at += n;
     }
+  *stalled = stall != 0;
   return cut == 0;
 }
 
@@ -210,6 +237,7 @@ serve_connection (gpointer data)
       g_autofree char *request_line = g_data_input_stream_read_line (in, NULL, NULL, NULL);
       g_autofree char *range = NULL;
       g_autofree char *if_range = NULL;
+      gboolean silent, stalled = FALSE;
       Request *r;
 
       if (request_line == NULL)
@@ -235,9 +263,19 @@ serve_connection (gpointer data)
       r->if_range = g_strdup (if_range != NULL ? if_range : "");
       g_mutex_lock (&server.lock);
       g_ptr_array_add (server.requests, r);
+      silent = server.silent;
       g_mutex_unlock (&server.lock);
-      if (!respond (out, range, if_range))
-        break;
+      if (silent)
+        {
+          hold (G_INPUT_STREAM (in));
+          break;
+        }
+      if (!respond (out, range, if_range, &stalled))
+        {
+          if (stalled)
+            hold (G_INPUT_STREAM (in));
+          break;
+        }
     }
   g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
   return NULL;
@@ -318,6 +356,9 @@ server_serve (const char *path)
   server.cut_at = 0;
   server.corrupt_at = -1;
   server.pace_us = 0;
+  server.silent = FALSE;
+  server.stall_at = 0;
+  server.holding = 0;
   server.served = 0;
   server.generation++;
   g_ptr_array_set_size (server.requests, 0);
@@ -980,6 +1021,144 @@ test_cancel (void)
   g_assert_cmpuint (served (), ==, server.size - log.last);
 }
 
+/* A download on a thread of its own, to be cancelled from this one. */
+typedef struct {
+  Run *run;
+  GCancellable *cancellable;
+  GMutex lock;
+  GCond finished;
+  gboolean done;
+  gboolean ok;
+  GError *error;
+} Background;
+
+static gpointer
+background_thread (gpointer data)
+{
+  Background *b = data;
+  GError *error = NULL;
+  gboolean ok = download (b->run, NULL, b->cancellable, &error);
+
+  g_mutex_lock (&b->lock);
+  b->ok = ok;
+  b->error = error;
+  b->done = TRUE;
+  g_cond_signal (&b->finished);
+  g_mutex_unlock (&b->lock);
+  return NULL;
+}
+
+/* Until the server holds @n connections silent or stalled; 60 s is only a bound for "this
+ * test hangs" (the client's start under a sanitizer can be slow). */
+static void
+server_wait_holding (guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_TIME_SPAN_SECOND;
+
+  g_mutex_lock (&server.lock);
+  while (server.holding < n)
+    if (!g_cond_wait_until (&server.held, &server.lock, deadline))
+      g_error ("the download never reached the server");
+  g_mutex_unlock (&server.lock);
+}
+
+/* Cancels the download on @thread, which must then end: within 5 s, a bound for "it did not
+ * hang" only (each wait tried here lasts 60 s or more when nothing stops it). */
+static void
+cancel_and_join (Background *b,
+                 GThread    *thread)
+{
+  gint64 cancelled = g_get_monotonic_time ();
+  gint64 deadline = cancelled + 5 * G_TIME_SPAN_SECOND;
+
+  g_cancellable_cancel (b->cancellable);
+  g_mutex_lock (&b->lock);
+  while (!b->done)
+    if (!g_cond_wait_until (&b->finished, &b->lock, deadline))
+      g_error ("the download went on for 5 s after it was cancelled");
+  g_mutex_unlock (&b->lock);
+  g_thread_join (thread);
+  g_test_message ("ended %.3f s after the cancel", (g_get_monotonic_time () - cancelled) / 1e6);
+  g_assert_false (b->ok);
+  g_assert_error (b->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  assert_sentence (b->error, "stopped");
+  g_clear_error (&b->error);
+}
+
+/* Cancelling ends every wait at once, not only the reading of data: a server that never
+ * answers, one that stops sending midway, the back-off between retries, and another run's
+ * lock. */
+static void
+test_cancel_waits (gconstpointer data)
+{
+  const char *which = data;
+  g_auto(Run) run = { 0 };
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  Background b = { .run = &run, .cancellable = cancellable };
+  GThread *thread;
+  int lock_fd = -1;
+
+  if (!need_fixtures ())
+    return;
+  run_init (&run, "vgg19-features-legacy.pth");
+  if (g_str_equal (which, "silent"))
+    server.silent = TRUE;
+  else if (g_str_equal (which, "stalled"))
+    server.stall_at = server.size / 3;
+  else if (g_str_equal (which, "back-off"))
+    {
+      server.fail_next = 1000;
+      run.options.retry_delay_ms = 60 * 1000;
+    }
+  else
+    {
+      g_autofree char *lock = g_strconcat (run.dest, ".lock", NULL);
+
+      /* another run's lock: flock() locks conflict between two open()s, in one process too */
+      lock_fd = g_open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      g_assert_cmpint (lock_fd, >=, 0);
+      g_assert_cmpint (flock (lock_fd, LOCK_EX), ==, 0);
+    }
+
+  g_mutex_init (&b.lock);
+  g_cond_init (&b.finished);
+  thread = g_thread_new ("download", background_thread, &b);
+  if (server.silent || server.stall_at > 0)
+    server_wait_holding (1);
+  else if (server.fail_next > 0)
+    {
+      gint64 deadline = g_get_monotonic_time () + 60 * G_TIME_SPAN_SECOND;
+
+      while (n_requests () == 0 && g_get_monotonic_time () < deadline)
+        g_usleep (10 * 1000);
+      g_assert_cmpuint (n_requests (), ==, 1);
+    }
+  else
+    g_usleep (500 * 1000);   /* no sign of waiting for a lock; cancelled any earlier, it ends too */
+  g_usleep (100 * 1000);     /* into the wait */
+  cancel_and_join (&b, thread);
+  g_mutex_clear (&b.lock);
+  g_cond_clear (&b.finished);
+  g_assert_false (g_file_test (run.dest, G_FILE_TEST_EXISTS));
+  if (lock_fd >= 0)
+    close (lock_fd);
+
+  /* after a stall, the next run takes up from the byte the cancelled one reached */
+  if (g_str_equal (which, "stalled"))
+    {
+      guint64 first = run.result.bytes_received;
+
+      g_assert_cmpuint (first, >, 0);
+      server_forget ();
+      g_assert_true (download (&run, NULL, NULL, &error));
+      g_assert_no_error (error);
+      assert_downloaded (run.dest, run.source);
+      g_assert_cmpuint (run.result.resumed_at, ==, first);
+      g_assert_cmpuint (served (), ==, server.size - first);
+    }
+}
+
 /* Mounts a tmpfs of @size on @dir, or changes its size when @remount. */
 static void
 mount_tmpfs (const char *dir,
@@ -1509,6 +1688,10 @@ main (int    argc,
   g_test_add_func ("/weights-download/cut-retried", test_cut_retried);
   g_test_add_func ("/weights-download/retry-500", test_retry_500);
   g_test_add_func ("/weights-download/cancel", test_cancel);
+  g_test_add_data_func ("/weights-download/cancel-waits/silent", "silent", test_cancel_waits);
+  g_test_add_data_func ("/weights-download/cancel-waits/stalled", "stalled", test_cancel_waits);
+  g_test_add_data_func ("/weights-download/cancel-waits/back-off", "back-off", test_cancel_waits);
+  g_test_add_data_func ("/weights-download/cancel-waits/lock", "lock", test_cancel_waits);
   g_test_add_data_func ("/weights-download/disk-full/whole", GINT_TO_POINTER (FALSE), test_disk_full);
   g_test_add_data_func ("/weights-download/disk-full/ranges", GINT_TO_POINTER (TRUE), test_disk_full);
   g_test_add_func ("/weights-download/wrong-checksum", test_wrong_checksum);
