@@ -1572,6 +1572,29 @@ test_concurrent (void)
   assert_downloaded (run.dest, run.source);
 }
 
+/* Another run installed the weights just before this one took the lock, so this one never
+ * waited (it had looked in the cache a moment earlier, and found nothing): it finds them
+ * there once it holds the lock, and fetches nothing. */
+static void
+test_done_before_lock (void)
+{
+  g_auto(Run) run = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  if (!need_fixtures ())
+    return;
+  run_init (&run, "vgg19-features-legacy.pth");
+  g_assert_true (download (&run, NULL, NULL, &error));   /* the other run */
+  g_assert_no_error (error);
+  server_forget ();
+  g_assert_true (download (&run, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (run.result.method, ==, BW_DOWNLOAD_DONE_ELSEWHERE);
+  g_assert_cmpuint (n_requests (), ==, 0);
+  g_assert_cmpuint (run.result.bytes_received, ==, 0);
+  assert_downloaded (run.dest, run.source);
+}
+
 /* A file changed after its download no longer matches its sidecar. */
 static void
 test_verify (void)
@@ -1700,6 +1723,7 @@ main (int    argc,
   g_test_add_func ("/weights-download/errors", test_errors);
   g_test_add_func ("/weights-download/environment", test_environment);
   g_test_add_func ("/weights-download/concurrent", test_concurrent);
+  g_test_add_func ("/weights-download/done-before-lock", test_done_before_lock);
   g_test_add_func ("/weights-download/verify", test_verify);
   ret = g_test_run ();
 

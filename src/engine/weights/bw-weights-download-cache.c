@@ -320,12 +320,10 @@ bw_weights_verify_download (const char  *path,
  * that locked a file removed meanwhile tries again on the new one. */
 int
 bw_dl_lock_dest (Download  *dl,
-                 gboolean  *waited,
                  GError   **error)
 {
   g_autofree char *path = g_strconcat (dl->dest, ".lock", NULL);
 
-  *waited = FALSE;
   while (TRUE)
     {
       int fd = g_open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -343,7 +341,6 @@ bw_dl_lock_dest (Download  *dl,
           if (saved != EWOULDBLOCK && saved != EINTR)
             return fd;   /* a file system without locks: go on unlocked */
           close (fd);
-          *waited = TRUE;
           if (!bw_dl_sleep_ms (dl, 200, error))
             return -1;
           continue;

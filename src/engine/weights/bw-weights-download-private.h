@@ -149,8 +149,8 @@ void       bw_dl_restore_common (Download     *dl,
 gboolean   bw_dl_install       (Download      *dl,
                                 BwWeights     *weights,
                                 GError       **error);
+/* Waits while another run holds DEST.lock; -1 with an error when cancelled meanwhile. */
 int        bw_dl_lock_dest     (Download      *dl,
-                                gboolean      *waited,
                                 GError       **error);
 void       bw_dl_unlock_dest   (Download      *dl,
                                 int            fd);

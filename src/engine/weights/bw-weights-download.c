@@ -67,7 +67,7 @@ bw_weights_download_with_options (const BwDownloadOptions  *options,
   g_autofree char *dir = NULL;
   g_autofree char *sha = NULL;
   const char *manifest_path, *path;
-  gboolean waited = FALSE, ok;
+  gboolean ok;
   int lock_fd;
 
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -127,10 +127,13 @@ bw_weights_download_with_options (const BwDownloadOptions  *options,
   dir = g_path_get_dirname (dl.dest);
   if (g_mkdir_with_parents (dir, 0755) != 0)
     return bw_dl_errno_error (&dl, error, errno);
-  lock_fd = bw_dl_lock_dest (&dl, &waited, error);
+  lock_fd = bw_dl_lock_dest (&dl, error);
   if (lock_fd < 0)
     return FALSE;
-  if (waited && g_file_test (dl.dest, G_FILE_TEST_IS_REGULAR))
+  /* Looked for again under the lock, waited for or not: the caller looked before calling,
+   * and another run may have installed the weights since (DEST and its sidecar are renamed
+   * into place under this lock, so a DEST here is complete) */
+  if (g_file_test (dl.dest, G_FILE_TEST_IS_REGULAR))
     {
       bw_dl_unlock_dest (&dl, lock_fd);
       if (result != NULL)
