@@ -82,13 +82,22 @@ bw_dl_sleep_ms (Download  *dl,
                 GError   **error)
 {
   gint64 until = g_get_monotonic_time () + (gint64) ms * 1000;
+  GPollFD fd = { 0 };
+  gboolean has_fd = dl->cancellable != NULL && g_cancellable_make_pollfd (dl->cancellable, &fd);
 
-  while (g_get_monotonic_time () < until)
+  /* woken by the cancel itself where the cancellable has a file descriptor; else looking
+   * every 20 ms */
+  while (!g_cancellable_is_cancelled (dl->cancellable) && g_get_monotonic_time () < until)
     {
-      if (g_cancellable_is_cancelled (dl->cancellable))
-        return bw_dl_set_cancelled (error);
-      g_usleep (MIN (20000, MAX (until - g_get_monotonic_time (), 0)));
+      gint64 left_ms = (until - g_get_monotonic_time () + 999) / 1000;
+
+      if (has_fd)
+        g_poll (&fd, 1, (int) CLAMP (left_ms, 0, G_MAXINT));
+      else
+        g_usleep (MIN (20000, MAX (until - g_get_monotonic_time (), 0)));
     }
+  if (has_fd)
+    g_cancellable_release_fd (dl->cancellable);
   if (g_cancellable_is_cancelled (dl->cancellable))
     return bw_dl_set_cancelled (error);
   return TRUE;
