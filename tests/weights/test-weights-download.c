@@ -3,8 +3,12 @@
  * The server is a few lines of HTTP/1.1 over GSocket, on 127.0.0.1 only, a thread per
  * connection, so that it can do what real servers and networks do and libsoup's own server
  * would not: honour Range or ignore it, cut the connection at a given byte of the file, send
- * a wrong byte, answer 500 a few times, answer 404. It counts the body bytes it sends and
- * records each request's Range and If-Range.
+ * a wrong byte, answer 500 a few times, answer 404, send slowly, stop sending midway or never
+ * answer at all. It counts the body bytes it sends and records each request's Range and
+ * If-Range.
+ *
+ * As root, main() first moves the process into a mount namespace of its own, where the
+ * full-disk test mounts a small tmpfs.
  *
  * It serves make_fixtures.py's files (PyTorch-written, seeded random weights): mostly the
  * 80 MB vgg19-features-legacy.pth, to keep the run short; the full 548 MB
