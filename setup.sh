@@ -15,6 +15,7 @@ packages=(
   libgtk-4-dev libadwaita-1-dev
   mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libsoup-3.0-dev glib-networking
+  libjson-glib-dev
   gstreamer1.0-plugins-base gstreamer1.0-plugins-good
 )
 if [ "$mode" = test ]; then

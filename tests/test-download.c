@@ -7,8 +7,10 @@
  * most every 100 ms, lands mid-file however fast the machine), and counts the bytes it
  * queues. Checked: the stored conv layers equal what the loader reads from the file itself;
  * a wrong checksum leaves nothing behind; a cancelled download resumes where it stopped;
- * a server that ignores Range still works; 503s are retried; progress is monotonic.
+ * a server that ignores Range still works; 503s are retried; progress is monotonic. And
+ * brushwork-cli, stopped by Ctrl-C while a server (a bare socket) never answers.
  */
+#include <signal.h>
 #include <glib/gstdio.h>
 #include <libsoup/soup.h>
 #include <string.h>
@@ -423,6 +425,174 @@ test_retry (void)
   g_assert_false (g_file_test (dest, G_FILE_TEST_EXISTS));
 }
 
+/* A server that takes one connection, reads the request and never answers. */
+typedef struct {
+  GSocket *listener;
+  char *url;
+  GThread *thread;
+  GMutex lock;
+  GCond asked;
+  gboolean has_asked;
+} Silent;
+
+static gpointer
+silent_thread (gpointer data)
+{
+  Silent *s = data;
+  g_autoptr(GSocket) client = g_socket_accept (s->listener, NULL, NULL);
+  char buf[4096];
+
+  if (client == NULL)
+    return NULL;
+  /* the request's first bytes: the client is now waiting for an answer */
+  if (g_socket_receive (client, buf, sizeof buf, NULL, NULL) > 0)
+    {
+      g_mutex_lock (&s->lock);
+      s->has_asked = TRUE;
+      g_cond_signal (&s->asked);
+      g_mutex_unlock (&s->lock);
+    }
+  while (g_socket_receive (client, buf, sizeof buf, NULL, NULL) > 0)
+    ;
+  return NULL;
+}
+
+static void
+silent_start (Silent *s)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GInetAddress) loopback = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr(GSocketAddress) address = g_inet_socket_address_new (loopback, 0);
+  g_autoptr(GSocketAddress) bound = NULL;
+
+  s->listener = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_socket_bind (s->listener, address, TRUE, &error));
+  g_assert_true (g_socket_listen (s->listener, &error));
+  bound = g_socket_get_local_address (s->listener, &error);
+  g_assert_no_error (error);
+  s->url = g_strdup_printf ("http://127.0.0.1:%u/vgg19.pth",
+                            g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (bound)));
+  s->thread = g_thread_new ("silent", silent_thread, s);
+}
+
+static gboolean
+on_deadline (gpointer data)
+{
+  gboolean *late = data;
+
+  *late = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static void
+on_exited (GObject      *object,
+           GAsyncResult *result,
+           gpointer      data)
+{
+  gboolean *exited = data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
+  *exited = TRUE;
+}
+
+/* Ctrl-C while the server has not answered: brushwork-cli ends at once (not when the
+ * connection times out, a minute later, and retries), with 130, the shell's "interrupted",
+ * as after a painting stopped by Ctrl-C, and says the download resumes. */
+static void
+test_cli_interrupted (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE);
+  g_autoptr(GSubprocess) cli = NULL;
+  g_autofree char *cache = g_dir_make_tmp ("bw-download-cli-XXXXXX", &error);
+  g_autofree char *content = g_build_filename (oracle_dir, "content.png", NULL);
+  g_autofree char *style = g_build_filename (oracle_dir, "style.png", NULL);
+  g_autofree char *output = NULL;
+  g_autofree char *log = NULL;
+  g_autofree char *printed = NULL;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  GSource *deadline;
+  gint64 interrupted;
+  gboolean exited = FALSE, late = FALSE;
+  Silent s = { 0 };
+
+  g_assert_no_error (error);
+  g_mutex_init (&s.lock);
+  g_cond_init (&s.asked);
+  output = g_build_filename (cache, "out.png", NULL);
+  log = g_build_filename (cache, "stderr.txt", NULL);
+  silent_start (&s);
+  g_subprocess_launcher_setenv (launcher, "XDG_CACHE_HOME", cache, TRUE);
+  g_subprocess_launcher_setenv (launcher, "GSETTINGS_BACKEND", "memory", TRUE);
+  g_subprocess_launcher_setenv (launcher, "BRUSHWORK_WEIGHTS_URL", s.url, TRUE);
+  g_subprocess_launcher_unsetenv (launcher, "BRUSHWORK_WEIGHTS");
+  g_subprocess_launcher_unsetenv (launcher, "BRUSHWORK_WEIGHTS_MANIFEST");
+  g_subprocess_launcher_unsetenv (launcher, "http_proxy");
+  g_subprocess_launcher_unsetenv (launcher, "all_proxy");
+  g_subprocess_launcher_set_stderr_file_path (launcher, log);
+  cli = g_subprocess_launcher_spawn (launcher, &error, g_getenv ("BRUSHWORK_CLI"), "--content",
+                                     content, "--style", style, "--output", output, "--steps", "1",
+                                     NULL);
+  g_assert_no_error (error);
+
+  /* 60 s: only a bound for "it never asked" (a start under a sanitizer can be slow) */
+  g_mutex_lock (&s.lock);
+  {
+    gint64 until = g_get_monotonic_time () + 60 * G_TIME_SPAN_SECOND;
+
+    while (!s.has_asked)
+      if (!g_cond_wait_until (&s.asked, &s.lock, until))
+        break;
+  }
+  g_mutex_unlock (&s.lock);
+  g_assert_true (s.has_asked);
+  g_usleep (500 * 1000);
+
+  /* 10 s: a bound for "it did not hang", far from the minute a connection may wait */
+  g_main_context_push_thread_default (context);
+  interrupted = g_get_monotonic_time ();
+  g_subprocess_send_signal (cli, SIGINT);
+  g_subprocess_wait_async (cli, NULL, on_exited, &exited);
+  deadline = g_timeout_source_new_seconds (10);
+  g_source_set_callback (deadline, on_deadline, &late, NULL);
+  g_source_attach (deadline, context);
+  while (!exited && !late)
+    g_main_context_iteration (context, TRUE);
+  g_source_destroy (deadline);
+  g_source_unref (deadline);
+  if (!exited)
+    {
+      g_subprocess_force_exit (cli);
+      while (!exited)
+        g_main_context_iteration (context, TRUE);
+    }
+  g_main_context_pop_thread_default (context);
+
+  g_assert_true (g_file_get_contents (log, &printed, NULL, NULL));
+  g_test_message ("brushwork-cli, %.3f s after SIGINT: %s", (g_get_monotonic_time () - interrupted) / 1e6,
+                  printed);
+  g_assert_false (late);
+  g_assert_true (g_subprocess_get_if_exited (cli));
+  g_assert_cmpint (g_subprocess_get_exit_status (cli), ==, 130);
+  g_assert_nonnull (strstr (printed, "Download stopped; run again to resume it."));
+  g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
+
+  g_socket_close (s.listener, NULL);
+  g_thread_join (s.thread);
+  g_object_unref (s.listener);
+  g_free (s.url);
+  g_mutex_clear (&s.lock);
+  g_cond_clear (&s.asked);
+  {
+    /* what the stopped download left in XDG_CACHE_HOME/brushwork */
+    g_autofree char *folder = g_build_filename (cache, "brushwork", NULL);
+
+    bw_test_remove_dir (folder);
+    bw_test_remove_dir (cache);
+  }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -445,6 +615,7 @@ main (int   argc,
   g_test_add_func ("/download/resume", test_resume);
   g_test_add_func ("/download/server-ignores-range", test_no_range);
   g_test_add_func ("/download/retry", test_retry);
+  g_test_add_func ("/download/cli-interrupted", test_cli_interrupted);
   ret = g_test_run ();
 
   server_stop ();

@@ -187,7 +187,8 @@ static int
 failure (const GError *error)
 {
   g_printerr ("brushwork-cli: %s\n", error->message);
-  return EXIT_FAILURE;
+  /* only Ctrl-C cancels what ends here (the weights' download): say so as a stopped painting does */
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? 130 : EXIT_FAILURE;
 }
 
 /* "file.jpg:0.5" -> file.jpg, 0.5; a colon not followed by a number is part of the name. */
@@ -246,8 +247,6 @@ on_download_progress (guint64  done,
 {
   const Options *opts = ((Progress *) user_data)->opts;
 
-  if (interrupted)
-    g_cancellable_cancel (((Progress *) user_data)->cancellable);
   if (opts->quiet || !isatty (STDERR_FILENO))
     return;
   if (total > 0)
@@ -255,6 +254,34 @@ on_download_progress (guint64  done,
                 (int) (100.0 * done / total), total / 1e6, rate / 1e6);
   else
     g_printerr ("\rDownloading VGG19's weights: %.0f MB, %.1f MB/s ", done / 1e6, rate / 1e6);
+}
+
+typedef struct {
+  const char *dest;
+  Progress *progress;
+  GCancellable *cancellable;
+  GMutex lock;
+  GCond finished;
+  gboolean done;
+  gboolean ok;
+  GError *error;
+} Download;
+
+static gpointer
+download_thread (gpointer data)
+{
+  Download *d = data;
+  GError *error = NULL;
+  gboolean ok = bw_weights_download (NULL, NULL, d->dest, on_download_progress, d->progress,
+                                     d->cancellable, &error);
+
+  g_mutex_lock (&d->lock);
+  d->ok = ok;
+  d->error = error;
+  d->done = TRUE;
+  g_cond_signal (&d->finished);
+  g_mutex_unlock (&d->lock);
+  return NULL;
 }
 
 /* --weights, else BRUSHWORK_WEIGHTS, else the cache, fetched there on first use. */
@@ -266,6 +293,8 @@ find_weights (const Options  *opts,
   g_autofree char *cached = bw_weights_default_path ();
   g_autoptr(GCancellable) cancellable = NULL;
   Progress progress = { opts };
+  Download download = { cached, &progress };
+  GThread *thread;
   gboolean ok;
 
   if (opts->weights)
@@ -279,8 +308,33 @@ find_weights (const Options  *opts,
     g_printerr ("VGG19's weights are not here yet: downloading torchvision's vgg19-dcbb9e9d.pth "
                 "(548 MB, once; only its 52 MB of conv layers are kept in %s).\n", cached);
   cancellable = g_cancellable_new ();
-  progress.cancellable = cancellable;
-  ok = bw_weights_download (NULL, NULL, cached, on_download_progress, &progress, cancellable, error);
+  download.cancellable = cancellable;
+  g_mutex_init (&download.lock);
+  g_cond_init (&download.finished);
+  /* On a thread, so that this one turns Ctrl-C (a flag the handler sets) into a cancel within
+   * 50 ms, whatever the download waits for: a server, the lock, a retry's back-off */
+  thread = g_thread_new ("download", download_thread, &download);
+  while (TRUE)
+    {
+      gboolean done;
+
+      g_mutex_lock (&download.lock);
+      if (!download.done)
+        g_cond_wait_until (&download.finished, &download.lock,
+                           g_get_monotonic_time () + 50 * G_TIME_SPAN_MILLISECOND);
+      done = download.done;
+      g_mutex_unlock (&download.lock);
+      if (done)
+        break;
+      if (interrupted)
+        g_cancellable_cancel (cancellable);
+    }
+  g_thread_join (thread);
+  g_mutex_clear (&download.lock);
+  g_cond_clear (&download.finished);
+  ok = download.ok;
+  if (!ok)
+    g_propagate_error (error, download.error);
   if (!opts->quiet && isatty (STDERR_FILENO))
     g_printerr ("\n");
   if (!ok)

@@ -3,8 +3,12 @@
  * The server is a few lines of HTTP/1.1 over GSocket, on 127.0.0.1 only, a thread per
  * connection, so that it can do what real servers and networks do and libsoup's own server
  * would not: honour Range or ignore it, cut the connection at a given byte of the file, send
- * a wrong byte, answer 500 a few times, answer 404. It counts the body bytes it sends and
- * records each request's Range and If-Range.
+ * a wrong byte, answer 500 a few times, answer 404, send slowly, stop sending midway or never
+ * answer at all. It counts the body bytes it sends and records each request's Range and
+ * If-Range.
+ *
+ * As root, main() first moves the process into a mount namespace of its own, where the
+ * full-disk test mounts a small tmpfs.
  *
  * It serves make_fixtures.py's files (PyTorch-written, seeded random weights): mostly the
  * 80 MB vgg19-features-legacy.pth, to keep the run short; the full 548 MB
@@ -15,11 +19,15 @@
  * Fixtures: $BW_WEIGHTS_FIXTURES or the first argument, written first when missing, as
  * test-weights does (meson runs this test alone, after that one).
  */
+#include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
 
@@ -37,6 +45,8 @@
 
 static char *fixtures;
 static float *reference;
+/* Why this process cannot mount a small tmpfs (a full disk), or NULL when it can. */
+static char *no_mounts;
 
 /* The server. */
 
@@ -61,8 +71,16 @@ static struct {
   guint status;       /* answer this for everything (404), 0: serve */
   guint64 cut_at;     /* close the connection when a response reaches this offset, once; 0: never */
   gint64 corrupt_at;  /* send this byte of the file wrong in every response; -1: never */
+  guint pace_us;      /* wait this long before each 256 KB of a body; 0: as fast as it goes */
+  gboolean silent;    /* read requests and never answer */
+  guint64 stall_at;   /* stop sending when a response reaches this offset, once, and hold the
+                       * connection open; 0: never */
+  guint holding;      /* connections silent or stalled so far */
+  GCond held;         /* signalled when one more is */
 
   guint64 served;     /* body bytes sent */
+  guint generation;   /* bumped when counting starts again: a body still going from before
+                       * (a paced one the client gave up on) is not counted, and stops */
   GPtrArray *requests;
 } server;
 
@@ -100,23 +118,41 @@ parse_range (const char *value,
   return TRUE;
 }
 
-/* One response; FALSE when the connection must close. */
+/* Keeps a connection open without a word until the client closes it. */
+static void
+hold (GInputStream *in)
+{
+  guint8 buf[256];
+
+  g_mutex_lock (&server.lock);
+  server.holding++;
+  g_cond_broadcast (&server.held);
+  g_mutex_unlock (&server.lock);
+  while (g_input_stream_read (in, buf, sizeof buf, NULL, NULL) > 0)
+    ;
+}
+
+/* One response; FALSE when the connection must close, with *@stalled when it must be held. */
 static gboolean
 respond (GOutputStream *out,
          const char    *range,
-         const char    *if_range)
+         const char    *if_range,
+         gboolean      *stalled)
 {
   g_autofree guint8 *buf = NULL;
   g_autoptr(GString) head = g_string_new (NULL);
-  guint64 start = 0, end, cut = 0, at;
+  guint64 start = 0, end, cut = 0, stall = 0, at;
   gint64 corrupt;
   gboolean partial = FALSE;
+  guint pace, generation;
   int fd;
 
   g_mutex_lock (&server.lock);
+  generation = server.generation;
   end = server.size;
   fd = server.fd;
   corrupt = server.corrupt_at;
+  pace = server.pace_us;
   if (server.status != 0 || server.fail_next > 0)
     {
       guint status = server.status != 0 ? server.status : 500;
@@ -146,6 +182,11 @@ respond (GOutputStream *out,
       cut = server.cut_at;
       server.cut_at = 0;
     }
+  else if (server.stall_at > start && server.stall_at < end)
+    {
+      cut = stall = server.stall_at;
+      server.stall_at = 0;
+    }
   g_mutex_unlock (&server.lock);
 
   if (partial)
@@ -167,14 +208,22 @@ respond (GOutputStream *out,
         return FALSE;
       if (corrupt >= 0 && (guint64) corrupt >= at && (guint64) corrupt < at + n)
         buf[corrupt - at] ^= 0x40;
+      if (pace > 0)
+        g_usleep (pace);
       /* counted before it is sent: once the client has it all, the count is final */
       g_mutex_lock (&server.lock);
+      if (generation != server.generation)
+        {
+          g_mutex_unlock (&server.lock);
+          return FALSE;
+        }
       server.served += n;
       g_mutex_unlock (&server.lock);
       if (!send_all (out, buf, n))
         return FALSE;
       at += n;
     }
+  *stalled = stall != 0;
   return cut == 0;
 }
 
@@ -192,6 +241,7 @@ serve_connection (gpointer data)
       g_autofree char *request_line = g_data_input_stream_read_line (in, NULL, NULL, NULL);
       g_autofree char *range = NULL;
       g_autofree char *if_range = NULL;
+      gboolean silent, stalled = FALSE;
       Request *r;
 
       if (request_line == NULL)
@@ -217,9 +267,19 @@ serve_connection (gpointer data)
       r->if_range = g_strdup (if_range != NULL ? if_range : "");
       g_mutex_lock (&server.lock);
       g_ptr_array_add (server.requests, r);
+      silent = server.silent;
       g_mutex_unlock (&server.lock);
-      if (!respond (out, range, if_range))
-        break;
+      if (silent)
+        {
+          hold (G_INPUT_STREAM (in));
+          break;
+        }
+      if (!respond (out, range, if_range, &stalled))
+        {
+          if (stalled)
+            hold (G_INPUT_STREAM (in));
+          break;
+        }
     }
   g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
   return NULL;
@@ -299,7 +359,12 @@ server_serve (const char *path)
   server.status = 0;
   server.cut_at = 0;
   server.corrupt_at = -1;
+  server.pace_us = 0;
+  server.silent = FALSE;
+  server.stall_at = 0;
+  server.holding = 0;
   server.served = 0;
+  server.generation++;
   g_ptr_array_set_size (server.requests, 0);
   g_mutex_unlock (&server.lock);
 }
@@ -309,6 +374,7 @@ server_forget (void)
 {
   g_mutex_lock (&server.lock);
   server.served = 0;
+  server.generation++;
   g_ptr_array_set_size (server.requests, 0);
   g_mutex_unlock (&server.lock);
 }
@@ -512,10 +578,11 @@ listing (const char *dir)
 static void
 remove_dir (const char *dir)
 {
-  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr(GDir) d = NULL;
   const char *name;
 
-  if (d == NULL)
+  /* NULL: a test that skipped before making its folder */
+  if (dir == NULL || (d = g_dir_open (dir, 0, NULL)) == NULL)
     return;
   while ((name = g_dir_read_name (d)) != NULL)
     {
@@ -926,7 +993,9 @@ test_retry_500 (void)
   g_assert_false (g_file_test (run.dest, G_FILE_TEST_EXISTS));
 }
 
-/* Cancelled from the progress callback: no file, and the next run takes up exactly there. */
+/* Cancelled from the progress callback: no file, and the next run takes up exactly there.
+ * The body is paced (~1.5 s in all): the callback comes at most every 100 ms, and on loopback
+ * the whole file can arrive between two calls, when the cancel would come too late. */
 static void
 test_cancel (void)
 {
@@ -938,6 +1007,7 @@ test_cancel (void)
   if (!need_fixtures ())
     return;
   run_init (&run, "vgg19-features-legacy.pth");
+  server.pace_us = 5000;
   log.cancel_after = server.size * 3 / 10;
   g_assert_false (download (&run, &log, cancellable, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
@@ -948,11 +1018,222 @@ test_cancel (void)
   g_assert_cmpuint (log.last, <, server.size);
 
   server_forget ();
+  server.pace_us = 0;
   g_assert_true (download (&run, NULL, NULL, &error));
   g_assert_no_error (error);
   assert_downloaded (run.dest, run.source);
   g_assert_cmpuint (run.result.resumed_at, ==, log.last);
   g_assert_cmpuint (served (), ==, server.size - log.last);
+}
+
+/* A download on a thread of its own, to be cancelled from this one. */
+typedef struct {
+  Run *run;
+  GCancellable *cancellable;
+  GMutex lock;
+  GCond finished;
+  gboolean done;
+  gboolean ok;
+  GError *error;
+} Background;
+
+static gpointer
+background_thread (gpointer data)
+{
+  Background *b = data;
+  GError *error = NULL;
+  gboolean ok = download (b->run, NULL, b->cancellable, &error);
+
+  g_mutex_lock (&b->lock);
+  b->ok = ok;
+  b->error = error;
+  b->done = TRUE;
+  g_cond_signal (&b->finished);
+  g_mutex_unlock (&b->lock);
+  return NULL;
+}
+
+/* Until the server holds @n connections silent or stalled; 60 s is only a bound for "this
+ * test hangs" (the client's start under a sanitizer can be slow). */
+static void
+server_wait_holding (guint n)
+{
+  gint64 deadline = g_get_monotonic_time () + 60 * G_TIME_SPAN_SECOND;
+
+  g_mutex_lock (&server.lock);
+  while (server.holding < n)
+    if (!g_cond_wait_until (&server.held, &server.lock, deadline))
+      g_error ("the download never reached the server");
+  g_mutex_unlock (&server.lock);
+}
+
+/* Cancels the download on @thread, which must then end: within 5 s, a bound for "it did not
+ * hang" only (each wait tried here lasts 60 s or more when nothing stops it). */
+static void
+cancel_and_join (Background *b,
+                 GThread    *thread)
+{
+  gint64 cancelled = g_get_monotonic_time ();
+  gint64 deadline = cancelled + 5 * G_TIME_SPAN_SECOND;
+
+  g_cancellable_cancel (b->cancellable);
+  g_mutex_lock (&b->lock);
+  while (!b->done)
+    if (!g_cond_wait_until (&b->finished, &b->lock, deadline))
+      g_error ("the download went on for 5 s after it was cancelled");
+  g_mutex_unlock (&b->lock);
+  g_thread_join (thread);
+  g_test_message ("ended %.3f s after the cancel", (g_get_monotonic_time () - cancelled) / 1e6);
+  g_assert_false (b->ok);
+  g_assert_error (b->error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  assert_sentence (b->error, "stopped");
+  g_clear_error (&b->error);
+}
+
+/* Cancelling ends every wait at once, not only the reading of data: a server that never
+ * answers, one that stops sending midway, the back-off between retries, and another run's
+ * lock. */
+static void
+test_cancel_waits (gconstpointer data)
+{
+  const char *which = data;
+  g_auto(Run) run = { 0 };
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  Background b = { .run = &run, .cancellable = cancellable };
+  GThread *thread;
+  int lock_fd = -1;
+
+  if (!need_fixtures ())
+    return;
+  run_init (&run, "vgg19-features-legacy.pth");
+  if (g_str_equal (which, "silent"))
+    server.silent = TRUE;
+  else if (g_str_equal (which, "stalled"))
+    server.stall_at = server.size / 3;
+  else if (g_str_equal (which, "back-off"))
+    {
+      server.fail_next = 1000;
+      run.options.retry_delay_ms = 60 * 1000;
+    }
+  else
+    {
+      g_autofree char *lock = g_strconcat (run.dest, ".lock", NULL);
+
+      /* another run's lock: flock() locks conflict between two open()s, in one process too */
+      lock_fd = g_open (lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+      g_assert_cmpint (lock_fd, >=, 0);
+      g_assert_cmpint (flock (lock_fd, LOCK_EX), ==, 0);
+    }
+
+  g_mutex_init (&b.lock);
+  g_cond_init (&b.finished);
+  thread = g_thread_new ("download", background_thread, &b);
+  if (server.silent || server.stall_at > 0)
+    server_wait_holding (1);
+  else if (server.fail_next > 0)
+    {
+      gint64 deadline = g_get_monotonic_time () + 60 * G_TIME_SPAN_SECOND;
+
+      while (n_requests () == 0 && g_get_monotonic_time () < deadline)
+        g_usleep (10 * 1000);
+      g_assert_cmpuint (n_requests (), ==, 1);
+    }
+  else
+    g_usleep (500 * 1000);   /* no sign of waiting for a lock; cancelled any earlier, it ends too */
+  g_usleep (100 * 1000);     /* into the wait */
+  cancel_and_join (&b, thread);
+  g_mutex_clear (&b.lock);
+  g_cond_clear (&b.finished);
+  g_assert_false (g_file_test (run.dest, G_FILE_TEST_EXISTS));
+  if (lock_fd >= 0)
+    close (lock_fd);
+
+  /* after a stall, the next run takes up from the byte the cancelled one reached */
+  if (g_str_equal (which, "stalled"))
+    {
+      guint64 first = run.result.bytes_received;
+
+      g_assert_cmpuint (first, >, 0);
+      server_forget ();
+      g_assert_true (download (&run, NULL, NULL, &error));
+      g_assert_no_error (error);
+      assert_downloaded (run.dest, run.source);
+      g_assert_cmpuint (run.result.resumed_at, ==, first);
+      g_assert_cmpuint (served (), ==, server.size - first);
+    }
+}
+
+/* Mounts a tmpfs of @size on @dir, or changes its size when @remount. */
+static void
+mount_tmpfs (const char *dir,
+             const char *size,
+             gboolean    remount)
+{
+  g_autofree char *options = g_strdup_printf ("size=%s,mode=0700", size);
+
+  if (mount ("tmpfs", dir, "tmpfs", remount ? MS_REMOUNT : 0, options) != 0)
+    g_error ("mount tmpfs on %s: %s", dir, g_strerror (errno));
+}
+
+/* The cache folder fills up (a 24 MB tmpfs; ~52 MB are kept): the sentence says to free
+ * space, and what was written stays, so that the next run, once there is room, goes on from
+ * where the download stopped rather than from byte 0. The whole file, or by ranges. */
+static void
+test_disk_full (gconstpointer ranges)
+{
+  g_auto(Run) run = { 0 };
+  g_autoptr(GError) error = NULL;
+  g_autofree char *partial = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *manifest = NULL;
+
+  if (!need_fixtures ())
+    return;
+  if (no_mounts != NULL)
+    {
+      g_test_skip (no_mounts);
+      return;
+    }
+  run_init (&run, "vgg19-features-legacy.pth");
+  partial = g_strconcat (run.dest, ".download", NULL);
+  state = g_strconcat (run.dest, ".download.state", NULL);
+  if (ranges)
+    {
+      /* outside the small file system, as the user's would be */
+      g_autofree char *written = write_manifest (&run, "manifest.json");
+
+      manifest = g_strconcat (run.dir, ".json", NULL);
+      g_assert_cmpint (g_rename (written, manifest), ==, 0);
+      run.options.manifest_path = manifest;
+    }
+  mount_tmpfs (run.dir, "24m", FALSE);
+  g_assert_false (download (&run, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
+  assert_sentence (error, "Free some space there and run again (the download resumes)");
+  g_clear_error (&error);
+  g_assert_false (g_file_test (run.dest, G_FILE_TEST_EXISTS));
+  g_assert_cmpuint (file_size (partial), >, 0);
+  g_assert_true (g_file_test (state, G_FILE_TEST_IS_REGULAR));
+
+  /* room for the kept bytes and the result beside them */
+  mount_tmpfs (run.dir, "256m", TRUE);
+  server_forget ();
+  g_assert_true (download (&run, NULL, NULL, &error));
+  g_assert_no_error (error);
+  assert_downloaded (run.dest, run.source);
+  g_test_message ("disk full: the rerun resumed at %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT,
+                  run.result.resumed_at, server.size);
+  g_assert_cmpuint (run.result.resumed_at, >, 0);
+  if (ranges)
+    {
+      g_assert_cmpint (run.result.method, ==, BW_DOWNLOAD_RANGES);
+      g_assert_cmpuint (served (), <=, CONV_BYTES - run.result.resumed_at + RANGES_SLACK);
+      g_unlink (manifest);
+    }
+  else
+    g_assert_cmpuint (served (), ==, server.size - run.result.resumed_at);
+  g_assert_cmpint (umount2 (run.dir, MNT_DETACH), ==, 0);
 }
 
 /* A wrong checksum, given or from a wrong byte sent: nothing is used, nothing is kept. */
@@ -1170,7 +1451,7 @@ test_errors (void)
   run.options.manifest_path = bad_manifest;
   g_assert_false (download (&run, NULL, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
-  assert_sentence (error, "The weights manifest “bad.json” is not valid: it ends early");
+  assert_sentence (error, "The weights manifest “bad.json” is not valid: it is not JSON (");
   g_clear_error (&error);
   g_assert_true (g_file_set_contents (bad_manifest,
                                       "{\"size\": 100, \"tensors\": [{\"name\": \"features.0.weight\", "
@@ -1296,6 +1577,29 @@ test_concurrent (void)
   assert_downloaded (run.dest, run.source);
 }
 
+/* Another run installed the weights just before this one took the lock, so this one never
+ * waited (it had looked in the cache a moment earlier, and found nothing): it finds them
+ * there once it holds the lock, and fetches nothing. */
+static void
+test_done_before_lock (void)
+{
+  g_auto(Run) run = { 0 };
+  g_autoptr(GError) error = NULL;
+
+  if (!need_fixtures ())
+    return;
+  run_init (&run, "vgg19-features-legacy.pth");
+  g_assert_true (download (&run, NULL, NULL, &error));   /* the other run */
+  g_assert_no_error (error);
+  server_forget ();
+  g_assert_true (download (&run, NULL, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (run.result.method, ==, BW_DOWNLOAD_DONE_ELSEWHERE);
+  g_assert_cmpuint (n_requests (), ==, 0);
+  g_assert_cmpuint (run.result.bytes_received, ==, 0);
+  assert_downloaded (run.dest, run.source);
+}
+
 /* A file changed after its download no longer matches its sidecar. */
 static void
 test_verify (void)
@@ -1378,6 +1682,13 @@ main (int    argc,
   g_unsetenv ("BRUSHWORK_WEIGHTS_URL");
   g_unsetenv ("BRUSHWORK_WEIGHTS_SHA256");
   g_unsetenv ("BRUSHWORK_WEIGHTS_MANIFEST");
+  /* The full-disk test mounts a small tmpfs: in a mount namespace of this process alone, so
+   * that no mount outlives it or shows outside; unshare() must come before any thread. */
+  if (geteuid () != 0)
+    no_mounts = g_strdup ("not root, so no small tmpfs can be mounted to fill up");
+  else if (unshare (CLONE_NEWNS) != 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    no_mounts = g_strdup_printf ("no mount namespace of its own (%s), so no small tmpfs to fill up",
+                                 g_strerror (errno));
   g_test_init (&argc, &argv, NULL);
 
   dir = g_getenv ("BW_WEIGHTS_FIXTURES");
@@ -1405,17 +1716,25 @@ main (int    argc,
   g_test_add_func ("/weights-download/cut-retried", test_cut_retried);
   g_test_add_func ("/weights-download/retry-500", test_retry_500);
   g_test_add_func ("/weights-download/cancel", test_cancel);
+  g_test_add_data_func ("/weights-download/cancel-waits/silent", "silent", test_cancel_waits);
+  g_test_add_data_func ("/weights-download/cancel-waits/stalled", "stalled", test_cancel_waits);
+  g_test_add_data_func ("/weights-download/cancel-waits/back-off", "back-off", test_cancel_waits);
+  g_test_add_data_func ("/weights-download/cancel-waits/lock", "lock", test_cancel_waits);
+  g_test_add_data_func ("/weights-download/disk-full/whole", GINT_TO_POINTER (FALSE), test_disk_full);
+  g_test_add_data_func ("/weights-download/disk-full/ranges", GINT_TO_POINTER (TRUE), test_disk_full);
   g_test_add_func ("/weights-download/wrong-checksum", test_wrong_checksum);
   g_test_add_func ("/weights-download/zip", test_zip);
   g_test_add_func ("/weights-download/changed-file", test_changed_file);
   g_test_add_func ("/weights-download/errors", test_errors);
   g_test_add_func ("/weights-download/environment", test_environment);
   g_test_add_func ("/weights-download/concurrent", test_concurrent);
+  g_test_add_func ("/weights-download/done-before-lock", test_done_before_lock);
   g_test_add_func ("/weights-download/verify", test_verify);
   ret = g_test_run ();
 
   server_stop ();
   g_free (reference);
   g_free (fixtures);
+  g_free (no_mounts);
   return ret;
 }

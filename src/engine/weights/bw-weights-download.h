@@ -47,7 +47,9 @@ char     *bw_weights_default_path (void);
  * @dest (NULL: bw_weights_default_path()) as safetensors, atomically, creating its folder.
  * With BRUSHWORK_WEIGHTS_MANIFEST set, fetches only the ranges that manifest lists.
  * Blocking: run it on a worker thread. When another process is downloading to @dest, waits
- * for it, and returns TRUE at once if it succeeded.
+ * for it; when @dest is there once this one holds the lock (another process installed it,
+ * while this one waited or just before), returns TRUE at once: to download again, delete
+ * @dest first.
  *
  * Errors, each one sentence for the user: G_IO_ERROR_CANCELLED; G_IO_ERROR_INVALID_DATA when
  * what arrived is not the expected file (checksum, size, an HTML page) or the manifest is
@@ -76,7 +78,8 @@ typedef struct {
 typedef enum {
   BW_DOWNLOAD_WHOLE_FILE,      /* streamed, checked against the whole file's SHA-256 */
   BW_DOWNLOAD_RANGES,          /* only the conv tensors' ranges, checked against a manifest */
-  BW_DOWNLOAD_DONE_ELSEWHERE,  /* another process finished it while this one waited */
+  BW_DOWNLOAD_DONE_ELSEWHERE,  /* @dest was there once the lock was held: another process
+                                * finished it, while this one waited or just before */
 } BwDownloadMethod;
 
 typedef struct {
