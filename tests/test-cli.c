@@ -10,7 +10,11 @@
  */
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <errno.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/mount.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -341,6 +345,91 @@ test_not_finite (void)
     }
 }
 
+/* The rescued copy's path, from the CLI's sentence "kept in “PATH”". */
+static char *
+rescued_path (const char *err)
+{
+  const char *start = strstr (err, "kept in “");
+  const char *end;
+
+  if (start == NULL)
+    return NULL;
+  start += strlen ("kept in “");
+  end = strstr (start, "”");
+  return end ? g_strndup (start, end - start) : NULL;
+}
+
+static void
+assert_rescued (const char *err)
+{
+  g_autofree char *path = rescued_path (err);
+
+  g_assert_nonnull (path);
+  assert_size (path, 32, 24);
+  g_unlink (path);
+}
+
+/* A save that fails (the disk is full) loses nothing: the sentence names the file and the
+ * reason, nothing partial is left, and the painting is written to the cache instead, named
+ * in the message; exit 1. Once with the fault injected (BRUSHWORK_FAULT=write@save), once
+ * on a real full file system: a 64 KiB tmpfs filled up, in this process's own mount
+ * namespace (main() makes one when run as root, as CI runs). */
+static char *no_mounts;
+
+static void
+test_save_fails (void)
+{
+  g_autofree char *style = in_oracle ("style.png");
+  g_autofree char *output = in_oracle ("save-fails.png");
+  g_autofree char *err = NULL, *out = NULL;
+  g_autofree char *content = in_oracle ("content.png");
+  g_autofree char *weights = in_oracle ("vgg19.pth");
+  g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "BRUSHWORK_FAULT", "write@save", TRUE);
+  g_autofree char *full = NULL, *filler = NULL, *target = NULL;
+  const char *args[] = { "--content", content, "--style", style, "--weights", weights,
+                         "--output", output, "--steps", "1", "--size", "32", NULL };
+  const char *extra[] = { "--steps", "1", "--size", "32", NULL };
+  g_autofree char *zeros = g_malloc0 (4096);
+  g_autoptr(GDir) dir = NULL;
+  FILE *f;
+
+  g_unlink (output);
+  g_assert_cmpint (bw_test_run_cli (args, env, &out, &err), ==, 1);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "save-fails.png"));
+  g_assert_nonnull (strstr (err, g_strerror (ENOSPC)));
+  g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
+  assert_rescued (err);
+  g_clear_pointer (&err, g_free);
+
+  if (no_mounts != NULL)
+    {
+      g_test_skip (no_mounts);
+      return;
+    }
+  full = g_dir_make_tmp ("brushwork-full-XXXXXX", NULL);
+  g_assert_cmpint (mount ("tmpfs", full, "tmpfs", 0, "size=64k"), ==, 0);
+  filler = g_build_filename (full, "filler", NULL);
+  f = fopen (filler, "w");
+  g_assert_nonnull (f);
+  while (fwrite (zeros, 1, 4096, f) == 4096 && fflush (f) == 0)
+    ;
+  fclose (f);
+  target = g_build_filename (full, "painting.png", NULL);
+  g_assert_cmpint (run_small (style, target, extra, &err), ==, 1);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "painting.png"));
+  g_assert_nonnull (strstr (err, g_strerror (ENOSPC)));
+  assert_rescued (err);
+  /* nothing partial: the filler alone */
+  dir = g_dir_open (full, 0, NULL);
+  g_assert_cmpstr (g_dir_read_name (dir), ==, "filler");
+  g_assert_null (g_dir_read_name (dir));
+  g_clear_pointer (&dir, g_dir_close);
+  g_assert_cmpint (umount2 (full, MNT_DETACH), ==, 0);
+  g_rmdir (full);
+}
+
 /* Without a Vulkan driver the CLI says what to install, and exits 1. */
 static void
 test_no_driver (void)
@@ -411,6 +500,12 @@ main (int   argc,
   const char *args[] = { "--steps", G_STRINGIFY (STEPS), NULL };
   int ret;
 
+  /* /cli/save-fails mounts a small tmpfs, in a mount namespace of this process alone so that
+   * no mount outlives it or shows outside; unshare() must come before any thread */
+  if (geteuid () != 0)
+    no_mounts = g_strdup ("not root, so no small tmpfs can be mounted to fill up");
+  else if (unshare (CLONE_NEWNS) != 0 || mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+    no_mounts = g_strdup_printf ("no mount namespace of its own (%s)", g_strerror (errno));
   g_test_init (&argc, &argv, NULL);
   oracle_dir = bw_test_run_oracle ("cli_oracle.py", args);
   g_test_add_func ("/cli/seed-parity", test_seed_parity);
@@ -422,8 +517,10 @@ main (int   argc,
   g_test_add_func ("/cli/saves-at-output-size", test_saves_at_output_size);
   g_test_add_func ("/cli/wide-painting", test_wide_painting);
   g_test_add_func ("/cli/not-finite", test_not_finite);
+  g_test_add_func ("/cli/save-fails", test_save_fails);
   ret = g_test_run ();
   bw_test_remove_dir (oracle_dir);
   g_free (oracle_dir);
+  g_free (no_mounts);
   return ret;
 }

@@ -363,6 +363,34 @@ save_image (BwSession   *session,
   return image && bw_image_save (image, path, quality, error);
 }
 
+/* The painting could not be written where asked (a full disk, a folder gone read-only):
+ * it is written to the cache instead, so that minutes of painting are not lost, and the
+ * message names both. */
+static int
+rescue (BwSession    *session,
+        const char   *output,
+        int           quality,
+        const GError *error)
+{
+  g_autofree char *base = g_path_get_basename (output);
+  g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "brushwork", "rescued", NULL);
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+  g_autofree char *name = g_strdup_printf ("%s-%s", stamp, base);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr(GError) rescue_error = NULL;
+
+  g_printerr ("brushwork-cli: %s\n", error->message);
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    g_set_error (&rescue_error, G_FILE_ERROR, g_file_error_from_errno (errno), "%s",
+                 g_strerror (errno));
+  if (rescue_error == NULL && save_image (session, path, quality, &rescue_error))
+    g_printerr ("The painting was kept in “%s”; copy it from there.\n", path);
+  else
+    g_printerr ("It could not be kept elsewhere either: %s\n", rescue_error->message);
+  return EXIT_FAILURE;
+}
+
 static void
 on_step (BwSession    *session,
          int           step,
@@ -549,7 +577,7 @@ run_image (const Options *opts,
     }
 
   if (!save_image (session, opts->output, opts->jpeg_quality, &error))
-    return failure (error);
+    return rescue (session, opts->output, opts->jpeg_quality, error);
   status = finish_timelapse (&progress);
   if (status != EXIT_SUCCESS)
     return status;

@@ -1,4 +1,5 @@
 /* bw-image.c: see bw-image.h. */
+#include <errno.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <glib/gstdio.h>
@@ -329,6 +330,20 @@ resolve_link (const char *path)
   return g_steal_pointer (&current);
 }
 
+/* BRUSHWORK_FAULT=write@save (tests only): the first save of the process fails as on a
+ * full disk. */
+static gboolean
+write_fault (GError **error)
+{
+  static gint fired;
+
+  if (g_strcmp0 (g_getenv ("BRUSHWORK_FAULT"), "write@save") != 0 ||
+      !g_atomic_int_compare_and_exchange (&fired, 0, 1))
+    return FALSE;
+  g_set_error_literal (error, G_FILE_ERROR, G_FILE_ERROR_NOSPC, g_strerror (ENOSPC));
+  return TRUE;
+}
+
 gboolean
 bw_image_save (BwImage     *self,
                const char  *path,
@@ -373,12 +388,16 @@ bw_image_save (BwImage     *self,
   target = resolve_link (path);
   existed = g_stat (target, &st) == 0;
   /* 0666: a new file gets what the umask allows, as any program's would */
-  if (!g_file_set_contents_full (target, buffer, len, G_FILE_SET_CONTENTS_CONSISTENT, 0666,
+  if (write_fault (&local_error) ||
+      !g_file_set_contents_full (target, buffer, len, G_FILE_SET_CONTENTS_CONSISTENT, 0666,
                                  &local_error))
     {
-      g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_WRITE,
-                   "Could not save “%s”: %s. Check that the folder exists and is writable.",
-                   display, local_error->message);
+      gboolean full = g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOSPC);
+
+      g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_WRITE, "Could not save “%s”: %s. %s",
+                   display, local_error->message,
+                   full ? "The disk is full: free some space there, or save elsewhere."
+                        : "Check that the folder exists and is writable.");
       return FALSE;
     }
   /* the new file is another inode: give it the permissions the old one had (a failure
