@@ -3,6 +3,7 @@
  * test-vgg19-torch and test-cli compare with PyTorch).
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bw-test-util.h"
@@ -363,6 +364,39 @@ test_lbfgs_best_image (void)
   bw_test_check_validation ();
 }
 
+/* A size the device cannot paint fails in bw_session_start, before the first (small) pass,
+ * and names the largest size that fits, which does fit (while 16 px more does not).
+ * lavapipe binds at most 128 MiB: a 64-channel 1400 x 1050 map needs 376 MB. */
+static void
+test_too_large_before_start (void)
+{
+  g_autoptr(BwVgg19) vgg = random_network ();
+  g_autoptr(BwSession) session = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *largest_text;
+  int largest, w, h;
+  BwParams params;
+
+  g_assert_true (bw_params_init_preset (&params, "default"));
+  session = new_session (vgg, &params, 1400, 1050);
+  g_assert_false (bw_session_start (session, &error));
+  g_assert_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY);
+  g_test_message ("%s", error->message);
+  largest_text = strstr (error->message, "largest size it can paint is ");
+  g_assert_nonnull (largest_text);
+  largest = atoi (largest_text + strlen ("largest size it can paint is "));
+  g_assert_cmpint (largest, >=, 16);
+  g_assert_cmpint (largest, <, 1400);
+  w = largest;
+  h = (int) lround (1050.0 * largest / 1400);
+  g_assert_true (bw_vgg19_fits (vgg, h, w, bw_vgg19_layer_index ("relu5_1"), TRUE, NULL));
+  w = largest + 16;
+  h = (int) lround (1050.0 * w / 1400);
+  g_assert_false (bw_vgg19_fits (vgg, h, w, bw_vgg19_layer_index ("relu5_1"), TRUE, NULL));
+  g_assert_cmpint (bw_session_get_step (session), ==, 0);
+  bw_test_check_validation ();
+}
+
 /* BRUSHWORK_FAULT, in a process of its own (each fault fires once per process, and only on a
  * device made after it is set). */
 static BwDevice *
@@ -478,6 +512,7 @@ main (int   argc,
   g_test_add_func ("/session/steps-lowered", test_steps_lowered);
   g_test_add_func ("/session/matched-style-size", test_matched_style_size);
   g_test_add_func ("/session/lbfgs-best-image", test_lbfgs_best_image);
+  g_test_add_func ("/session/too-large-before-start", test_too_large_before_start);
   g_test_add_func ("/session/fault/oom", test_fault_oom);
   g_test_add_func ("/session/fault/device-lost", test_fault_device_lost);
   ret = g_test_run ();

@@ -6,6 +6,7 @@
 #include "bw-session.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "ops/bw-ops.h"
 #include "optim/bw-adam.h"
@@ -431,6 +432,67 @@ start_pass (BwSession  *self,
   return TRUE;
 }
 
+/* Whether the photo at @longest px (and each painting at its scale) fits on the device. */
+static gboolean
+fits_at (BwSession  *self,
+         int         deepest,
+         int         longest,
+         GError    **error)
+{
+  int cw = bw_image_get_width (self->content), ch = bw_image_get_height (self->content);
+  double f = (double) longest / MAX (cw, ch);
+
+  if (!bw_vgg19_fits (self->vgg, MAX (1, (int) lround (ch * f)), MAX (1, (int) lround (cw * f)),
+                      deepest, TRUE, error))
+    return FALSE;
+  for (guint i = 0; i < self->styles->len; i++)
+    {
+      Style *s = &g_array_index (self->styles, Style, i);
+      int sw = bw_image_get_width (s->image), sh = bw_image_get_height (s->image);
+      double g = longest * self->params.style_scale / MAX (sw, sh);
+
+      if (!bw_vgg19_fits (self->vgg, MAX (1, (int) lround (sh * g)), MAX (1, (int) lround (sw * g)),
+                          deepest, FALSE, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Before any painting: a size the device cannot hold fails now, saying the largest size that
+ * would fit, rather than in the last coarse-to-fine pass minutes later, in the numbers of
+ * a feature map. */
+static gboolean
+check_fits (BwSession  *self,
+            int         deepest,
+            GError    **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  int size = MAX (bw_image_get_width (self->content), bw_image_get_height (self->content));
+  int largest = 0;
+  g_autofree char *reason = NULL;
+
+  if (fits_at (self, deepest, size, &local_error))
+    return TRUE;
+  if (!g_error_matches (local_error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  for (int s = (size - 1) / 16 * 16; s >= 16 && largest == 0; s -= 16)
+    if (fits_at (self, deepest, s, NULL))
+      largest = s;
+  reason = g_strdup (local_error->message);
+  if (g_str_has_suffix (reason, " Choose a smaller size."))
+    reason[strlen (reason) - strlen (" Choose a smaller size.")] = '\0';
+  if (largest > 0)
+    g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
+                 "%s The largest size it can paint is %d pixels; choose that or smaller.",
+                 reason, largest);
+  else
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
 gboolean
 bw_session_start (BwSession  *self,
                   GError    **error)
@@ -479,6 +541,10 @@ bw_session_start (BwSession  *self,
                    sw, sh, w, h, min_side);
       return FALSE;
     }
+
+  /* every pass must fit, not only the first: the last is the largest */
+  if (!check_fits (self, deepest, error))
+    return FALSE;
 
   self->started = FALSE;
   self->step = 0;

@@ -315,29 +315,46 @@ winograd_scratch (BwVgg19 *self,
   return most;
 }
 
-gboolean
-bw_vgg19_prepare (BwVgg19   *self,
-                  int        height,
-                  int        width,
-                  int        last,
-                  gboolean   backward,
-                  GError   **error)
+static void
+add_largest (const char *what,
+             int         slot,
+             int         c,
+             int         h,
+             int         w,
+             gpointer    data)
 {
-  AllocData ad = { self, error, FALSE };
+  guint64 *largest = data;
+
+  *largest = MAX (*largest, bw_tensor_size_for (c, h, w));
+}
+
+gboolean
+bw_vgg19_fits (BwVgg19   *self,
+               int        height,
+               int        width,
+               int        last,
+               gboolean   backward,
+               GError   **error)
+{
   int min_side = bw_vgg19_min_side (last);
-  guint64 need, have;
+  guint64 need, have, largest = 0, binding = bw_device_get_max_buffer_size (self->device);
 
   g_return_val_if_fail (last >= 0 && last < BW_VGG19_N_CONVS, FALSE);
-
-  if (height == self->height && width == self->width && last == self->last &&
-      backward == self->backward)
-    return TRUE;
 
   if (height < min_side || width < min_side)
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
                    "A %d×%d image is too small for layer %s, which needs at least %d×%d pixels. "
                    "Choose a larger size.", width, height, relu_names[last], min_side, min_side);
+      return FALSE;
+    }
+  plan (height, width, last, backward, add_largest, &largest);
+  if (largest > binding)
+    {
+      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
+                   "A %d×%d image needs %.0f MB in one piece for its largest feature map, more "
+                   "than “%s” allows (%.0f MB). Choose a smaller size.", width, height,
+                   largest / 1e6, bw_device_get_name (self->device), binding / 1e6);
       return FALSE;
     }
   need = bw_vgg19_estimate_memory (height, width, last, backward) + self->weight_bytes +
@@ -352,6 +369,26 @@ bw_vgg19_prepare (BwVgg19   *self,
                    bw_device_get_name (self->device), have / 1e9);
       return FALSE;
     }
+  return TRUE;
+}
+
+gboolean
+bw_vgg19_prepare (BwVgg19   *self,
+                  int        height,
+                  int        width,
+                  int        last,
+                  gboolean   backward,
+                  GError   **error)
+{
+  AllocData ad = { self, error, FALSE };
+
+  g_return_val_if_fail (last >= 0 && last < BW_VGG19_N_CONVS, FALSE);
+
+  if (height == self->height && width == self->width && last == self->last &&
+      backward == self->backward)
+    return TRUE;
+  if (!bw_vgg19_fits (self, height, width, last, backward, error))
+    return FALSE;
 
   release_activations (self);
   plan (height, width, last, backward, alloc_tensor, &ad);

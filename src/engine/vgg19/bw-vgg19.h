@@ -45,6 +45,14 @@ guint64   bw_vgg19_estimate_memory (int              height,
 
 /* Allocates what a run at this size needs, or says why it cannot. Cheap when nothing
  * changed. */
+/* Whether bw_vgg19_prepare() can take @height x @width on this device (the network's
+ * smallest input, the device's largest buffer, its memory), without allocating anything. */
+gboolean  bw_vgg19_fits            (BwVgg19         *self,
+                                    int              height,
+                                    int              width,
+                                    int              last,
+                                    gboolean         backward,
+                                    GError         **error);
 gboolean  bw_vgg19_prepare         (BwVgg19         *self,
                                     int              height,
                                     int              width,
