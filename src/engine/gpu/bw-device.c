@@ -725,6 +725,12 @@ bw_device_get_max_buffer_size (BwDevice *self)
 }
 
 guint64
+bw_device_get_allocated (BwDevice *self)
+{
+  return self->allocated;
+}
+
+guint64
 bw_device_get_peak_allocated (BwDevice *self)
 {
   return self->peak_allocated;

@@ -61,6 +61,8 @@ guint         bw_device_get_max_workgroup_size (BwDevice    *self);
 guint64       bw_device_get_memory_size       (BwDevice     *self);
 /* The most bytes held in buffers at once so far. */
 guint64       bw_device_get_peak_allocated    (BwDevice     *self);
+/* The bytes held in buffers now. */
+guint64       bw_device_get_allocated         (BwDevice     *self);
 
 BwBuffer     *bw_device_alloc_buffer          (BwDevice     *self,
                                                gsize         size,
