@@ -295,6 +295,8 @@ on_paste_files (GObject      *object,
   g_autoptr(BwWindow) self = user_data;
   const GValue *value = gdk_clipboard_read_value_finish (GDK_CLIPBOARD (object), result, NULL);
 
+  if (_bw_window_is_closed (self))
+    return;
   if (value == NULL || !G_VALUE_HOLDS (value, GDK_TYPE_FILE_LIST))
     {
       _bw_window_show_toast (self, _("The clipboard holds no image. Copy an image or an image file, then paste again."));
@@ -314,6 +316,9 @@ on_paste_texture (GObject      *object,
   g_autoptr(BwWindow) self = user_data;
   g_autoptr(GdkTexture) texture = gdk_clipboard_read_texture_finish (GDK_CLIPBOARD (object), result, NULL);
 
+  /* closed meanwhile: a local clipboard answers even a cancelled read */
+  if (_bw_window_is_closed (self))
+    return;
   if (texture == NULL)
     {
       _bw_window_show_toast (self, _("The clipboard holds no image. Copy an image or an image file, then paste again."));

@@ -67,6 +67,8 @@ typedef struct {
 } BwWindowLoad;
 
 /* bw-window.c */
+/* TRUE once the window is closed: a callback of work it started then does nothing more. */
+gboolean      _bw_window_is_closed           (BwWindow       *self);
 void          _bw_window_show_toast          (BwWindow       *self,
                                               const char     *message);
 gboolean      _bw_window_is_busy             (BwWindow       *self);

@@ -99,8 +99,12 @@ on_saved (GObject      *object,
 {
   BwWindow *self = BW_WINDOW (object);
   g_autoptr(GError) error = NULL;
+  gboolean saved = bw_window_save_finish (self, result, &error);
 
-  if (!bw_window_save_finish (self, result, &error))
+  /* closed meanwhile: the file is written (or not) all the same, and no one is left to tell */
+  if (_bw_window_is_closed (self))
+    return;
+  if (!saved)
     {
       self->close_after_save = FALSE;
       _bw_window_show_toast (self, error->message);

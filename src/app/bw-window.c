@@ -542,6 +542,23 @@ bw_window_close_request (GtkWindow *window)
 
 /* --- the object --------------------------------------------------------------- */
 
+/* Closed: what is in flight (reads, pastes, saves) is cancelled, as dispose would, and the
+ * callbacks, whose references hold dispose off until they are done, leave the window be. */
+static void
+bw_window_unmap (GtkWidget *widget)
+{
+  BwWindow *self = BW_WINDOW (widget);
+
+  g_cancellable_cancel (self->cancellable);
+  GTK_WIDGET_CLASS (bw_window_parent_class)->unmap (widget);
+}
+
+gboolean
+_bw_window_is_closed (BwWindow *self)
+{
+  return g_cancellable_is_cancelled (self->cancellable);
+}
+
 static void
 bw_window_dispose (GObject *object)
 {
@@ -586,6 +603,7 @@ bw_window_class_init (BwWindowClass *klass)
 
   object_class->dispose = bw_window_dispose;
   object_class->finalize = bw_window_finalize;
+  widget_class->unmap = bw_window_unmap;
   window_class->close_request = bw_window_close_request;
 
   g_type_ensure (BW_TYPE_IMAGE_PANE);

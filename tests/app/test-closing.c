@@ -5,12 +5,25 @@
  * critical, one that reads freed memory with ASan's report.
  *
  * /closing/quit-two-windows: Ctrl+Q's action closes every window (two open).
+ * /closing/paste-texture, /closing/paste-files: the window closes while a paste is read
+ *   from the clipboard; the pasted image then goes nowhere.
+ * /closing/save: the window closes while the painting chosen in the save dialog is being
+ *   written; the file is still written whole, and the closed window shows nothing about it.
+ * (A window's callbacks hold a reference on it, so a closed window lives on, hidden, until
+ * they are done: they must see it is closed, not disposed.)
+ * /closing/weights-download: the weights dialog closes while its download is connecting
+ *   (to a local server that never answers); the download's callback leaves it alone.
  */
 #include <adwaita.h>
+#include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
+#include <unistd.h>
 
 #include "bw-app-test-util.h"
-#include "bw-window.h"
+#include "bw-image-pane.h"
+#include "bw-style-row.h"
+#include "bw-weights-dialog.h"
+#include "bw-window-private.h"
 
 #define SIZE 40
 
@@ -38,6 +51,150 @@ new_window (BwApplication *app)
   return window;
 }
 
+static gboolean
+is_null (gpointer pointer)
+{
+  return *(gpointer *) pointer == NULL;
+}
+
+/* Destroys @window and waits until the last reference, a callback's, lets go of it. */
+static void
+destroy_and_wait (gpointer window)
+{
+  gpointer weak = window;
+
+  g_object_add_weak_pointer (G_OBJECT (window), &weak);
+  gtk_window_destroy (GTK_WINDOW (window));
+  bw_app_test_wait (is_null, &weak, 60, "the window to be finalised");
+}
+
+static gboolean
+only_ours (gpointer object)
+{
+  return G_OBJECT (object)->ref_count == 1;
+}
+
+/* Closes @window, as its close button does once nothing is unsaved, and waits until the work
+ * it had in flight lets go of it; the test still holds it, to look at what became of it. */
+static void
+close_and_settle (BwWindow *window)
+{
+  g_object_ref (window);
+  gtk_window_destroy (GTK_WINDOW (window));
+  bw_app_test_wait (only_ours, window, 60, "the window's work in flight to end");
+}
+
+/* Drops the test's reference, the last one. */
+static void
+release (BwWindow *window)
+{
+  gpointer weak = window;
+
+  g_object_add_weak_pointer (G_OBJECT (window), &weak);
+  g_object_unref (window);
+  g_assert_null (weak);
+}
+
+static gboolean
+has_toast (gpointer window)
+{
+  /* AdwToastOverlay shows a toast as an AdwToastWidget, a private type */
+  GtkWidget *overlay = bw_app_test_find (window, ADW_TYPE_TOAST_OVERLAY, 0);
+
+  for (GtkWidget *c = gtk_widget_get_first_child (overlay); c; c = gtk_widget_get_next_sibling (c))
+    if (g_str_equal (G_OBJECT_TYPE_NAME (c), "AdwToastWidget"))
+      return TRUE;
+  return FALSE;
+}
+
+static GdkTexture *
+get_photo (BwWindow *window)
+{
+  return bw_image_pane_get_texture (BW_IMAGE_PANE (bw_app_test_find (GTK_WIDGET (window),
+                                                                     BW_TYPE_IMAGE_PANE, 0)));
+}
+
+static gboolean
+is_done (gpointer worker)
+{
+  return bw_worker_get_state (worker) == BW_WORKER_IDLE && bw_worker_get_image (worker) != NULL;
+}
+
+/* A window with a photo, a style and a painting of a few steps: unsaved. */
+static BwWindow *
+new_painted_window (BwApplication *app)
+{
+  BwWindow *window = new_window (app);
+  g_autofree char *content = bw_app_test_sample ("chelsea.png");
+  g_autofree char *style = bw_app_test_sample ("starry-night.jpg");
+
+  bw_app_test_drop_file (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0), content);
+  bw_app_test_drop_file (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 1), style);
+  bw_window_start (window);
+  bw_app_test_wait (is_done, bw_window_get_worker (window), 400, "three steps");
+  return window;
+}
+
+static GtkWidget *
+find_file_chooser (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) w = g_list_model_get_item (toplevels, i);
+
+      if (GTK_IS_FILE_CHOOSER_DIALOG (w) && gtk_widget_get_visible (w))
+        return w;
+    }
+  return NULL;
+}
+
+static gboolean
+has_file_chooser (gpointer data)
+{
+  return find_file_chooser () != NULL;
+}
+
+static gboolean
+has_no_file_chooser (gpointer data)
+{
+  return find_file_chooser () == NULL;
+}
+
+static gboolean
+chooser_in_tmpdir (gpointer chooser)
+{
+  g_autoptr(GFile) folder = gtk_file_chooser_get_current_folder (chooser);
+  g_autoptr(GFile) file = gtk_file_chooser_get_file (chooser);
+  g_autoptr(GFile) parent = file ? g_file_get_parent (file) : NULL;
+
+  return folder && parent && g_str_equal (g_file_peek_path (folder), tmpdir) &&
+         g_str_equal (g_file_peek_path (parent), tmpdir);
+}
+
+/* Answers @window's file dialog (GTK's own: no portal under Xvfb) with @name in the
+ * test's folder. The answer goes to the window's GtkFileChooserNative while its dialog still
+ * shows that folder: once hidden, GTK's dialog under Xvfb forgets the folder it was given
+ * and answers with the one it started in. */
+static void
+accept_file_chooser (BwWindow   *window,
+                     const char *name)
+{
+  g_autoptr(GFile) folder = g_file_new_for_path (tmpdir);
+  g_autoptr(GError) error = NULL;
+  GtkWidget *chooser;
+
+  bw_app_test_wait (has_file_chooser, NULL, 20, "a file dialog");
+  chooser = find_file_chooser ();
+  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, &error);
+  g_assert_no_error (error);
+  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  bw_app_test_wait (chooser_in_tmpdir, chooser, 20, "the file dialog to show the test's folder");
+  g_assert_nonnull (window->chooser);
+  g_signal_emit_by_name (window->chooser, "response", GTK_RESPONSE_ACCEPT);
+}
+
 /* --- quit ------------------------------------------------------------------------------ */
 
 static void
@@ -58,6 +215,134 @@ test_quit_two_windows (void)
   g_assert_null (second);
 }
 
+/* --- in flight when the window closes ------------------------------------------------ */
+
+static void
+test_paste_texture (void)
+{
+  g_autoptr(BwApplication) app = new_registered_app ();
+  g_autofree char *path = bw_app_test_sample ("chelsea.png");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = gdk_texture_new_from_filename (path, &error);
+  BwWindow *window = new_window (app);
+
+  g_assert_no_error (error);
+  gdk_clipboard_set_texture (gtk_widget_get_clipboard (GTK_WIDGET (window)), texture);
+  /* the read is answered from the main loop, after the window is gone */
+  g_action_group_activate_action (G_ACTION_GROUP (window), "paste", NULL);
+  close_and_settle (window);
+  /* a closed window takes in nothing more */
+  g_assert_null (get_photo (window));
+  release (window);
+}
+
+static void
+test_paste_files (void)
+{
+  g_autoptr(BwApplication) app = new_registered_app ();
+  g_autofree char *path = bw_app_test_sample ("chelsea.png");
+  g_autoptr(GFile) file = g_file_new_for_path (path);
+  GSList files = { file, NULL };
+  g_autoptr(GdkContentProvider) provider = NULL;
+  BwWindow *window = new_window (app);
+
+  provider = gdk_content_provider_new_typed (GDK_TYPE_FILE_LIST, &files);
+  gdk_clipboard_set_content (gtk_widget_get_clipboard (GTK_WIDGET (window)), provider);
+  g_action_group_activate_action (G_ACTION_GROUP (window), "paste", NULL);
+  close_and_settle (window);
+  g_assert_null (get_photo (window));
+  release (window);
+}
+
+static void
+test_save (void)
+{
+  g_autoptr(BwApplication) app = new_registered_app ();
+  g_autofree char *out = g_build_filename (tmpdir, "closing-save.png", NULL);
+  BwWindow *window = new_painted_window (app);
+  int width = 0, height = 0;
+
+  g_action_group_activate_action (G_ACTION_GROUP (window), "save", NULL);
+  accept_file_chooser (window, "closing-save.png");
+  /* the save is on its thread now: close without asking, as Discard does */
+  close_and_settle (window);
+  g_assert_true (has_no_file_chooser (NULL));
+  /* written whole, and no toast about it on the closed window */
+  g_assert_false (has_toast (window));
+  release (window);
+  g_assert_nonnull (gdk_pixbuf_get_file_info (out, &width, &height));
+  g_assert_cmpint (MAX (width, height), ==, SIZE);
+  g_unlink (out);
+}
+
+/* A server that takes connections and never answers: a download stays "connecting". */
+static gboolean
+on_incoming (GSocketService    *service,
+             GSocketConnection *connection,
+             GObject           *source,
+             gpointer           user_data)
+{
+  GPtrArray *connections = user_data;
+
+  g_ptr_array_add (connections, g_object_ref (connection));
+  return TRUE;
+}
+
+static gboolean
+has_connection (gpointer connections)
+{
+  return ((GPtrArray *) connections)->len > 0;
+}
+
+static void
+test_weights_download (void)
+{
+  g_autoptr(BwApplication) app = new_registered_app ();
+  g_autoptr(GSocketService) service = g_socket_service_new ();
+  g_autoptr(GPtrArray) connections = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *url = NULL;
+  BwWeightsDialog *dialog;
+  GtkWidget *download;
+  guint16 port;
+
+  port = g_socket_listener_add_any_inet_port (G_SOCKET_LISTENER (service), NULL, &error);
+  g_assert_no_error (error);
+  g_signal_connect (service, "incoming", G_CALLBACK (on_incoming), connections);
+  url = g_strdup_printf ("http://127.0.0.1:%u/vgg19.pth", port);
+  g_setenv ("BRUSHWORK_WEIGHTS_URL", url, TRUE);
+
+  dialog = bw_weights_dialog_new (GTK_WINDOW (new_window (app)));
+  gtk_window_present (GTK_WINDOW (dialog));
+  for (int i = 0; (download = bw_app_test_find (GTK_WIDGET (dialog), GTK_TYPE_BUTTON, i)); i++)
+    if (g_strcmp0 (gtk_button_get_label (GTK_BUTTON (download)), "_Download") == 0)
+      break;
+  g_assert_nonnull (download);
+  g_signal_emit_by_name (download, "clicked");
+  bw_app_test_wait (has_connection, connections, 30, "the download to connect");
+  destroy_and_wait (dialog);
+  g_socket_service_stop (service);
+  g_unsetenv ("BRUSHWORK_WEIGHTS_URL");
+}
+
+/* The weights dialog downloads into the cache: a folder of the test's own, which still
+ * shares the compiled pipelines with the other tests. */
+static void
+use_own_cache (void)
+{
+  g_autofree char *cache = g_build_filename (tmpdir, "cache", "brushwork", NULL);
+  g_autofree char *link = g_build_filename (cache, "pipelines", NULL);
+  g_autofree char *shared = g_build_filename (g_getenv ("XDG_CACHE_HOME"), "brushwork",
+                                              "pipelines", NULL);
+
+  g_assert_cmpint (g_mkdir_with_parents (cache, 0700), ==, 0);
+  g_assert_cmpint (g_mkdir_with_parents (shared, 0700), ==, 0);
+  g_assert_cmpint (symlink (shared, link), ==, 0);
+  g_clear_pointer (&cache, g_free);
+  cache = g_build_filename (tmpdir, "cache", NULL);
+  g_setenv ("XDG_CACHE_HOME", cache, TRUE);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -67,8 +352,16 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
   tmpdir = bw_app_test_setup_env ();
   weights = bw_app_test_make_weights (tmpdir);
+  use_own_cache ();
+  /* GTK's own file dialog starts in the current folder: the test's, so what it saves stays
+   * there */
+  g_assert_cmpint (g_chdir (tmpdir), ==, 0);
 
   g_test_add_func ("/closing/quit-two-windows", test_quit_two_windows);
+  g_test_add_func ("/closing/paste-texture", test_paste_texture);
+  g_test_add_func ("/closing/paste-files", test_paste_files);
+  g_test_add_func ("/closing/save", test_save);
+  g_test_add_func ("/closing/weights-download", test_weights_download);
   status = g_test_run ();
   g_free (weights);
   g_free (tmpdir);
