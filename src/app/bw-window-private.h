@@ -103,7 +103,8 @@ void          _bw_window_show_video_dialog   (BwWindow       *self);
 void          _bw_window_init_video          (BwWindow       *self);
 
 /* bw-window-save.c */
-void          _bw_window_show_save_dialog    (BwWindow       *self);
+/* FALSE when another file dialog of the window is open, and this one is not shown. */
+gboolean      _bw_window_show_save_dialog    (BwWindow       *self);
 /* "content-style": what the save dialogs propose, before the extension. */
 char         *_bw_window_dup_default_stem    (BwWindow       *self);
 GtkFileChooserNative *_bw_window_new_save_chooser (BwWindow   *self,

@@ -219,7 +219,7 @@ _bw_window_new_save_chooser (BwWindow   *self,
   return chooser;
 }
 
-void
+gboolean
 _bw_window_show_save_dialog (BwWindow *self)
 {
   g_autoptr(GtkFileFilter) png = gtk_file_filter_new ();
@@ -227,7 +227,7 @@ _bw_window_show_save_dialog (BwWindow *self)
   g_autofree char *name = bw_window_dup_default_name (self);
 
   if (self->chooser)
-    return;
+    return FALSE;
   gtk_file_filter_set_name (png, _("PNG Image"));
   gtk_file_filter_add_mime_type (png, "image/png");
   gtk_file_filter_set_name (jpeg, _("JPEG Image"));
@@ -237,4 +237,5 @@ _bw_window_show_save_dialog (BwWindow *self)
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (self->chooser), jpeg);
   g_signal_connect (self->chooser, "response", G_CALLBACK (on_save_response), self);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
+  return TRUE;
 }

@@ -482,8 +482,15 @@ on_close_response (AdwMessageDialog *dialog,
     }
   else if (g_str_equal (response, "save"))
     {
-      self->close_after_save = TRUE;
-      _bw_window_show_save_dialog (self);
+      /* This answer wins over a file dialog left open before the prompt (Open, Add Styles,
+       * Paint Whole Video), which would keep the save dialog from showing while
+       * close_after_save stayed set for whichever save came next. */
+      if (self->chooser)
+        {
+          gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
+          g_clear_object (&self->chooser);
+        }
+      self->close_after_save = _bw_window_show_save_dialog (self);
     }
 }
 

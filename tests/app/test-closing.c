@@ -11,6 +11,8 @@
  *   written; the file is still written whole, and the closed window shows nothing about it.
  * (A window's callbacks hold a reference on it, so a closed window lives on, hidden, until
  * they are done: they must see it is closed, not disposed.)
+ * /closing/save-prompt-over-open-dialog: Save in the close prompt, while the Open dialog is
+ *   open, shows the save dialog; cancelled, the next Ctrl+S saves and leaves the window open.
  * /closing/weights-download: the weights dialog closes while its download is connecting
  *   (to a local server that never answers); the download's callback leaves it alone.
  */
@@ -275,6 +277,72 @@ test_save (void)
   g_unlink (out);
 }
 
+static GtkWindow *
+find_message_dialog (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
+        return w;
+    }
+  return NULL;
+}
+
+static gboolean
+has_message_dialog (gpointer data)
+{
+  return find_message_dialog () != NULL;
+}
+
+static gboolean
+exists (gpointer path)
+{
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
+static void
+test_save_prompt_over_open_dialog (void)
+{
+  g_autoptr(BwApplication) app = new_registered_app ();
+  g_autofree char *out = g_build_filename (tmpdir, "prompt-save.png", NULL);
+  BwWindow *window = new_painted_window (app);
+  GtkWindow *prompt;
+
+  g_action_group_activate_action (G_ACTION_GROUP (window), "open-content", NULL);
+  bw_app_test_wait (has_file_chooser, NULL, 20, "the Open dialog");
+  g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (find_file_chooser ())), ==,
+                   GTK_FILE_CHOOSER_ACTION_OPEN);
+
+  /* unsaved: closing asks */
+  gtk_window_close (GTK_WINDOW (window));
+  bw_app_test_wait (has_message_dialog, NULL, 20, "the close prompt");
+  prompt = find_message_dialog ();
+  adw_message_dialog_response (ADW_MESSAGE_DIALOG (prompt), "save");
+  if (find_message_dialog ())
+    gtk_window_destroy (prompt);
+
+  /* the save dialog, not the Open dialog, is what shows now */
+  bw_app_test_wait (has_file_chooser, NULL, 20, "the save dialog");
+  g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (find_file_chooser ())), ==,
+                   GTK_FILE_CHOOSER_ACTION_SAVE);
+  /* changed their mind: the window stays */
+  g_signal_emit_by_name (window->chooser, "response", GTK_RESPONSE_CANCEL);
+  bw_app_test_wait (has_no_file_chooser, NULL, 20, "the save dialog to close");
+
+  /* Ctrl+S later saves, and that is all it does */
+  g_action_group_activate_action (G_ACTION_GROUP (window), "save", NULL);
+  accept_file_chooser (window, "prompt-save.png");
+  bw_app_test_wait (exists, out, 20, "the saved file");
+  bw_app_test_wait (has_toast, window, 20, "the toast saying it is saved");
+  g_assert_nonnull (g_list_find (gtk_application_get_windows (GTK_APPLICATION (app)), window));
+  g_unlink (out);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* A server that takes connections and never answers: a download stays "connecting". */
 static gboolean
 on_incoming (GSocketService    *service,
@@ -361,6 +429,7 @@ main (int   argc,
   g_test_add_func ("/closing/paste-texture", test_paste_texture);
   g_test_add_func ("/closing/paste-files", test_paste_files);
   g_test_add_func ("/closing/save", test_save);
+  g_test_add_func ("/closing/save-prompt-over-open-dialog", test_save_prompt_over_open_dialog);
   g_test_add_func ("/closing/weights-download", test_weights_download);
   status = g_test_run ();
   g_free (weights);
