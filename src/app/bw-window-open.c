@@ -10,6 +10,7 @@ void
 _bw_window_load_finished (BwWindow *self)
 {
   self->pending_loads--;
+  _bw_window_remove_temporary_files (self, FALSE);
   if (self->pending_loads == 0 && self->start_when_loaded)
     {
       self->start_when_loaded = FALSE;
@@ -71,6 +72,7 @@ on_style_remove (BwStyleRow *row,
                  BwWindow   *self)
 {
   gtk_list_box_remove (self->style_list, GTK_WIDGET (row));
+  _bw_window_remove_temporary_files (self, FALSE);
   gtk_widget_set_visible (GTK_WIDGET (self->style_list), _bw_window_count_styles (self) > 0);
   _bw_window_update_actions (self);
   _bw_window_queue_restart (self);
@@ -196,9 +198,44 @@ on_temporary_saved (GObject      *object,
   if (file == NULL)
     _bw_window_show_toast (self, error->message);
   else
-    load_file (self, file, load->as_content);
+    {
+      g_ptr_array_add (self->temporary_files, g_object_ref (file));
+      load_file (self, file, load->as_content);
+    }
   /* after the file's own load is counted, so a waiting start waits for it too */
   _bw_window_load_finished (self);
+}
+
+static gboolean
+is_in_use (BwWindow *self,
+           GFile    *file)
+{
+  if (self->content_file && g_file_equal (file, self->content_file))
+    return TRUE;
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->style_list));
+       child; child = gtk_widget_get_next_sibling (child))
+    if (BW_IS_STYLE_ROW (child) && g_file_equal (file, bw_style_row_get_file (BW_STYLE_ROW (child))))
+      return TRUE;
+  return FALSE;
+}
+
+void
+_bw_window_remove_temporary_files (BwWindow *self,
+                                   gboolean  all)
+{
+  /* a pending load may be of a stored image not yet shown; a run under way (or queued) may
+   * still read the photo and styles it started with */
+  if (!all && (self->worker == NULL || self->pending_loads > 0 || _bw_window_is_busy (self)))
+    return;
+  for (guint i = self->temporary_files->len; i-- > 0;)
+    {
+      GFile *file = g_ptr_array_index (self->temporary_files, i);
+
+      if (!all && is_in_use (self, file))
+        continue;
+      bw_texture_remove_temporary (file);
+      g_ptr_array_remove_index_fast (self->temporary_files, i);
+    }
 }
 
 /* An image from another app has no file: store one, so the worker can read it. */

@@ -49,6 +49,7 @@ struct _BwWindow
   gboolean frame_wanted;
   char *weights_path;
   GtkFileChooserNative *chooser;
+  GPtrArray *temporary_files;  /* pasted or dropped images stored for the worker (GFile) */
 
   guint restart_source;
   guint pulse_source;
@@ -94,6 +95,11 @@ void          _bw_window_show_content_frame  (BwWindow       *self,
 void          _bw_window_show_open_dialog    (BwWindow       *self,
                                               gboolean        as_content);
 void          _bw_window_paste               (BwWindow       *self);
+/* Removes the stored pasted images that neither the photo nor a style is any more, once
+ * nothing may still read them (no load pending, the worker idle); @all: every one, for a
+ * window going away whose worker has stopped. */
+void          _bw_window_remove_temporary_files (BwWindow     *self,
+                                                 gboolean      all);
 void          _bw_window_class_init_open     (GtkWidgetClass *widget_class);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BwWindowLoad, _bw_window_load_free)

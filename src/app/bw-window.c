@@ -388,6 +388,9 @@ on_worker_state (BwWindow *self)
     gtk_progress_bar_set_fraction (self->progress_bar, 0);
   if (state != BW_WORKER_IDLE)
     on_worker_progress (self);
+  else
+    /* what the run read may have been replaced meanwhile */
+    _bw_window_remove_temporary_files (self, FALSE);
   _bw_window_update_actions (self);
 }
 
@@ -581,6 +584,9 @@ bw_window_dispose (GObject *object)
       bw_worker_shutdown (self->worker);
     }
   g_clear_object (&self->worker);
+  /* the worker's thread has ended: nothing reads the stored images any more */
+  if (self->temporary_files)
+    _bw_window_remove_temporary_files (self, TRUE);
   if (self->chooser)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
@@ -597,6 +603,7 @@ bw_window_finalize (GObject *object)
   g_clear_object (&self->settings);
   g_clear_object (&self->content_file);
   g_clear_object (&self->video_output);
+  g_clear_pointer (&self->temporary_files, g_ptr_array_unref);
   g_free (self->weights_path);
   G_OBJECT_CLASS (bw_window_parent_class)->finalize (object);
 }
@@ -649,6 +656,7 @@ bw_window_init (BwWindow *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->cancellable = g_cancellable_new ();
+  self->temporary_files = g_ptr_array_new_with_free_func (g_object_unref);
   self->worker = bw_worker_new ();
   _bw_window_init_actions (self);
 

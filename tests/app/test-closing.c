@@ -13,6 +13,8 @@
  * they are done: they must see it is closed, not disposed.)
  * /closing/save-prompt-over-open-dialog: Save in the close prompt, while the Open dialog is
  *   open, shows the save dialog; cancelled, the next Ctrl+S saves and leaves the window open.
+ * /closing/pasted-files: a pasted image is stored as a file in $TMPDIR for the worker; it is
+ *   removed once replaced as the photo, once its style is removed, and when the window goes.
  * /closing/weights-download: the weights dialog closes while its download is connecting
  *   (to a local server that never answers); the download's callback leaves it alone.
  */
@@ -343,6 +345,97 @@ test_save_prompt_over_open_dialog (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* The images pasted and stored, in this test's own $TMPDIR (see main()). */
+static guint
+count_pasted (void)
+{
+  g_autoptr(GDir) dir = g_dir_open (g_get_tmp_dir (), 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)))
+    {
+      g_autofree char *path = g_build_filename (g_get_tmp_dir (), name, "pasted.png", NULL);
+
+      n += g_file_test (path, G_FILE_TEST_EXISTS);
+    }
+  return n;
+}
+
+static gboolean
+pasted_are (gpointer n)
+{
+  return count_pasted () == GPOINTER_TO_UINT (n);
+}
+
+static gboolean
+has_n_styles (gpointer data)
+{
+  gpointer *args = data;
+  int n = GPOINTER_TO_INT (args[1]);
+
+  return (n == 0 || bw_app_test_find (args[0], BW_TYPE_STYLE_ROW, n - 1) != NULL) &&
+         bw_app_test_find (args[0], BW_TYPE_STYLE_ROW, n) == NULL;
+}
+
+static gboolean
+photo_is_not (gpointer data)
+{
+  gpointer *args = data;
+
+  return get_photo (args[0]) != NULL && get_photo (args[0]) != args[1];
+}
+
+static void
+paste (BwWindow   *window,
+       GdkTexture *texture)
+{
+  gdk_clipboard_set_texture (gtk_widget_get_clipboard (GTK_WIDGET (window)), texture);
+  g_action_group_activate_action (G_ACTION_GROUP (window), "paste", NULL);
+}
+
+static void
+test_pasted_files (void)
+{
+  g_autoptr(BwApplication) app = new_registered_app ();
+  g_autofree char *photo = bw_app_test_sample ("chelsea.png");
+  g_autofree char *painting = bw_app_test_sample ("starry-night.jpg");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GdkTexture) texture = gdk_texture_new_from_filename (painting, &error);
+  BwWindow *window = new_window (app);
+  gpointer one_style[] = { window, GINT_TO_POINTER (1) };
+  gpointer no_style[] = { window, GINT_TO_POINTER (0) };
+  gpointer replaced[] = { window, NULL };
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_pasted (), ==, 0);
+  /* the first paste is the photo, the second a style */
+  paste (window, texture);
+  bw_app_test_wait (photo_is_not, replaced, 20, "the pasted photo");
+  replaced[1] = get_photo (window);
+  paste (window, texture);
+  bw_app_test_wait (has_n_styles, one_style, 20, "the pasted style");
+  g_assert_cmpuint (count_pasted (), ==, 2);
+
+  /* another photo: the pasted one goes */
+  bw_app_test_drop_file (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0), photo);
+  bw_app_test_wait (photo_is_not, replaced, 20, "the dropped photo");
+  bw_app_test_wait (pasted_are, GUINT_TO_POINTER (1), 20, "the replaced photo's file to go");
+
+  /* the style removed: its file goes */
+  g_signal_emit_by_name (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_STYLE_ROW, 0), "remove");
+  bw_app_test_wait (has_n_styles, no_style, 20, "the style to go");
+  bw_app_test_wait (pasted_are, GUINT_TO_POINTER (0), 20, "the removed style's file to go");
+
+  /* the window closed: what it still holds goes */
+  paste (window, texture);
+  bw_app_test_wait (has_n_styles, one_style, 20, "the pasted style");
+  g_assert_cmpuint (count_pasted (), ==, 1);
+  destroy_and_wait (window);
+  g_assert_cmpuint (count_pasted (), ==, 0);
+}
+
 /* A server that takes connections and never answers: a download stays "connecting". */
 static gboolean
 on_incoming (GSocketService    *service,
@@ -393,6 +486,20 @@ test_weights_download (void)
   g_unsetenv ("BRUSHWORK_WEIGHTS_URL");
 }
 
+/* A $TMPDIR of the test's own, where the pasted images it counts are alone. Before anything
+ * asks GLib for it, which keeps the first answer. */
+static void
+own_tmpdir (void)
+{
+  const char *parent = g_getenv ("TMPDIR");
+  g_autofree char *dir = g_build_filename (parent && *parent ? parent : "/tmp",
+                                           "brushwork-closing-test-XXXXXX", NULL);
+
+  g_assert_nonnull (g_mkdtemp (dir));
+  g_setenv ("TMPDIR", dir, TRUE);
+  g_assert_cmpstr (g_get_tmp_dir (), ==, dir);
+}
+
 /* The weights dialog downloads into the cache: a folder of the test's own, which still
  * shares the compiled pipelines with the other tests. */
 static void
@@ -418,6 +525,7 @@ main (int   argc,
   int status;
 
   g_test_init (&argc, &argv, NULL);
+  own_tmpdir ();
   tmpdir = bw_app_test_setup_env ();
   weights = bw_app_test_make_weights (tmpdir);
   use_own_cache ();
@@ -430,6 +538,7 @@ main (int   argc,
   g_test_add_func ("/closing/paste-files", test_paste_files);
   g_test_add_func ("/closing/save", test_save);
   g_test_add_func ("/closing/save-prompt-over-open-dialog", test_save_prompt_over_open_dialog);
+  g_test_add_func ("/closing/pasted-files", test_pasted_files);
   g_test_add_func ("/closing/weights-download", test_weights_download);
   status = g_test_run ();
   g_free (weights);
