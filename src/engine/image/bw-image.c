@@ -3,6 +3,7 @@
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <math.h>
+#include "bw-i18n.h"
 
 G_DEFINE_QUARK (bw-image-error-quark, bw_image_error)
 
@@ -72,7 +73,7 @@ jpeg_is_complete (const char                *path,
   for (gsize i = len > 4096 ? len - 4096 : 0; i + 1 < len; i++)
     if (data[i] == 0xFF && data[i + 1] == 0xD9)
       return TRUE;
-  g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_UNREADABLE, "the JPEG data ends too early");
+  g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_UNREADABLE, _("the JPEG data ends too early"));
   return FALSE;
 }
 
@@ -113,7 +114,7 @@ bw_image_load (const char  *path,
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_NOT_FOUND,
-                   "“%s” does not exist. Check the file name.", display);
+                   _("“%s” does not exist. Check the file name."), display);
       return NULL;
     }
   /* Reads only the header: a hostile file declaring gigapixels is refused before decoding. */
@@ -121,15 +122,15 @@ bw_image_load (const char  *path,
   if (format == NULL || w <= 0 || h <= 0)
     {
       g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_UNREADABLE,
-                   "“%s” is not an image Brushwork can read. Use a JPEG, PNG, WebP or TIFF file.",
+                   _("“%s” is not an image Brushwork can read. Use a JPEG, PNG, WebP or TIFF file."),
                    display);
       return NULL;
     }
   if ((guint64) w * h > BW_IMAGE_MAX_PIXELS)
     {
       g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_TOO_LARGE,
-                   "“%s” is %d×%d pixels, more than the %d megapixels Brushwork reads. Use a "
-                   "smaller copy.", display, w, h, BW_IMAGE_MAX_PIXELS / 1000000);
+                   _("“%s” is %d×%d pixels, more than the %d megapixels Brushwork reads. Use a "
+                     "smaller copy."), display, w, h, BW_IMAGE_MAX_PIXELS / 1000000);
       return NULL;
     }
 
@@ -138,8 +139,8 @@ bw_image_load (const char  *path,
   if (pixbuf == NULL || !jpeg_is_complete (path, format, &local_error))
     {
       g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_UNREADABLE,
-                   "“%s” could not be read: %s. The file may be damaged or incomplete; try "
-                   "another copy.", display, local_error ? local_error->message : "unknown error");
+                   _("“%s” could not be read: %s. The file may be damaged or incomplete; try "
+                     "another copy."), display, local_error ? local_error->message : "unknown error");
       return NULL;
     }
   oriented = gdk_pixbuf_apply_embedded_orientation (pixbuf);
@@ -214,14 +215,14 @@ bw_image_save (BwImage     *self,
   else
     {
       g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_FORMAT,
-                   "Brushwork saves PNG and JPEG files; name the output “%s” with .png or .jpg "
-                   "at the end.", display);
+                   _("Brushwork saves PNG and JPEG files; name the output “%s” with .png or .jpg "
+                     "at the end."), display);
       return FALSE;
     }
   if (!ok)
     {
       g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_WRITE,
-                   "Could not encode “%s”: %s.", display, local_error->message);
+                   _("Could not encode “%s”: %s."), display, local_error->message);
       return FALSE;
     }
   /* a temporary file renamed over the target: a failure leaves the old file whole */
@@ -229,7 +230,7 @@ bw_image_save (BwImage     *self,
                                  &local_error))
     {
       g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_WRITE,
-                   "Could not save “%s”: %s. Check that the folder exists and is writable.",
+                   _("Could not save “%s”: %s. Check that the folder exists and is writable."),
                    display, local_error->message);
       return FALSE;
     }

@@ -31,6 +31,7 @@
 
 #include "bw-pickle.h"
 #include "bw-sha256.h"
+#include "bw-i18n.h"
 
 #define CHUNK (256 * 1024)
 #define CHECKPOINT_EVERY (16 * 1024 * 1024)
@@ -192,7 +193,7 @@ static gboolean
 set_cancelled (GError **error)
 {
   g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                       "The download of VGG19's weights was stopped; run again to resume it.");
+                       _("The download of VGG19's weights was stopped; run again to resume it."));
   return FALSE;
 }
 
@@ -226,8 +227,8 @@ save_error (Download    *dl,
   g_autofree char *why = reason_text (reason);
 
   g_set_error (error, domain, code,
-               "Could not save VGG19's weights in “%s”: %s. Free some space there, or pass a "
-               "local copy with --weights FILE.", dir_display, why);
+               _("Could not save VGG19's weights in “%s”: %s. Free some space there, or pass a "
+                 "local copy with --weights FILE."), dir_display, why);
   return FALSE;
 }
 
@@ -256,8 +257,8 @@ transfer_error (Download     *dl,
                  G_IO_ERROR_FAILED;
 
       g_set_error (error, G_IO_ERROR, code,
-                   "Could not download VGG19's weights from %s: the server answered %s. Run "
-                   "again later, or pass a local copy with --weights FILE.",
+                   _("Could not download VGG19's weights from %s: the server answered %s. Run "
+                     "again later, or pass a local copy with --weights FILE."),
                    dl->host, cause->message);
       return FALSE;
     }
@@ -265,8 +266,8 @@ transfer_error (Download     *dl,
   g_set_error (error, G_IO_ERROR,
                cause->domain == G_IO_ERROR ? cause->code :
                cause->domain == G_RESOLVER_ERROR ? G_IO_ERROR_HOST_NOT_FOUND : G_IO_ERROR_FAILED,
-               "Could not download VGG19's weights from %s: %s. Check your internet connection "
-               "and run again (the download resumes), or pass a local copy with --weights FILE.",
+               _("Could not download VGG19's weights from %s: %s. Check your internet connection "
+                 "and run again (the download resumes), or pass a local copy with --weights FILE."),
                dl->host, why);
   return FALSE;
 }
@@ -497,7 +498,7 @@ fetch (Download     *dl,
             {
               if (end != G_MAXUINT64 || (dl->size > 0 && *pos < dl->size))
                 g_set_error_literal (&local, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
-                                     "the connection closed early");
+                                     _("the connection closed early"));
               break;
             }
           if (!body (user, *pos, buf, n, error))
@@ -741,7 +742,7 @@ damaged (Whole       *w,
   what = g_strdup_vprintf (format, args);
   va_end (args);
   g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-               "“%s” is damaged: %s. Download it again.", w->dl->display, what);
+               _("“%s” is damaged: %s. Download it again."), w->dl->display, what);
   return FALSE;
 }
 
@@ -898,9 +899,9 @@ head_try (Whole     *w,
       else
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "Could not download VGG19's weights from %s: the server sent something "
-                       "other than a weights file. Run again later, or pass a local copy with "
-                       "--weights FILE.", w->dl->host);
+                       _("Could not download VGG19's weights from %s: the server sent something "
+                         "other than a weights file. Run again later, or pass a local copy with "
+                         "--weights FILE."), w->dl->host);
           return FALSE;
         }
       if (w->phase == PHASE_ALL)
@@ -924,7 +925,7 @@ head_try (Whole     *w,
       if (final)
         {
           g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                       "“%s” is truncated: it ends inside its pickles. Download it again.",
+                       _("“%s” is truncated: it ends inside its pickles. Download it again."),
                        w->dl->display);
           return FALSE;
         }
@@ -1124,9 +1125,9 @@ whole_finish (Whole       *w,
   if (g_ascii_strcasecmp (got, w->dl->sha256) != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "The file downloaded from %s is not VGG19's published weights (its SHA-256 is "
-                   "%.12s…, not %.12s…), so it was not used. Run again, or pass a local copy "
-                   "with --weights FILE.", w->dl->host, got, w->dl->sha256);
+                   _("The file downloaded from %s is not VGG19's published weights (its SHA-256 is "
+                     "%.12s…, not %.12s…), so it was not used. Run again, or pass a local copy "
+                     "with --weights FILE."), w->dl->host, got, w->dl->sha256);
       return FALSE;
     }
   if (w->phase == PHASE_HEAD && !head_try (w, TRUE, error))
@@ -1487,8 +1488,8 @@ manifest_invalid (const char  *display,
   what = g_strdup_vprintf (format, args);
   va_end (args);
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-               "The weights manifest “%s” is not valid: %s. Make it again with "
-               "brushwork-cli --make-weights-manifest.", display, what);
+               _("The weights manifest “%s” is not valid: %s. Make it again with "
+                 "brushwork-cli --make-weights-manifest."), display, what);
   return NULL;
 }
 
@@ -1511,7 +1512,7 @@ manifest_load (const char  *path,
     {
       g_set_error (error, G_IO_ERROR, g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ?
                    G_IO_ERROR_NOT_FOUND : G_IO_ERROR_FAILED,
-                   "Could not read the weights manifest “%s”: %s. Check BRUSHWORK_WEIGHTS_MANIFEST.",
+                   _("Could not read the weights manifest “%s”: %s. Check BRUSHWORK_WEIGHTS_MANIFEST."),
                    m->display, local->message);
       return NULL;
     }
@@ -1700,9 +1701,9 @@ ranges_body (gpointer       user,
               if (!g_str_equal (hex, t->sha256))
                 {
                   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                               "Tensor %s downloaded from %s does not match its SHA-256 in the "
-                               "weights manifest “%s”, so it was not used. Run again, or make "
-                               "the manifest again from the current file.",
+                               _("Tensor %s downloaded from %s does not match its SHA-256 in the "
+                                 "weights manifest “%s”, so it was not used. Run again, or make "
+                                 "the manifest again from the current file."),
                                t->ref->name, r->dl->host, r->m->display);
                   return FALSE;
                 }
@@ -1916,7 +1917,7 @@ install (Download   *dl,
     goto fail;
   if (!same_weights (weights, again))
     {
-      g_set_error_literal (&local, G_IO_ERROR, G_IO_ERROR_FAILED, "the file read back differs");
+      g_set_error_literal (&local, G_IO_ERROR, G_IO_ERROR_FAILED, _("the file read back differs"));
       goto fail;
     }
   line = g_strdup_printf ("%s  %s\n", digest, base);
@@ -1958,8 +1959,8 @@ bw_weights_verify_download (const char  *path,
   if (!g_file_get_contents (sidecar, &recorded, NULL, NULL) || strlen (recorded) < 64)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "“%s” has no record of its checksum, so it cannot be checked; delete it to "
-                   "download it again.", display);
+                   _("“%s” has no record of its checksum, so it cannot be checked; delete it to "
+                     "download it again."), display);
       return FALSE;
     }
   actual = hash_file (path, error);
@@ -1968,8 +1969,8 @@ bw_weights_verify_download (const char  *path,
   if (g_ascii_strncasecmp (recorded, actual, 64) != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "“%s” has changed since it was downloaded (its SHA-256 differs from the one "
-                   "recorded); delete it to download it again.", display);
+                   _("“%s” has changed since it was downloaded (its SHA-256 differs from the one "
+                     "recorded); delete it to download it again."), display);
       return FALSE;
     }
   return TRUE;
@@ -2067,7 +2068,7 @@ bw_weights_download_with_options (const BwDownloadOptions  *options,
   if (!is_sha256_hex (sha))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "“%s” is not a SHA-256 checksum: give its 64 hexadecimal digits.", sha);
+                   _("“%s” is not a SHA-256 checksum: give its 64 hexadecimal digits."), sha);
       return FALSE;
     }
   dl.sha256 = g_ascii_strdown (sha, -1);
@@ -2077,7 +2078,7 @@ bw_weights_download_with_options (const BwDownloadOptions  *options,
        g_strcmp0 (g_uri_get_scheme (dl.uri), "https") != 0))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "“%s” is not an http or https address to download VGG19's weights from.", dl.url);
+                   _("“%s” is not an http or https address to download VGG19's weights from."), dl.url);
       return FALSE;
     }
   dl.host = g_strdup (g_uri_get_host (dl.uri));
