@@ -16,7 +16,10 @@
  * /closing/pasted-files: a pasted image is stored as a file in $TMPDIR for the worker; it is
  *   removed once replaced as the photo, once its style is removed, and when the window goes.
  * /closing/weights-download: the weights dialog closes while its download is connecting
- *   (to a local server that never answers); the download's callback leaves it alone.
+ *   (to a local server that never answers): the download stops, and the dialog goes.
+ *
+ * The file dialogs are answered through the window's GtkFileChooserNative (hence
+ * bw-window-private.h): see accept_file_chooser().
  */
 #include <adwaita.h>
 #include <gdk-pixbuf/gdk-pixbuf.h>
