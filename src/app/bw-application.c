@@ -128,16 +128,20 @@ about_action (GSimpleAction *action,
   gtk_window_present (GTK_WINDOW (about));
 }
 
-/* Closing windows, not quitting outright, so each can ask about an unsaved painting. */
+/* Closing windows, not quitting outright, so each can ask about an unsaved painting.
+ * A window that closes leaves the application's list, freeing the node a walk of that list
+ * would read next: walk a copy, holding each window until the walk is done. */
 static void
 quit_action (GSimpleAction *action,
              GVariant      *parameter,
              gpointer       user_data)
 {
-  GList *windows = gtk_application_get_windows (GTK_APPLICATION (user_data));
+  GList *windows = g_list_copy (gtk_application_get_windows (GTK_APPLICATION (user_data)));
 
+  g_list_foreach (windows, (GFunc) (void (*) (void)) g_object_ref, NULL);
   for (GList *l = windows; l; l = l->next)
     gtk_window_close (l->data);
+  g_list_free_full (windows, g_object_unref);
 }
 
 static const GActionEntry app_actions[] = {

@@ -1,5 +1,6 @@
 /* bw-texture.c: images as GdkTextures, made off the main thread. */
 #include <glib/gi18n.h>
+#include <glib/gstdio.h>
 
 #include "bw-texture.h"
 #include "motion/bw-video-reader.h"
@@ -148,6 +149,26 @@ bw_texture_load_finish (GAsyncResult  *result,
   return bw_texture_load_frame_finish (result, NULL, error);
 }
 
+void
+bw_texture_remove_temporary (GFile *file)
+{
+  g_autoptr(GFile) dir = NULL;
+
+  g_return_if_fail (G_IS_FILE (file));
+
+  dir = g_file_get_parent (file);
+  g_file_delete (file, NULL, NULL);
+  if (dir)
+    g_file_delete (dir, NULL, NULL);
+}
+
+static void
+remove_unclaimed (gpointer file)
+{
+  bw_texture_remove_temporary (file);
+  g_object_unref (file);
+}
+
 static void
 save_temporary_thread (GTask        *task,
                        gpointer      source_object,
@@ -168,12 +189,16 @@ save_temporary_thread (GTask        *task,
   path = g_build_filename (dir, "pasted.png", NULL);
   if (!gdk_texture_save_to_png (texture, path))
     {
+      g_unlink (path);
+      g_rmdir (dir);
       g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED,
                                _("The pasted image could not be stored in “%s”. Check that the disk is not full."),
                                dir);
       return;
     }
-  g_task_return_pointer (task, g_file_new_for_path (path), g_object_unref);
+  /* a file the caller never takes (the save was cancelled meanwhile) is removed with the
+   * task */
+  g_task_return_pointer (task, g_file_new_for_path (path), remove_unclaimed);
 }
 
 void

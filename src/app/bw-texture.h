@@ -41,5 +41,7 @@ void        bw_texture_save_temporary_async  (GdkTexture          *texture,
                                               gpointer             user_data);
 GFile      *bw_texture_save_temporary_finish (GAsyncResult        *result,
                                               GError             **error);
+/* Removes a file bw_texture_save_temporary_async() made, and its folder. */
+void        bw_texture_remove_temporary      (GFile               *file);
 
 G_END_DECLS

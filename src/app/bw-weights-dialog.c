@@ -2,6 +2,8 @@
  *
  * The download runs in a GTask thread (bw_weights_download() blocks); its progress comes
  * back through the main context. Closing the dialog cancels it; a later download resumes.
+ * The task holds a reference on the dialog, so a closed dialog lives on, hidden, until the
+ * download has stopped: what comes back then is for no one.
  */
 #include <glib/gi18n.h>
 
@@ -20,6 +22,7 @@ struct _BwWeightsDialog
 
   GCancellable *cancellable;
   GtkFileChooserNative *chooser;
+  gboolean disposed;
 };
 
 G_DEFINE_FINAL_TYPE (BwWeightsDialog, bw_weights_dialog, ADW_TYPE_WINDOW)
@@ -45,7 +48,7 @@ show_progress (gpointer data)
   g_autoptr(BwWeightsDialog) self = g_weak_ref_get (&p->dialog);
   g_autofree char *text = NULL;
 
-  if (self == NULL)
+  if (self == NULL || self->disposed)
     return G_SOURCE_REMOVE;
   if (p->total > 0)
     {
@@ -123,8 +126,13 @@ on_download_done (GObject      *object,
   BwWeightsDialog *self = BW_WEIGHTS_DIALOG (object);
   g_autoptr(GError) error = NULL;
   const char *dest = g_task_get_task_data (G_TASK (result));
+  gboolean ok = g_task_propagate_boolean (G_TASK (result), &error);
 
-  if (!g_task_propagate_boolean (G_TASK (result), &error))
+  /* closed meanwhile: a download that still finished stays in the cache, where the next
+   * start finds it */
+  if (self->disposed || !gtk_widget_get_mapped (GTK_WIDGET (self)))
+    return;
+  if (!ok)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         show_error (self, _("The download was stopped. Start it again to resume where it left off."));
@@ -199,11 +207,23 @@ on_choose_clicked (BwWeightsDialog *self)
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (self->chooser));
 }
 
+/* Closed: the download stops. Not left to dispose, which the task's reference on the
+ * dialog holds off until the download is over. */
+static void
+bw_weights_dialog_unmap (GtkWidget *widget)
+{
+  BwWeightsDialog *self = BW_WEIGHTS_DIALOG (widget);
+
+  g_cancellable_cancel (self->cancellable);
+  GTK_WIDGET_CLASS (bw_weights_dialog_parent_class)->unmap (widget);
+}
+
 static void
 bw_weights_dialog_dispose (GObject *object)
 {
   BwWeightsDialog *self = BW_WEIGHTS_DIALOG (object);
 
+  self->disposed = TRUE;
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   if (self->chooser)
@@ -220,6 +240,7 @@ bw_weights_dialog_class_init (BwWeightsDialogClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = bw_weights_dialog_dispose;
+  widget_class->unmap = bw_weights_dialog_unmap;
 
   /**
    * BwWeightsDialog::weights-chosen:

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "bw-shader-resources.h"
+#include "bw-i18n.h"
 
 #define BW_MAX_BINDINGS 8
 
@@ -135,11 +136,11 @@ vk_check (VkResult     result,
     set_lost_error (error);
   else if (result == VK_ERROR_OUT_OF_DEVICE_MEMORY || result == VK_ERROR_OUT_OF_HOST_MEMORY)
     g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
-                 "The graphics device ran out of memory while %s. Try a smaller image size.", what);
+                 _("The graphics device ran out of memory while %s. Try a smaller image size."), what);
   else
     g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_FAILED,
-                 "The graphics device failed while %s (Vulkan error %d). Try another device with "
-                 "BRUSHWORK_DEVICE, or update your graphics driver.", what, result);
+                 _("The graphics device failed while %s (Vulkan error %d). Try another device with "
+                   "BRUSHWORK_DEVICE, or update your graphics driver."), what, result);
   return FALSE;
 }
 
@@ -214,9 +215,9 @@ create_instance (BwDevice  *self,
       if (!has_layer (validation_layer))
         {
           g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
-                       "BRUSHWORK_VALIDATE=1 asks for the Vulkan validation layer, which is not "
-                       "installed. Install it (sudo apt install vulkan-validationlayers) or unset "
-                       "BRUSHWORK_VALIDATE.");
+                       _("BRUSHWORK_VALIDATE=1 asks for the Vulkan validation layer, which is not "
+                         "installed. Install it (sudo apt install vulkan-validationlayers) or unset "
+                         "BRUSHWORK_VALIDATE."));
           return FALSE;
         }
       info.enabledLayerCount = 1;
@@ -230,8 +231,8 @@ create_instance (BwDevice  *self,
   if (res == VK_ERROR_INCOMPATIBLE_DRIVER || res == VK_ERROR_INITIALIZATION_FAILED)
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_NO_DRIVER,
-                   "No Vulkan 1.1 driver was found. Install the driver for your graphics card, or "
-                   "Mesa's CPU driver (sudo apt install mesa-vulkan-drivers).");
+                   _("No Vulkan 1.1 driver was found. Install the driver for your graphics card, or "
+                     "Mesa's CPU driver (sudo apt install mesa-vulkan-drivers)."));
       return FALSE;
     }
   if (!vk_check (res, "starting Vulkan", error))
@@ -318,8 +319,8 @@ pick_physical_device (BwDevice    *self,
   if (vkEnumeratePhysicalDevices (self->instance, &n, NULL) != VK_SUCCESS || n == 0)
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_NO_DRIVER,
-                   "Vulkan found no graphics device. Install the driver for your graphics card, "
-                   "or Mesa's CPU driver (sudo apt install mesa-vulkan-drivers).");
+                   _("Vulkan found no graphics device. Install the driver for your graphics card, "
+                     "or Mesa's CPU driver (sudo apt install mesa-vulkan-drivers)."));
       return FALSE;
     }
   devs = g_new0 (VkPhysicalDevice, n);
@@ -346,15 +347,15 @@ pick_physical_device (BwDevice    *self,
       if (best < 0)
         {
           g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_NOT_FOUND,
-                       "No Vulkan device matches “%s”. The devices here are %s.",
+                       _("No Vulkan device matches “%s”. The devices here are %s."),
                        selector, names->str);
           return FALSE;
         }
       if (!usable (devs[best]))
         {
           g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
-                       "The Vulkan device “%s” lacks Vulkan 1.1, a compute queue or push "
-                       "descriptors. Choose another device.", selector);
+                       _("The Vulkan device “%s” lacks Vulkan 1.1, a compute queue or push "
+                         "descriptors. Choose another device."), selector);
           return FALSE;
         }
     }
@@ -374,9 +375,9 @@ pick_physical_device (BwDevice    *self,
       if (best < 0)
         {
           g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
-                       "No Vulkan device here offers Vulkan 1.1 compute with push descriptors. "
-                       "Update your graphics driver, or install Mesa's CPU driver "
-                       "(sudo apt install mesa-vulkan-drivers).");
+                       _("No Vulkan device here offers Vulkan 1.1 compute with push descriptors. "
+                         "Update your graphics driver, or install Mesa's CPU driver "
+                         "(sudo apt install mesa-vulkan-drivers)."));
           return FALSE;
         }
     }
@@ -418,7 +419,7 @@ pick_memory_type (BwDevice  *self,
   if (both < 0 && local < 0)
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
-                   "The Vulkan device “%s” offers no device memory. Choose another device.",
+                   _("The Vulkan device “%s” offers no device memory. Choose another device."),
                    self->name);
       return FALSE;
     }
@@ -532,8 +533,8 @@ create_device (BwDevice  *self,
   if (self->push_descriptor_set == NULL)
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
-                   "The Vulkan device “%s” does not provide push descriptors. Choose another "
-                   "device.", self->name);
+                   _("The Vulkan device “%s” does not provide push descriptors. Choose another "
+                     "device."), self->name);
       return FALSE;
     }
   if (!vk_check (vkCreateCommandPool (self->device, &pinfo, NULL, &self->pool),
@@ -771,8 +772,8 @@ alloc_buffer_of_type (BwDevice               *self,
     {
       vkDestroyBuffer (self->device, buf->buffer, NULL);
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
-                   "The Vulkan device “%s” cannot place buffers in its memory. Choose another "
-                   "device.", self->name);
+                   _("The Vulkan device “%s” cannot place buffers in its memory. Choose another "
+                     "device."), self->name);
       return NULL;
     }
   ainfo.allocationSize = req.size;
@@ -853,8 +854,8 @@ staging_copy (BwDevice  *self,
   if (type < 0)
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
-                   "The Vulkan device “%s” has no memory the computer can write to. Choose "
-                   "another device.", self->name);
+                   _("The Vulkan device “%s” has no memory the computer can write to. Choose "
+                     "another device."), self->name);
       return FALSE;
     }
   staging = alloc_buffer_of_type (self, size, type,

@@ -8,6 +8,7 @@
 
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <math.h>
+#include "bw-i18n.h"
 
 G_DEFINE_QUARK (bw-image-error-quark, bw_image_error)
 
@@ -114,7 +115,7 @@ jpeg_is_complete (const char                *path,
   if (jpeg_reaches_end ((const guchar *) g_mapped_file_get_contents (file),
                         g_mapped_file_get_length (file)))
     return TRUE;
-  g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_UNREADABLE, "the JPEG data ends too early");
+  g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_UNREADABLE, _("the JPEG data ends too early"));
   return FALSE;
 }
 
@@ -223,7 +224,7 @@ bw_image_load (const char  *path,
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_NOT_FOUND,
-                   "“%s” does not exist. Check the file name.", display);
+                   _("“%s” does not exist. Check the file name."), display);
       return NULL;
     }
   /* Reads only the header: a hostile file declaring gigapixels is refused before decoding. */
@@ -231,15 +232,15 @@ bw_image_load (const char  *path,
   if (format == NULL || w <= 0 || h <= 0)
     {
       g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_UNREADABLE,
-                   "“%s” is not an image Brushwork can read. Use a JPEG, PNG, WebP or TIFF file.",
+                   _("“%s” is not an image Brushwork can read. Use a JPEG, PNG, WebP or TIFF file."),
                    display);
       return NULL;
     }
   if ((guint64) w * h > BW_IMAGE_MAX_PIXELS)
     {
       g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_TOO_LARGE,
-                   "“%s” is %d×%d pixels, more than the %d megapixels Brushwork reads. Use a "
-                   "smaller copy.", display, w, h, BW_IMAGE_MAX_PIXELS / 1000000);
+                   _("“%s” is %d×%d pixels, more than the %d megapixels Brushwork reads. Use a "
+                     "smaller copy."), display, w, h, BW_IMAGE_MAX_PIXELS / 1000000);
       return NULL;
     }
 
@@ -248,8 +249,8 @@ bw_image_load (const char  *path,
   if (pixbuf == NULL || !jpeg_is_complete (path, format, &local_error))
     {
       g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_UNREADABLE,
-                   "“%s” could not be read: %s. The file may be damaged or incomplete; try "
-                   "another copy.", display, local_error ? local_error->message : "unknown error");
+                   _("“%s” could not be read: %s. The file may be damaged or incomplete; try "
+                     "another copy."), display, local_error ? local_error->message : "unknown error");
       return NULL;
     }
   {
@@ -373,14 +374,14 @@ bw_image_save (BwImage     *self,
   else
     {
       g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_FORMAT,
-                   "Brushwork saves PNG and JPEG files; name the output “%s” with .png or .jpg "
-                   "at the end.", display);
+                   _("Brushwork saves PNG and JPEG files; name the output “%s” with .png or .jpg "
+                     "at the end."), display);
       return FALSE;
     }
   if (!ok)
     {
       g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_WRITE,
-                   "Could not encode “%s”: %s.", display, local_error->message);
+                   _("Could not encode “%s”: %s."), display, local_error->message);
       return FALSE;
     }
   /* a temporary file renamed over the target: a failure leaves the old file whole; through
@@ -394,10 +395,12 @@ bw_image_save (BwImage     *self,
     {
       gboolean full = g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOSPC);
 
-      g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_WRITE, "Could not save “%s”: %s. %s",
-                   display, local_error->message,
-                   full ? "The disk is full: free some space there, or save elsewhere."
-                        : "Check that the folder exists and is writable.");
+      g_set_error (error, BW_IMAGE_ERROR, BW_IMAGE_ERROR_WRITE,
+                   full ? _("Could not save “%s”: %s. The disk is full: free some space there, "
+                            "or save elsewhere.")
+                        : _("Could not save “%s”: %s. Check that the folder exists and is "
+                            "writable."),
+                   display, local_error->message);
       return FALSE;
     }
   /* the new file is another inode: give it the permissions the old one had (a failure

@@ -8,6 +8,7 @@
 #include "bw-losses.h"
 
 #include "ops/bw-ops.h"
+#include "bw-i18n.h"
 
 typedef struct {
   double content_weight;          /* a_l */
@@ -309,8 +310,8 @@ bw_losses_record (BwLosses  *self,
           layer->grad == NULL)
         {
           g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_FAILED,
-                       "Layer %s has a loss weight but no target image. Set the content and "
-                       "style images again.", bw_vgg19_layer_name (i));
+                       _("Layer %s has a loss weight but no target image. Set the content and "
+                         "style images again."), bw_vgg19_layer_name (i));
           return FALSE;
         }
       f = bw_vgg19_get_feature (self->vgg, i);

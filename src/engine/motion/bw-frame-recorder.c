@@ -13,6 +13,7 @@
 
 #include "motion/bw-motion-error.h"
 #include "motion/bw-video-writer.h"
+#include "bw-i18n.h"
 
 struct _BwFrameRecorder {
   GObject parent_instance;
@@ -185,8 +186,8 @@ bw_frame_recorder_export (BwFrameRecorder          *self,
   if (m == 0)
     {
       g_set_error_literal (error, BW_MOTION_ERROR, BW_MOTION_ERROR_ENCODE,
-                           "Nothing has been painted yet, so there is no animation to export. "
-                           "Paint first, then export.");
+                           _("Nothing has been painted yet, so there is no animation to export. "
+                             "Paint first, then export."));
       return FALSE;
     }
   if (g_cancellable_set_error_if_cancelled (cancellable, error))

@@ -7,6 +7,7 @@
 #include "motion/bw-motion-error.h"
 #include "motion/bw-video-reader.h"
 #include "motion/bw-video-writer.h"
+#include "bw-i18n.h"
 
 struct _BwVideoJob {
   GObject parent_instance;
@@ -110,7 +111,7 @@ bw_video_job_new (const BwParams  *params,
         {
           g_autofree char *display = g_filename_display_name (input);
           g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
-                       "“%s” has no video frames.", display);
+                       _("“%s” has no video frames."), display);
         }
       return NULL;
     }
@@ -329,7 +330,7 @@ bw_video_job_run (BwVideoJob    *self,
   if (cancelled)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                   "Stopped after %d frames; they are in the video.", self->n_frames);
+                   _("Stopped after %d frames; they are in the video."), self->n_frames);
       return FALSE;
     }
   return TRUE;

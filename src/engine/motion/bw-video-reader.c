@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "motion/bw-motion-error.h"
+#include "bw-i18n.h"
 
 struct _BwVideoReader {
   GObject parent_instance;
@@ -134,7 +135,7 @@ bw_video_reader_new (const char  *path,
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
-                   "“%s” does not exist. Check the file name.", self->display);
+                   _("“%s” does not exist. Check the file name."), self->display);
       return NULL;
     }
   self->pipeline = gst_parse_launch ("filesrc name=src ! decodebin name=dec ! videoconvert ! "
@@ -143,8 +144,8 @@ bw_video_reader_new (const char  *path,
   if (self->pipeline == NULL || parse_error != NULL)
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_MISSING_PLUGIN,
-                   "Could not set up the video decoder: %s. Install gstreamer1.0-plugins-base "
-                   "and gstreamer1.0-plugins-good.", parse_error ? parse_error->message : "unknown error");
+                   _("Could not set up the video decoder: %s. Install gstreamer1.0-plugins-base "
+                     "and gstreamer1.0-plugins-good."), parse_error ? parse_error->message : "unknown error");
       return NULL;
     }
   gst_object_ref_sink (self->pipeline);
@@ -159,7 +160,7 @@ bw_video_reader_new (const char  *path,
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
-                   "“%s” could not be opened as a video.", self->display);
+                   _("“%s” could not be opened as a video."), self->display);
       return NULL;
     }
   return g_steal_pointer (&self);
@@ -184,8 +185,8 @@ check_bus (BwVideoReader  *self,
       if (g_str_has_suffix (reason, "."))
         reason[strlen (reason) - 1] = '\0';
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
-                   "“%s” could not be decoded: %s. Use a WebM, MP4 or Ogg video that your "
-                   "GStreamer plugins can play.", self->display, reason);
+                   _("“%s” could not be decoded: %s. Use a WebM, MP4 or Ogg video that your "
+                     "GStreamer plugins can play."), self->display, reason);
       return FALSE;
     }
   return TRUE;
@@ -222,14 +223,14 @@ pull_sample (BwVideoReader  *self,
         {
           g_clear_error (error);
           g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
-                       "“%s” holds sound but no pictures. Choose a video with pictures.",
+                       _("“%s” holds sound but no pictures. Choose a video with pictures."),
                        self->display);
         }
       return NULL;
     }
   g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
-               "“%s” gave no frame for a minute. Use a WebM, MP4 or Ogg video that your "
-               "GStreamer plugins can play.", self->display);
+               _("“%s” gave no frame for a minute. Use a WebM, MP4 or Ogg video that your "
+                 "GStreamer plugins can play."), self->display);
   return NULL;
 }
 
@@ -250,7 +251,7 @@ bw_video_reader_next (BwVideoReader  *self,
       !gst_video_frame_map (&frame, &info, gst_sample_get_buffer (sample), GST_MAP_READ))
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
-                   "“%s” gave a frame Brushwork cannot read.", self->display);
+                   _("“%s” gave a frame Brushwork cannot read."), self->display);
       return NULL;
     }
   if (GST_VIDEO_INFO_FPS_N (&info) > 0)
@@ -290,7 +291,7 @@ wait_prerolled (BwVideoReader  *self,
     {
       if (check_bus (self, error))
         g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
-                     "“%s” could not be opened as a video.", self->display);
+                     _("“%s” could not be opened as a video."), self->display);
       return FALSE;
     }
   return TRUE;
@@ -320,8 +321,8 @@ bw_video_reader_seek (BwVideoReader  *self,
                                 (gint64) (MAX (seconds, 0) * GST_SECOND)))
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
-                   "Could not move to %.2f s in “%s”: it cannot be searched. Use a WebM, MP4 or "
-                   "Ogg video.", seconds, self->display);
+                   _("Could not move to %.2f s in “%s”: it cannot be searched. Use a WebM, MP4 or "
+                     "Ogg video."), seconds, self->display);
       return FALSE;
     }
   return TRUE;
@@ -351,7 +352,7 @@ bw_video_reader_get_frame_at (const char  *path,
   frame = bw_video_reader_next (self, error);
   if (frame == NULL && error && *error == NULL)
     g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
-                 "“%s” has no picture at %.2f s. Choose a WebM, MP4 or Ogg video.",
+                 _("“%s” has no picture at %.2f s. Choose a WebM, MP4 or Ogg video."),
                  self->display, seconds);
   return frame;
 }
@@ -366,8 +367,8 @@ bw_video_reader_has_audio (BwVideoReader  *self,
   has_audio = self->has_audio;
   if (!has_audio && self->audio_codec)
     g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_AUDIO,
-                 "The sound of “%s” (%s) cannot be decoded here; install the GStreamer plugin "
-                 "for it (gstreamer1.0-libav decodes most) to keep it.", self->display,
+                 _("The sound of “%s” (%s) cannot be decoded here; install the GStreamer plugin "
+                   "for it (gstreamer1.0-libav decodes most) to keep it."), self->display,
                  self->audio_codec);
   g_mutex_unlock (&self->audio_lock);
   return has_audio;

@@ -25,6 +25,7 @@
 #ifdef BW_HAVE_WEBP
 #include "motion/bw-webp-encoder.h"
 #endif
+#include "bw-i18n.h"
 
 typedef enum {
   FORMAT_UNKNOWN,
@@ -156,15 +157,15 @@ bw_video_writer_check_format (const char  *path,
       if (have_elements ("appsrc", "videoconvert", "vp8enc", "webmmux", "filesink", NULL))
         return TRUE;
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_MISSING_PLUGIN,
-                   "Writing WebM needs GStreamer's VP8 encoder and WebM muxer; install "
-                   "gstreamer1.0-plugins-good.");
+                   _("Writing WebM needs GStreamer's VP8 encoder and WebM muxer; install "
+                     "gstreamer1.0-plugins-good."));
       return FALSE;
     case FORMAT_GIF:
       if (have_elements ("appsrc", "videoconvert", "gifenc", "filesink", NULL))
         return TRUE;
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_MISSING_PLUGIN,
-                   "Writing GIF needs GStreamer's gifenc from gst-plugins-rs, which Debian 12 "
-                   "does not package; write .webm%s instead.",
+                   _("Writing GIF needs GStreamer's gifenc from gst-plugins-rs, which Debian 12 "
+                     "does not package; write .webm%s instead."),
 #ifdef BW_HAVE_WEBP
                    " or .webp"
 #else
@@ -177,15 +178,15 @@ bw_video_writer_check_format (const char  *path,
       return TRUE;
 #else
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_MISSING_PLUGIN,
-                   "This Brushwork was built without libwebp-dev, so it cannot write animated "
-                   "WebP; install libwebp-dev and build again, or write .webm instead.");
+                   _("This Brushwork was built without libwebp-dev, so it cannot write animated "
+                     "WebP; install libwebp-dev and build again, or write .webm instead."));
       return FALSE;
 #endif
     case FORMAT_UNKNOWN:
     default:
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_FORMAT,
-                   "Brushwork writes videos as WebM, animated WebP or GIF; name “%s” with "
-                   ".webm, .webp or .gif at the end.", display);
+                   _("Brushwork writes videos as WebM, animated WebP or GIF; name “%s” with "
+                     ".webm, .webp or .gif at the end."), display);
       return FALSE;
     }
 }
@@ -203,7 +204,7 @@ set_pipeline_error (BwVideoWriter  *self,
   gst_message_parse_error (msg, &gst_error, &debug);
   g_debug ("%s: %s", GST_OBJECT_NAME (GST_MESSAGE_SRC (msg)), debug);
   g_set_error (&self->pipeline_error, BW_MOTION_ERROR, BW_MOTION_ERROR_ENCODE,
-               "Could not write “%s”: %s.", self->display, gst_error->message);
+               _("Could not write “%s”: %s."), self->display, gst_error->message);
 }
 
 /* Takes an error from the bus, waiting up to @timeout for one; FALSE if there is one. Other
@@ -300,8 +301,8 @@ add_audio (BwVideoWriter  *self,
   if (!have_elements ("filesrc", "decodebin", "audioconvert", "audioresample", "queue", "opusenc", NULL))
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_AUDIO,
-                   "Carrying the sound over needs GStreamer's Opus encoder; install "
-                   "gstreamer1.0-plugins-base.");
+                   _("Carrying the sound over needs GStreamer's Opus encoder; install "
+                     "gstreamer1.0-plugins-base."));
       return FALSE;
     }
   filesrc = gst_element_factory_make ("filesrc", NULL);
@@ -318,8 +319,8 @@ add_audio (BwVideoWriter  *self,
       !gst_element_link_many (self->audio_in, resample, queue, encoder, mux, NULL))
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_AUDIO,
-                   "Could not connect the sound of the source to the WebM muxer; check that "
-                   "gstreamer1.0-plugins-base and gstreamer1.0-plugins-good are complete.");
+                   _("Could not connect the sound of the source to the WebM muxer; check that "
+                     "gstreamer1.0-plugins-base and gstreamer1.0-plugins-good are complete."));
       return FALSE;
     }
   g_signal_connect (decodebin, "pad-added", G_CALLBACK (on_pad_added), self);
@@ -360,7 +361,7 @@ writer_new (const char  *path,
   if (audio_from && self->format != FORMAT_WEBM)
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_FORMAT,
-                   "Only WebM videos can carry sound; name “%s” with .webm at the end.",
+                   _("Only WebM videos can carry sound; name “%s” with .webm at the end."),
                    self->display);
       return NULL;
     }
@@ -393,8 +394,8 @@ writer_new (const char  *path,
   if (self->pipeline == NULL || parse_error != NULL)
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_MISSING_PLUGIN,
-                   "Could not set up the video encoder: %s. Install gstreamer1.0-plugins-good "
-                   "and gstreamer1.0-plugins-base.", parse_error ? parse_error->message : "unknown error");
+                   _("Could not set up the video encoder: %s. Install gstreamer1.0-plugins-good "
+                     "and gstreamer1.0-plugins-base."), parse_error ? parse_error->message : "unknown error");
       return NULL;
     }
   gst_object_ref_sink (self->pipeline);
@@ -411,7 +412,7 @@ writer_new (const char  *path,
       if (!check_bus (self, 0, &bus_error))
         g_debug ("%s", bus_error->message);
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_ENCODE,
-                   "Could not start writing “%s”. Check that its folder exists and is writable.",
+                   _("Could not start writing “%s”. Check that its folder exists and is writable."),
                    self->display);
       return NULL;
     }
@@ -486,7 +487,7 @@ bw_video_writer_add (BwVideoWriter  *self,
   if (gst_app_src_push_buffer (GST_APP_SRC (self->src), buffer) != GST_FLOW_OK)
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_ENCODE,
-                   "The video encoder stopped while writing “%s”. Check the free disk space.",
+                   _("The video encoder stopped while writing “%s”. Check the free disk space."),
                    self->display);
       return FALSE;
     }
@@ -567,7 +568,7 @@ bw_video_writer_finish (BwVideoWriter  *self,
     {
       int saved = errno;
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_ENCODE,
-                   "Could not put “%s” in place: %s.", self->display, g_strerror (saved));
+                   _("Could not put “%s” in place: %s."), self->display, g_strerror (saved));
       return FALSE;
     }
   self->finished = TRUE;

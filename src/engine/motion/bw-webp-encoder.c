@@ -5,6 +5,7 @@
 #include <webp/mux.h>
 
 #include "motion/bw-motion-error.h"
+#include "bw-i18n.h"
 
 struct _BwWebpEncoder {
   WebPAnimEncoder *encoder;
@@ -25,8 +26,8 @@ bw_webp_encoder_new (int      width,
   if (!WebPAnimEncoderOptionsInit (&options) || !WebPConfigInit (&self->config))
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_MISSING_PLUGIN,
-                   "The WebP library does not match the one Brushwork was built with; "
-                   "reinstall libwebp7 and libwebpmux3.");
+                   _("The WebP library does not match the one Brushwork was built with; "
+                     "reinstall libwebp7 and libwebpmux3."));
       return NULL;
     }
   options.anim_params.loop_count = 0;   /* forever */
@@ -35,8 +36,8 @@ bw_webp_encoder_new (int      width,
   if (self->encoder == NULL)
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_ENCODE,
-                   "Could not start a %d×%d WebP animation: WebP images are at most 16383 "
-                   "pixels a side.", width, height);
+                   _("Could not start a %d×%d WebP animation: WebP images are at most 16383 "
+                     "pixels a side."), width, height);
       return NULL;
     }
   return g_steal_pointer (&self);
@@ -54,8 +55,8 @@ bw_webp_encoder_add (BwWebpEncoder  *self,
   if (!WebPPictureInit (&picture))
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_ENCODE,
-                   "The WebP library does not match the one Brushwork was built with; "
-                   "reinstall libwebp7.");
+                   _("The WebP library does not match the one Brushwork was built with; "
+                     "reinstall libwebp7."));
       return FALSE;
     }
   picture.use_argb = 1;
@@ -67,7 +68,7 @@ bw_webp_encoder_add (BwWebpEncoder  *self,
   if (!ok)
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_ENCODE,
-                   "The WebP encoder failed on a frame: %s.",
+                   _("The WebP encoder failed on a frame: %s."),
                    WebPAnimEncoderGetError (self->encoder));
       return FALSE;
     }
@@ -87,7 +88,7 @@ bw_webp_encoder_finish (BwWebpEncoder  *self,
       !WebPAnimEncoderAssemble (self->encoder, &data))
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_ENCODE,
-                   "The WebP encoder could not assemble the animation: %s.",
+                   _("The WebP encoder could not assemble the animation: %s."),
                    WebPAnimEncoderGetError (self->encoder));
       WebPDataClear (&data);
       return NULL;

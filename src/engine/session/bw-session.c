@@ -11,6 +11,7 @@
 #include "ops/bw-ops.h"
 #include "optim/bw-adam.h"
 #include "optim/bw-lbfgs.h"
+#include "bw-i18n.h"
 
 typedef struct {
   BwImage *image;
@@ -504,7 +505,7 @@ bw_session_start (BwSession  *self,
   if (self->styles->len == 0)
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_FAILED,
-                   "No style image was given. Add at least one painting to take the style from.");
+                   _("No style image was given. Add at least one painting to take the style from."));
       return FALSE;
     }
   for (int i = 0; i < BW_VGG19_N_CONVS; i++)
@@ -513,7 +514,7 @@ bw_session_start (BwSession  *self,
   if (deepest < 0)
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_FAILED,
-                   "No content or style layer has a weight. Give at least one layer a weight.");
+                   _("No content or style layer has a weight. Give at least one layer a weight."));
       return FALSE;
     }
   min_side = bw_vgg19_min_side (deepest);

@@ -1,5 +1,6 @@
 /* bw-tensor.c: device tensors in pack4 layout and the host-side packing of weights. */
 #include "bw-tensor.h"
+#include "bw-i18n.h"
 
 struct _BwTensor {
   GObject parent_instance;
@@ -58,8 +59,8 @@ bw_tensor_new (BwDevice  *device,
   if (size > bw_device_get_max_buffer_size (device))
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
-                   "A %d×%d feature map with %d channels needs %.0f MB in one piece, more than "
-                   "“%s” allows (%.0f MB). Choose a smaller image size.",
+                   _("A %d×%d feature map with %d channels needs %.0f MB in one piece, more than "
+                     "“%s” allows (%.0f MB). Choose a smaller image size."),
                    width, height, channels, size / 1e6, bw_device_get_name (device),
                    bw_device_get_max_buffer_size (device) / 1e6);
       return NULL;

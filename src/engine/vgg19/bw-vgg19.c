@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ops/bw-ops.h"
+#include "bw-i18n.h"
 
 #define N_LEVELS 5
 
@@ -344,8 +345,8 @@ bw_vgg19_fits (BwVgg19   *self,
   if (height < min_side || width < min_side)
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
-                   "A %d×%d image is too small for layer %s, which needs at least %d×%d pixels. "
-                   "Choose a larger size.", width, height, relu_names[last], min_side, min_side);
+                   _("A %d×%d image is too small for layer %s, which needs at least %d×%d pixels. "
+                     "Choose a larger size."), width, height, relu_names[last], min_side, min_side);
       return FALSE;
     }
   plan (height, width, last, backward, add_largest, &largest);
@@ -364,8 +365,8 @@ bw_vgg19_fits (BwVgg19   *self,
   if (need > have / 10 * 9)
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
-                   "A %d×%d image needs %.1f GB of graphics memory, but “%s” has %.1f GB. "
-                   "Choose a smaller size.", width, height, need / 1e9,
+                   _("A %d×%d image needs %.1f GB of graphics memory, but “%s” has %.1f GB. "
+                     "Choose a smaller size."), width, height, need / 1e9,
                    bw_device_get_name (self->device), have / 1e9);
       return FALSE;
     }

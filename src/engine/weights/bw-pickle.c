@@ -8,6 +8,7 @@
 #include "bw-pickle.h"
 
 #include <string.h>
+#include "bw-i18n.h"
 
 struct _BwPickle {
   char *display;
@@ -134,7 +135,7 @@ need (Run   *run,
   run->short_input = TRUE;
   if (run->error != NULL && *run->error == NULL)
     g_set_error (run->error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                 "“%s” is truncated: its pickle ends before it is complete. Download it again.",
+                 _("“%s” is truncated: its pickle ends before it is complete. Download it again."),
                  run->self->display);
   return FALSE;
 }
@@ -362,9 +363,9 @@ push_global (Run        *run,
 
           if (run->error != NULL && *run->error == NULL)
             g_set_error (run->error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                         "“%s” is not a plain PyTorch state dict: its pickle refers to “%s.%s”, "
-                         "which a weights file has no need for, so it was refused (nothing in the "
-                         "file was run).",
+                         _("“%s” is not a plain PyTorch state dict: its pickle refers to “%s.%s”, "
+                           "which a weights file has no need for, so it was refused (nothing in the "
+                           "file was run)."),
                          run->self->display, shown, shown_name);
           return FALSE;
         }
@@ -934,7 +935,7 @@ bw_pickle_collect_tensors (BwPickle            *self,
   if (root->kind != BW_PV_DICT)
     {
       g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_NETWORK,
-                   "“%s” does not hold a state dict: its pickle holds something other than a dict.",
+                   _("“%s” does not hold a state dict: its pickle holds something other than a dict."),
                    self->display);
       return FALSE;
     }

@@ -9,6 +9,7 @@
 #include "bw-weights-private.h"
 
 #include <string.h>
+#include "bw-i18n.h"
 
 /* The safetensors library refuses larger headers too */
 #define MAX_HEADER (100 * 1024 * 1024)
@@ -385,7 +386,7 @@ parse_entry (Json       *j,
   if (!known || !bw_dtype_is_float (dtype))
     {
       g_set_error (j->error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_NETWORK,
-                   "In “%s”, tensor %s has dtype %s; only F32, F16, BF16 and F64 can be read.",
+                   _("In “%s”, tensor %s has dtype %s; only F32, F16, BF16 and F64 can be read."),
                    j->src->display, key, dtype_name);
       return FALSE;
     }

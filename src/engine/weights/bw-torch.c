@@ -12,6 +12,7 @@
 #include "bw-pickle.h"
 
 #include <string.h>
+#include "bw-i18n.h"
 
 /* No state dict's pickle comes near this; bounds what the legacy reader buffers */
 #define MAX_PICKLE (256u * 1024 * 1024)
@@ -41,7 +42,7 @@ damaged (GError     **error,
   what = g_strdup_vprintf (format, args);
   va_end (args);
   g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-               "“%s” is damaged: %s. Download it again.", src->display, what);
+               _("“%s” is damaged: %s. Download it again."), src->display, what);
   return FALSE;
 }
 
@@ -81,7 +82,7 @@ zip_find_directory (BwSource  *src,
   if (eocd < 0)
     {
       g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                   "“%s” is truncated or damaged: its zip directory is missing. Download it again.",
+                   _("“%s” is truncated or damaged: its zip directory is missing. Download it again."),
                    src->display);
       return FALSE;
     }
@@ -208,8 +209,8 @@ zip_entry_data (BwSource        *src,
   if (entry->method != 0)
     {
       g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                   "“%s” stores %s compressed (zip method %u), which is not supported: torch.save "
-                   "never compresses; save it again with torch.save.",
+                   _("“%s” stores %s compressed (zip method %u), which is not supported: torch.save "
+                     "never compresses; save it again with torch.save."),
                    src->display, what, entry->method);
       return FALSE;
     }
@@ -282,7 +283,7 @@ bw_torch_zip_locate (BwSource   *src,
   if (prefix == NULL)
     {
       g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                   "“%s” is a zip file but not one that torch.save wrote: it has no data.pkl.",
+                   _("“%s” is a zip file but not one that torch.save wrote: it has no data.pkl."),
                    src->display);
       return FALSE;
     }
@@ -301,7 +302,7 @@ bw_torch_zip_locate (BwSource   *src,
         {
           g_clear_error (error);
           g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                       "“%s” was saved on a big-endian machine, which is not supported.",
+                       _("“%s” was saved on a big-endian machine, which is not supported."),
                        src->display);
           return FALSE;
         }
@@ -377,14 +378,14 @@ legacy_run_pickles (BwSource       *src,
                      memcmp (v[0]->str.data, legacy_magic, sizeof legacy_magic) != 0))
         {
           g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                       "“%s” is a Python pickle but not a PyTorch file: it lacks PyTorch's magic "
-                       "number.", src->display);
+                       _("“%s” is a Python pickle but not a PyTorch file: it lacks PyTorch's magic "
+                         "number."), src->display);
           return FALSE;
         }
       if (i == 1 && (v[1]->kind != BW_PV_INT || v[1]->i != 1001))
         {
           g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                       "“%s” uses a version of PyTorch's file format that is not supported.",
+                       _("“%s” uses a version of PyTorch's file format that is not supported."),
                        src->display);
           return FALSE;
         }
@@ -401,7 +402,7 @@ legacy_run_pickles (BwSource       *src,
                   !(val->kind == BW_PV_BOOL && val->b))
                 {
                   g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                               "“%s” was saved on a big-endian machine, which is not supported.",
+                               _("“%s” was saved on a big-endian machine, which is not supported."),
                                src->display);
                   return FALSE;
                 }

@@ -7,6 +7,7 @@
  *                         are (which consumer, how far, the hash's running state), saved only
  *                         once the bytes it vouches for are synced
  */
+#include "bw-i18n.h"
 #include "bw-weights-download-private.h"
 
 #include <errno.h>
@@ -39,8 +40,9 @@ bw_dl_save_error (Download    *dl,
 
   dl->cache_failed = TRUE;
   g_set_error (error, domain, code,
-               "Could not save VGG19's weights in “%s”: %s. Free some space there and run again "
-               "(the download resumes), or pass a local copy with --weights FILE.", dir_display, why);
+               _("Could not save VGG19's weights in “%s”: %s. Free some space there and run "
+                 "again (the download resumes), or pass a local copy with --weights FILE."),
+               dir_display, why);
   return FALSE;
 }
 
@@ -257,7 +259,7 @@ bw_dl_install (Download   *dl,
     goto fail;
   if (!same_weights (weights, again))
     {
-      g_set_error_literal (&local, G_IO_ERROR, G_IO_ERROR_FAILED, "the file read back differs");
+      g_set_error_literal (&local, G_IO_ERROR, G_IO_ERROR_FAILED, _("the file read back differs"));
       goto fail;
     }
   line = g_strdup_printf ("%s  %s\n", digest, base);
@@ -299,8 +301,8 @@ bw_weights_verify_download (const char  *path,
   if (!g_file_get_contents (sidecar, &recorded, NULL, NULL) || strlen (recorded) < 64)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "“%s” has no record of its checksum, so it cannot be checked; delete it to "
-                   "download it again.", display);
+                   _("“%s” has no record of its checksum, so it cannot be checked; delete it to "
+                   "download it again."), display);
       return FALSE;
     }
   actual = hash_file (path, error);
@@ -309,8 +311,8 @@ bw_weights_verify_download (const char  *path,
   if (g_ascii_strncasecmp (recorded, actual, 64) != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "“%s” has changed since it was downloaded (its SHA-256 differs from the one "
-                   "recorded); delete it to download it again.", display);
+                   _("“%s” has changed since it was downloaded (its SHA-256 differs from the one "
+                   "recorded); delete it to download it again."), display);
       return FALSE;
     }
   return TRUE;

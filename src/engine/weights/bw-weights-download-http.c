@@ -5,6 +5,7 @@
  * try stopped, with If-Range so that a file changed meanwhile comes whole and the consumer
  * starts again. Also here: the progress callback's pacing and the back-off's sleep.
  */
+#include "bw-i18n.h"
 #include "bw-weights-download-private.h"
 
 #include <string.h>
@@ -72,7 +73,7 @@ gboolean
 bw_dl_set_cancelled (GError **error)
 {
   g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                       "The download of VGG19's weights was stopped; run again to resume it.");
+                       _("The download of VGG19's weights was stopped; run again to resume it."));
   return FALSE;
 }
 
@@ -119,8 +120,8 @@ bw_dl_transfer_error (Download     *dl,
                  G_IO_ERROR_FAILED;
 
       g_set_error (error, G_IO_ERROR, code,
-                   "Could not download VGG19's weights from %s: the server answered %s. Run "
-                   "again later, or pass a local copy with --weights FILE.",
+                   _("Could not download VGG19's weights from %s: the server answered %s. Run "
+                   "again later, or pass a local copy with --weights FILE."),
                    dl->host, cause->message);
       return FALSE;
     }
@@ -128,8 +129,8 @@ bw_dl_transfer_error (Download     *dl,
   g_set_error (error, G_IO_ERROR,
                cause->domain == G_IO_ERROR ? cause->code :
                cause->domain == G_RESOLVER_ERROR ? G_IO_ERROR_HOST_NOT_FOUND : G_IO_ERROR_FAILED,
-               "Could not download VGG19's weights from %s: %s. Check your internet connection "
-               "and run again (the download resumes), or pass a local copy with --weights FILE.",
+               _("Could not download VGG19's weights from %s: %s. Check your internet connection "
+               "and run again (the download resumes), or pass a local copy with --weights FILE."),
                dl->host, why);
   return FALSE;
 }
@@ -350,7 +351,7 @@ bw_dl_fetch (Download         *dl,
             {
               if (end != G_MAXUINT64 || (dl->size > 0 && *pos < dl->size))
                 g_set_error_literal (&local, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT,
-                                     "the connection closed early");
+                                     _("the connection closed early"));
               break;
             }
           if (!body (user, *pos, buf, n, error))

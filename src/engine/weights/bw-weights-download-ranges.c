@@ -4,6 +4,7 @@
  * each tensor is hashed as it arrives and checked against the manifest's SHA-256, and the
  * tensors are kept back to back in DEST.download, in offset order.
  */
+#include "bw-i18n.h"
 #include "bw-weights-download-private.h"
 
 #include <sys/stat.h>
@@ -89,9 +90,9 @@ ranges_body (gpointer       user,
               if (!g_str_equal (hex, t->sha256))
                 {
                   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                               "Tensor %s downloaded from %s does not match its SHA-256 in the "
+                               _("Tensor %s downloaded from %s does not match its SHA-256 in the "
                                "weights manifest “%s”, so it was not used. Run again, or make "
-                               "the manifest again from the current file.",
+                               "the manifest again from the current file."),
                                t->ref->name, r->dl->host, r->m->display);
                   return FALSE;
                 }

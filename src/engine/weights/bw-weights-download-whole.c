@@ -11,6 +11,7 @@
  * The state is saved every 16 MB and when a run stops, after the kept bytes are synced: a
  * later run truncates DEST.download to what the state vouches for and asks for the rest.
  */
+#include "bw-i18n.h"
 #include "bw-weights-download-private.h"
 
 #include <string.h>
@@ -107,7 +108,7 @@ damaged (Whole       *w,
   what = g_strdup_vprintf (format, args);
   va_end (args);
   g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-               "“%s” is damaged: %s. Download it again.", w->dl->display, what);
+               _("“%s” is damaged: %s. Download it again."), w->dl->display, what);
   return FALSE;
 }
 
@@ -264,9 +265,9 @@ head_try (Whole     *w,
       else
         {
           g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                       "Could not download VGG19's weights from %s: the server sent something "
+                       _("Could not download VGG19's weights from %s: the server sent something "
                        "other than a weights file. Run again later, or pass a local copy with "
-                       "--weights FILE.", w->dl->host);
+                       "--weights FILE."), w->dl->host);
           return FALSE;
         }
       if (w->phase == PHASE_ALL)
@@ -290,7 +291,7 @@ head_try (Whole     *w,
       if (final)
         {
           g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                       "“%s” is truncated: it ends inside its pickles. Download it again.",
+                       _("“%s” is truncated: it ends inside its pickles. Download it again."),
                        w->dl->display);
           return FALSE;
         }
@@ -490,9 +491,9 @@ whole_finish (Whole       *w,
   if (g_ascii_strcasecmp (got, w->dl->sha256) != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "The file downloaded from %s is not VGG19's published weights (its SHA-256 is "
+                   _("The file downloaded from %s is not VGG19's published weights (its SHA-256 is "
                    "%.12s…, not %.12s…), so it was not used. Run again, or pass a local copy "
-                   "with --weights FILE.", w->dl->host, got, w->dl->sha256);
+                   "with --weights FILE."), w->dl->host, got, w->dl->sha256);
       return FALSE;
     }
   if (w->phase == PHASE_HEAD && !head_try (w, TRUE, error))

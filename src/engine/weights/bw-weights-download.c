@@ -4,6 +4,7 @@
  * This file: the settings, one download per destination at a time, which way (ranges with a
  * manifest, else the whole file, also when a server ignores Range), installing the result.
  */
+#include "bw-i18n.h"
 #include "bw-weights-download-private.h"
 
 #include <errno.h>
@@ -93,7 +94,7 @@ bw_weights_download_with_options (const BwDownloadOptions  *options,
   if (!bw_dl_is_sha256_hex (sha))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "“%s” is not a SHA-256 checksum: give its 64 hexadecimal digits.", sha);
+                   _("“%s” is not a SHA-256 checksum: give its 64 hexadecimal digits."), sha);
       return FALSE;
     }
   dl.sha256 = g_ascii_strdown (sha, -1);
@@ -103,7 +104,7 @@ bw_weights_download_with_options (const BwDownloadOptions  *options,
        g_strcmp0 (g_uri_get_scheme (dl.uri), "https") != 0))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   "“%s” is not an http or https address to download VGG19's weights from.", dl.url);
+                   _("“%s” is not an http or https address to download VGG19's weights from."), dl.url);
       return FALSE;
     }
   dl.host = g_strdup (g_uri_get_host (dl.uri));

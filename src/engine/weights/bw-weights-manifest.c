@@ -6,6 +6,7 @@
  * json-glib parses; this file checks what the download relies on: every tensor one of VGG19's
  * convs, once, its length that of its shape and dtype, inside the file, none overlapping.
  */
+#include "bw-i18n.h"
 #include "bw-weights-download-private.h"
 
 #include <string.h>
@@ -53,8 +54,8 @@ manifest_invalid (const char  *display,
   what = g_strdup_vprintf (format, args);
   va_end (args);
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-               "The weights manifest “%s” is not valid: %s. Make it again with "
-               "brushwork-cli --make-weights-manifest.", display, what);
+               _("The weights manifest “%s” is not valid: %s. Make it again with "
+               "brushwork-cli --make-weights-manifest."), display, what);
   return NULL;
 }
 
@@ -138,7 +139,7 @@ bw_weights_manifest_load (const char  *path,
     {
       g_set_error (error, G_IO_ERROR, g_error_matches (local, G_FILE_ERROR, G_FILE_ERROR_NOENT) ?
                    G_IO_ERROR_NOT_FOUND : G_IO_ERROR_FAILED,
-                   "Could not read the weights manifest “%s”: %s. Check BRUSHWORK_WEIGHTS_MANIFEST.",
+                   _("Could not read the weights manifest “%s”: %s. Check BRUSHWORK_WEIGHTS_MANIFEST."),
                    m->display, local->message);
       return NULL;
     }

@@ -15,6 +15,7 @@
 #include <glib/gstdio.h>
 
 #include "vgg19/bw-vgg19-layers.h"
+#include "bw-i18n.h"
 
 G_DEFINE_QUARK (bw-weights-error-quark, bw_weights_error)
 
@@ -299,7 +300,7 @@ bw_source_read (BwSource  *src,
   if (!g_seekable_seek (G_SEEKABLE (src->stream), offset, G_SEEK_SET, NULL, error) ||
       !g_input_stream_read_all (src->stream, buf, len, &got, NULL, error))
     {
-      g_prefix_error (error, "Could not read “%s”: ", src->display);
+      g_prefix_error (error, _("Could not read “%s”: "), src->display);
       return FALSE;
     }
   if (got != len)   /* it shrank while we read it */
@@ -354,7 +355,7 @@ source_open (BwSource    *src,
     info = g_file_input_stream_query_info (stream, G_FILE_ATTRIBUTE_STANDARD_SIZE, NULL, error);
   if (info == NULL)
     {
-      g_prefix_error (error, "Could not open “%s”: ", src->display);
+      g_prefix_error (error, _("Could not open “%s”: "), src->display);
       return FALSE;
     }
   src->size = g_file_info_get_size (info);
@@ -437,7 +438,7 @@ read_tensor (BwSource           *src,
   if (!bw_dtype_is_float (ref->dtype))
     {
       g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_NETWORK,
-                   "In “%s”, tensor %s holds %s values, not floating point.",
+                   _("In “%s”, tensor %s holds %s values, not floating point."),
                    src->display, ref->name, bw_dtype_name (ref->dtype));
       return NULL;
     }
@@ -464,7 +465,7 @@ read_tensor (BwSource           *src,
   if (last >= ref->storage_numel)
     {
       g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                   "“%s” is damaged: tensor %s reaches past the end of its storage.",
+                   _("“%s” is damaged: tensor %s reaches past the end of its storage."),
                    src->display, ref->name);
       return NULL;
     }
@@ -483,7 +484,7 @@ read_tensor (BwSource           *src,
   if (len > *budget)
     {
       g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                   "“%s” is damaged: its tensors overlap far more than any weights file's.",
+                   _("“%s” is damaged: its tensors overlap far more than any weights file's."),
                    src->display);
       return NULL;
     }
@@ -527,7 +528,7 @@ read_tensor (BwSource           *src,
 
 too_big:
   g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-               "“%s” is damaged: tensor %s claims more values than the file holds.",
+               _("“%s” is damaged: tensor %s claims more values than the file holds."),
                src->display, ref->name);
   return NULL;
 }
@@ -593,7 +594,7 @@ check_vgg19 (gpointer     source,
         if (!lookup (source, name, &shape, &n_dims, &data, &numel))
           {
             g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_NETWORK,
-                         "In %s, VGG19's tensor %s (%s) is missing: these are not VGG19's weights.",
+                         _("In %s, VGG19's tensor %s (%s) is missing: these are not VGG19's weights."),
                          where, name, conv->name);
             return FALSE;
           }
@@ -603,8 +604,8 @@ check_vgg19 (gpointer     source,
             g_autofree char *want_s = shape_string (want, want_dims);
 
             g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_NETWORK,
-                         "In %s, tensor %s (%s) has shape %s where VGG19 has %s: these are not "
-                         "VGG19's weights.", where, name, conv->name, got_s, want_s);
+                         _("In %s, tensor %s (%s) has shape %s where VGG19 has %s: these are not "
+                           "VGG19's weights."), where, name, conv->name, got_s, want_s);
             return FALSE;
           }
         for (gsize k = 0; data != NULL && k < numel; k++)
@@ -700,7 +701,7 @@ load_source (BwSource    *src,
   if (src->size == 0)
     {
       g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                   "“%s” is empty. Download it again.", src->display);
+                   _("“%s” is empty. Download it again."), src->display);
       return NULL;
     }
   if (!bw_source_read (src, 0, n_head, head, error))
@@ -728,14 +729,14 @@ load_source (BwSource    *src,
   else if (n_head >= 262 && memcmp (head + 257, "ustar", 5) == 0)
     {
       g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                   "“%s” uses PyTorch's tar format from before version 0.4, which is not "
-                   "supported: load it in PyTorch and save it again.", src->display);
+                   _("“%s” uses PyTorch's tar format from before version 0.4, which is not "
+                     "supported: load it in PyTorch and save it again."), src->display);
       return NULL;
     }
   else
     {
       g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                   "“%s” is neither a PyTorch (.pth) nor a safetensors file.", src->display);
+                   _("“%s” is neither a PyTorch (.pth) nor a safetensors file."), src->display);
       return NULL;
     }
   if (!ok)
@@ -1020,7 +1021,7 @@ bw_weights_save_safetensors (BwWeights   *self,
       int saved = errno;
 
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved),
-                   "Could not save “%s”: %s", display, g_strerror (saved));
+                   _("Could not save “%s”: %s"), display, g_strerror (saved));
       return FALSE;
     }
   ok = write_contents (self, fd, error);
@@ -1036,7 +1037,7 @@ bw_weights_save_safetensors (BwWeights   *self,
   if (!ok)
     {
       g_unlink (tmp);
-      g_prefix_error (error, "Could not save “%s”: ", display);
+      g_prefix_error (error, _("Could not save “%s”: "), display);
     }
   return ok;
 }
@@ -1087,7 +1088,7 @@ bw_weights_make_manifest (const char  *path,
       if (!ref_is_contiguous (ref))
         {
           g_set_error (error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_FORMAT,
-                       "“%s” stores tensor %s non-contiguously, so its bytes are not one range.",
+                       _("“%s” stores tensor %s non-contiguously, so its bytes are not one range."),
                        src.display, ref->name);
           return NULL;
         }
