@@ -119,10 +119,10 @@ static void
 set_lost_error (GError **error)
 {
   g_set_error_literal (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_LOST,
-                       "The graphics device stopped working (it was reset or stopped "
-                       "answering). Paint again to start it anew; if this keeps happening, "
-                       "update your graphics driver or choose another device with "
-                       "BRUSHWORK_DEVICE.");
+                       _("The graphics device stopped working (it was reset or stopped "
+                         "answering). Paint again to start it anew; if this keeps happening, "
+                         "update your graphics driver or choose another device with "
+                         "BRUSHWORK_DEVICE."));
 }
 
 static gboolean

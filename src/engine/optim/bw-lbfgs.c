@@ -4,6 +4,7 @@
  * of m pairs makes about 2m small submissions; against the network's forward and backward
  * passes that is little.
  */
+#include "bw-i18n.h"
 #include "bw-lbfgs.h"
 
 #include <math.h>
@@ -209,8 +210,8 @@ bw_lbfgs_step (BwLbfgs   *self,
   if (!isfinite (loss) || !isfinite (max_g))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   "The optimiser's numbers overflowed: the learning rate or a weight is too "
-                   "large for this picture. Lower it and paint again.");
+                   _("The optimiser's numbers overflowed: the learning rate or a weight is too "
+                     "large for this picture. Lower it and paint again."));
       return FALSE;
     }
   if (max_g <= TOLERANCE_GRAD)

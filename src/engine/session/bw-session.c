@@ -470,7 +470,6 @@ check_fits (BwSession  *self,
   g_autoptr(GError) local_error = NULL;
   int size = MAX (bw_image_get_width (self->content), bw_image_get_height (self->content));
   int largest = 0;
-  g_autofree char *reason = NULL;
 
   if (fits_at (self, deepest, size, &local_error))
     return TRUE;
@@ -482,13 +481,10 @@ check_fits (BwSession  *self,
   for (int s = (size - 1) / 16 * 16; s >= 16 && largest == 0; s -= 16)
     if (fits_at (self, deepest, s, NULL))
       largest = s;
-  reason = g_strdup (local_error->message);
-  if (g_str_has_suffix (reason, " Choose a smaller size."))
-    reason[strlen (reason) - strlen (" Choose a smaller size.")] = '\0';
   if (largest > 0)
     g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
-                 "%s The largest size it can paint is %d pixels; choose that or smaller.",
-                 reason, largest);
+                 _("%s The largest size it can paint is %d pixels."), local_error->message,
+                 largest);
   else
     g_propagate_error (error, g_steal_pointer (&local_error));
   return FALSE;
@@ -536,9 +532,9 @@ bw_session_start (BwSession  *self,
 
       style_size_at (self, narrow->image, 0, &w, &h);
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_UNSUPPORTED,
-                   "A painting of %d×%d pixels becomes %d×%d at this size, too narrow for the "
-                   "network, which needs at least %d pixels on each side. Choose a larger size "
-                   "or style scale, or crop the painting to a less narrow shape.",
+                   _("A painting of %d×%d pixels becomes %d×%d at this size, too narrow for "
+                     "the network, which needs at least %d pixels on each side. Choose a larger "
+                     "size or style scale, or crop the painting to a less narrow shape."),
                    sw, sh, w, h, min_side);
       return FALSE;
     }
@@ -613,9 +609,9 @@ check_finite (BwSession     *self,
         bw_device_discard (self->device);
     }
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-               "The painting's numbers overflowed at step %d: the learning rate or a weight "
-               "is too large for this picture. The image of the last good step is kept; lower "
-               "the learning rate or the weights and paint again.", self->step + 1);
+               _("The painting's numbers overflowed at step %d: the learning rate or a weight "
+                 "is too large for this picture. The image of the last good step is kept; "
+                 "lower the learning rate or the weights and paint again."), self->step + 1);
   return FALSE;
 }
 

@@ -353,8 +353,8 @@ bw_vgg19_fits (BwVgg19   *self,
   if (largest > binding)
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
-                   "A %d×%d image needs %.0f MB in one piece for its largest feature map, more "
-                   "than “%s” allows (%.0f MB). Choose a smaller size.", width, height,
+                   _("A %d×%d image needs %.0f MB in one piece for its largest feature map, "
+                     "more than “%s” allows (%.0f MB). Choose a smaller size."), width, height,
                    largest / 1e6, bw_device_get_name (self->device), binding / 1e6);
       return FALSE;
     }
