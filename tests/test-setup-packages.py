@@ -55,15 +55,14 @@ def run_mode_packages(source_root):
     return [p for p in r.stdout.split() if p] if r.returncode == 0 else []
 
 
-def closure(packages, installed_only=True):
-    """The packages, and all they depend on (not recommends), as apt sees them."""
+def closure(packages):
+    """The packages, and all they depend on (not recommends), as apt sees them. Not with
+    --installed: that drops dependencies on "python3:any" (meson's, on Debian 13); the caller
+    keeps the installed ones."""
     if not packages:
         return set()
-    cmd = ["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
-           "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"]
-    if installed_only:
-        cmd.append("--installed")
-    r = run(cmd + list(packages))
+    r = run(["apt-cache", "depends", "--recurse", "--no-recommends", "--no-suggests",
+             "--no-conflicts", "--no-breaks", "--no-replaces", "--no-enhances"] + list(packages))
     names = set(packages)
     for line in r.stdout.splitlines():
         # a package (column 0), or a provider of a virtual one (indented, no "Depends:")
@@ -71,6 +70,12 @@ def closure(packages, installed_only=True):
         if m:
             names.add(m.group(1))
     return names
+
+
+def installed_packages():
+    r = run(["dpkg-query", "-W", "-f", "${Package} ${db:Status-Abbrev}\n"])
+    return {f[0] for f in (l.split() for l in r.stdout.splitlines())
+            if len(f) >= 2 and f[1].startswith("ii")}
 
 
 def base_packages():
@@ -81,7 +86,7 @@ def base_packages():
         f = line.split()
         if len(f) >= 4 and f[3].startswith("ii") and (f[1] == "yes" or f[2] == "required"):
             base.add(f[0])
-    return closure(base) | closure(["build-essential"], installed_only=False)
+    return closure(base) | closure(["build-essential"])
 
 
 def owners(paths):
@@ -175,7 +180,8 @@ def main():
     check("every run-mode package is installed (this build is what setup.sh gives)",
           not not_installed, "not installed: %s; run ./setup.sh" % " ".join(not_installed))
 
-    allowed = closure(packages) | base_packages()
+    # installed ones only, as alternatives in Depends that were not taken are in the closure
+    allowed = (closure(packages) | base_packages()) & installed_packages()
     items = found_items(source_root, build_root)
     paths = owners(sorted({i[2] for i in items}))
 
