@@ -11,7 +11,7 @@ mode=${1:-run}
 
 packages=(
   meson ninja-build pkg-config gcc
-  libglib2.0-dev libgdk-pixbuf-2.0-dev libvulkan-dev glslc glslang-tools help2man gettext
+  libglib2.0-dev libgdk-pixbuf-2.0-dev libwebp-dev libvulkan-dev glslc glslang-tools help2man gettext
   libgtk-4-dev libadwaita-1-dev
   mesa-vulkan-drivers vulkan-tools vulkan-validationlayers
   libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev libsoup-3.0-dev glib-networking

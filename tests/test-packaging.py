@@ -59,8 +59,11 @@ def main():
         manifest = {}
 
     check("app id", manifest.get("id") == APP_ID, manifest.get("id", ""))
-    check("GNOME 43 runtime (GTK 4.8, libadwaita 1.2, as Debian 12)",
-          manifest.get("runtime") == "org.gnome.Platform" and manifest.get("runtime-version") == "43")
+    # GNOME 43 is end of life; 48 has Debian 13's GTK 4.18 and libadwaita 1.7 (meson.build
+    # pins the API to Debian 12's, which newer runtimes keep)
+    check("GNOME 48 runtime and SDK (GTK 4.18, libadwaita 1.7, as Debian 13)",
+          manifest.get("runtime") == "org.gnome.Platform" and manifest.get("runtime-version") == "48"
+          and manifest.get("sdk") == "org.gnome.Sdk")
     args = manifest.get("finish-args", [])
     check("no file system access (files come through portals and drops)",
           not any(a.startswith("--filesystem") for a in args), " ".join(args))

@@ -38,11 +38,8 @@ bw_loss_plot_snapshot (GtkWidget   *widget,
   if (hi - lo < 1e-9)
     hi = lo + 1;
 
-#if GTK_CHECK_VERSION (4, 10, 0)
-  gtk_widget_get_color (widget, &color);
-#else
+  /* GTK 4.8's way (meson.build pins that API); 4.10 deprecates it for gtk_widget_get_color */
   gtk_style_context_get_color (gtk_widget_get_style_context (widget), &color);
-#endif
   cr = gtk_snapshot_append_cairo (snapshot, &GRAPHENE_RECT_INIT (0, 0, width, height));
   gdk_cairo_set_source_rgba (cr, &color);
   cairo_set_line_width (cr, 1.5);

@@ -26,16 +26,12 @@ _bw_window_show_toast (BwWindow   *self,
 {
   AdwToast *toast;
 
-  /* messages are sentences that may quote file names, not markup */
-#if ADW_CHECK_VERSION (1, 4, 0)
-  toast = adw_toast_new (message);
-  adw_toast_set_use_markup (toast, FALSE);
-#else
+  /* messages are sentences that may quote file names, not markup (libadwaita 1.2 has no
+   * adw_toast_set_use_markup) */
   {
     g_autofree char *escaped = g_markup_escape_text (message, -1);
     toast = adw_toast_new (escaped);
   }
-#endif
   adw_toast_set_timeout (toast, 5);
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
 }
