@@ -244,7 +244,12 @@ stylise (BwVideoJob    *self,
   g_autoptr(GError) run_error = NULL;
 
   if (init)
-    params.init = BW_INIT_IMAGE;
+    {
+      params.init = BW_INIT_IMAGE;
+      /* the previous result is painted at full size already: coarse-to-fine passes would
+       * shrink it to the coarsest pass, paint over the blur and split the frame's few steps */
+      params.scales = 1;
+    }
   params.steps = steps_of_frame (self, self->n_frames);
   session = bw_engine_new_session (self->engine, &params);
   bw_session_set_content (session, frame);
