@@ -24,9 +24,13 @@
 #include <webp/demux.h>
 #endif
 
+#include "bw-engine.h"
 #include "bw-test-util.h"
+#include "motion/bw-motion-error.h"
+#include "motion/bw-video-job.h"
 #include "motion/bw-video-reader.h"
 #include "motion/bw-video-writer.h"
+#include "weights/bw-weights.h"
 
 static char *oracle_dir;
 
@@ -441,6 +445,61 @@ test_later_frames_one_pass (void)
     }
   g_test_message ("losses:%s", losses->str);
   g_assert_cmpint (frame, ==, 2);
+}
+
+/* The engine on the oracle's weights, for tests that run a BwVideoJob here. */
+static BwEngine *
+open_engine (void)
+{
+  g_autofree char *path = in_oracle ("vgg19.pth");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwWeights) weights = bw_weights_load (path, &error);
+  BwEngine *engine;
+
+  g_assert_no_error (error);
+  engine = bw_engine_new (NULL, weights, &error);
+  g_assert_no_error (error);
+  return engine;
+}
+
+/* An error mid-video (here one injected after two frames, as a frame that cannot be decoded
+ * would be) keeps the frames painted so far in a whole, playable file, as Stop does, and is
+ * still reported, saying where they are. The job used to return without ending the stream,
+ * and the writer then deleted its unfinished file: every frame lost. */
+static void
+test_error_keeps_frames (void)
+{
+  g_autofree char *clip = in_oracle ("error-clip.webm");
+  g_autofree char *style_path = in_oracle ("style.png");
+  g_autofree char *output = in_oracle ("error-out.webm");
+  g_autofree char *part = bw_video_writer_dup_partial_path (output);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwEngine) engine = open_engine ();
+  g_autoptr(BwImage) style = bw_image_load (style_path, 0, &error);
+  g_autoptr(BwVideoJob) job = NULL;
+  BwParams params;
+  Played played;
+
+  g_assert_no_error (error);
+  make_clip (clip, 5, FALSE);
+  g_assert_true (bw_params_init_preset (&params, "seed"));
+  params.steps = 1;
+  params.size = 32;
+  job = bw_video_job_new (&params, clip, output, &error);
+  g_assert_no_error (error);
+  bw_video_job_add_style (job, style, 1);
+  bw_video_job_fail_after (job, 2);
+  g_assert_false (bw_video_job_run (job, engine, NULL, &error));
+  g_assert_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE);
+  g_test_message ("%s", error->message);
+  g_assert_cmpint (bw_video_job_get_n_frames (job), ==, 2);
+  g_assert_true (g_file_test (output, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
+  g_assert_nonnull (strstr (error->message, "Frame 3 could not be decoded"));
+  g_assert_nonnull (strstr (error->message, "The 2 frames painted before it are in “"));
+  played = play (output);
+  g_assert_cmpint (played.n_frames, ==, 2);
+  g_array_unref (played.samples);
 }
 
 /* Files that look like videos but are not: a sentence and exit 1, never a hang (appsink's
@@ -872,6 +931,7 @@ main (int   argc,
   g_test_add_func ("/motion/frames/frame-steps", test_frame_steps);
   g_test_add_func ("/motion/frames/bad-video", test_bad_video);
   g_test_add_func ("/motion/source/later-frames-one-pass", test_later_frames_one_pass);
+  g_test_add_func ("/motion/source/error-keeps-frames", test_error_keeps_frames);
   g_test_add_func ("/motion/audio/tone", test_audio);
   g_test_add_func ("/motion/audio/undecodable", test_audio_undecodable);
   g_test_add_func ("/motion/audio/interrupt", test_audio_interrupt);

@@ -19,6 +19,7 @@ struct _BwVideoJob {
   GArray *blends;
   gboolean from_content;
   int frame_steps;            /* of the frames after the first; 0: params.steps */
+  int fail_after;             /* tests: frames before an injected error; -1: none */
 
   BwVideoReader *reader;
   BwImage *first;             /* read by new(), so a file that is not a video fails there */
@@ -82,6 +83,7 @@ bw_video_job_init (BwVideoJob *self)
   self->styles = g_ptr_array_new_with_free_func (g_object_unref);
   self->blends = g_array_new (FALSE, FALSE, sizeof (double));
   self->n_expected = -1;
+  self->fail_after = -1;
 }
 
 BwVideoJob *
@@ -277,6 +279,51 @@ stylise (BwVideoJob    *self,
   return bw_session_get_image (session, error);
 }
 
+void
+bw_video_job_fail_after (BwVideoJob *self,
+                         int         n_frames)
+{
+  g_return_if_fail (BW_IS_VIDEO_JOB (self));
+
+  self->fail_after = n_frames;
+}
+
+/* After an error: ends the stream so that the frames so far are a playable file, as Stop
+ * does, and says so in @run_error, which goes to @error. A writer that failed itself cannot
+ * end its file; that is then removed with the writer (the .part), and only @run_error said. */
+static gboolean
+fail_keeping_frames (BwVideoJob  *self,
+                     GError      *run_error,
+                     GError     **error)
+{
+  g_autoptr(GError) finish_error = NULL;
+  g_autofree char *display = g_filename_display_name (self->output);
+
+  if (self->writer == NULL || bw_video_writer_get_n_frames (self->writer) == 0)
+    {
+      g_clear_object (&self->writer);
+      g_propagate_error (error, run_error);
+      return FALSE;
+    }
+  if (!bw_video_writer_finish (self->writer, &finish_error))
+    {
+      g_debug ("the frames so far could not be kept: %s", finish_error->message);
+      g_clear_object (&self->writer);
+      g_propagate_error (error, run_error);
+      return FALSE;
+    }
+  /* the same domain and code, so that callers still tell errors apart */
+  if (self->n_frames == 1)
+    g_set_error (error, run_error->domain, run_error->code,
+                 "%s The frame painted before it is in “%s”.", run_error->message, display);
+  else
+    g_set_error (error, run_error->domain, run_error->code,
+                 "%s The %d frames painted before it are in “%s”.", run_error->message,
+                 self->n_frames, display);
+  g_error_free (run_error);
+  return FALSE;
+}
+
 gboolean
 bw_video_job_run (BwVideoJob    *self,
                   BwEngine      *engine,
@@ -285,6 +332,7 @@ bw_video_job_run (BwVideoJob    *self,
 {
   g_autoptr(BwImage) previous_in = NULL;
   g_autoptr(BwImage) previous_out = NULL;
+  g_autoptr(GError) run_error = NULL;
   gboolean cancelled = FALSE;
 
   g_return_val_if_fail (BW_IS_VIDEO_JOB (self), FALSE);
@@ -293,20 +341,29 @@ bw_video_job_run (BwVideoJob    *self,
 
   self->engine = g_object_ref (engine);
   self->started = g_get_monotonic_time ();
+  /* every failure below goes through fail_keeping_frames(): an error must not lose the
+   * frames painted so far, which may have taken hours */
   while (!cancelled)
     {
-      g_autoptr(BwImage) frame = self->first ? g_steal_pointer (&self->first)
-                                             : bw_video_reader_next (self->reader, error);
+      g_autoptr(BwImage) frame = NULL;
       g_autoptr(BwImage) out = NULL;
 
+      if (self->n_frames == self->fail_after)
+        {
+          g_set_error (&run_error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
+                       "Frame %d could not be decoded (a test's error).", self->n_frames + 1);
+          return fail_keeping_frames (self, g_steal_pointer (&run_error), error);
+        }
+      frame = self->first ? g_steal_pointer (&self->first)
+                          : bw_video_reader_next (self->reader, &run_error);
       if (frame == NULL)
         {
-          if (error && *error)
-            return FALSE;
+          if (run_error)
+            return fail_keeping_frames (self, g_steal_pointer (&run_error), error);
           break;
         }
-      if (self->writer == NULL && !open_writer (self, frame, error))
-        return FALSE;
+      if (self->writer == NULL && !open_writer (self, frame, &run_error))
+        return fail_keeping_frames (self, g_steal_pointer (&run_error), error);
       /* a cancel between frames still ends the stream below */
       if (g_cancellable_is_cancelled (cancellable))
         {
@@ -314,9 +371,9 @@ bw_video_job_run (BwVideoJob    *self,
           break;
         }
       out = stylise (self, frame, self->from_content ? NULL : previous_out, cancellable,
-                     &cancelled, error);
-      if (out == NULL || !bw_video_writer_add (self->writer, out, error))
-        return FALSE;
+                     &cancelled, &run_error);
+      if (out == NULL || !bw_video_writer_add (self->writer, out, &run_error))
+        return fail_keeping_frames (self, g_steal_pointer (&run_error), error);
       if (previous_in)
         {
           self->flicker_in += mean_abs_diff (frame, previous_in);

@@ -43,11 +43,18 @@ void        bw_video_job_set_weights      (BwVideoJob      *self,
 /* Stylises every frame, emitting ::step after each optimisation step and ::frame after each
  * frame is written. When @cancellable is cancelled, the frame under way is written as far as
  * it got, the stream is ended so that the file plays, and this returns FALSE with
- * G_IO_ERROR_CANCELLED. */
+ * G_IO_ERROR_CANCELLED. After an error (a frame that cannot be decoded, a failed step) the
+ * frames written so far are kept the same way, and the error says so; only when the writer
+ * itself failed, or no frame was written, is there no file. */
 gboolean    bw_video_job_run              (BwVideoJob      *self,
                                            BwEngine        *engine,
                                            GCancellable    *cancellable,
                                            GError         **error);
+
+/* For tests: the run fails as a frame that cannot be decoded would, once @n_frames frames
+ * are written (-1, the default: never). */
+void        bw_video_job_fail_after       (BwVideoJob      *self,
+                                           int              n_frames);
 
 /* Frames written so far. */
 int         bw_video_job_get_n_frames     (BwVideoJob      *self);
