@@ -2,6 +2,7 @@
 #include "bw-video-job.h"
 
 #include <gio/gio.h>
+#include <gst/gst.h>
 #include <math.h>
 
 #include "motion/bw-motion-error.h"
@@ -26,7 +27,12 @@ struct _BwVideoJob {
   BwVideoWriter *writer;
   BwSession *session;         /* of the frame under way, while it runs */
   char *warning;
-  int n_expected;
+  int n_expected;             /* from the length and a constant rate; -1: see below */
+  double duration;            /* of the video, s; -1 when the container does not say */
+  gint64 first_start;         /* of the first frame, ns */
+  gint64 first_duration;
+  gint64 read_end;            /* where the last frame read ends, ns */
+  int n_read;
 
   int n_frames;
   int step;                   /* of the frame under way */
@@ -116,9 +122,14 @@ bw_video_job_new (const BwParams  *params,
         }
       return NULL;
     }
+  bw_video_reader_get_frame_time (self->reader, &self->first_start, &self->first_duration);
+  self->read_end = self->first_start + self->first_duration;
+  self->n_read = 1;
   bw_video_reader_get_rate (self->reader, &fps_n, &fps_d);
   duration = bw_video_reader_get_duration (self->reader);
-  if (duration > 0)
+  self->duration = duration;
+  /* a variable rate (0/1) is counted as the frames come: bw_video_job_get_n_frames_expected() */
+  if (duration > 0 && fps_n > 0)
     self->n_expected = MAX (1, (int) lround (duration * fps_n / fps_d));
   return g_steal_pointer (&self);
 }
@@ -213,9 +224,17 @@ static double
 mean_abs_diff (BwImage *a,
                BwImage *b)
 {
-  gsize n = (gsize) 3 * bw_image_get_width (a) * bw_image_get_height (a);
-  const float *x = bw_image_get_data (a), *y = bw_image_get_data (b);
+  int w = bw_image_get_width (a), h = bw_image_get_height (a);
+  gsize n = (gsize) 3 * w * h;
+  g_autoptr(BwImage) same = NULL;
+  const float *x = bw_image_get_data (a), *y;
   double acc = 0;
+
+  /* the reader gives every frame the first one's size; should one differ all the same, it
+   * is compared at this one's size rather than read past */
+  if (bw_image_get_width (b) != w || bw_image_get_height (b) != h)
+    b = same = bw_image_scale (b, w, h);
+  y = bw_image_get_data (b);
 
   for (gsize i = 0; i < n; i++)
     acc += fabsf (x[i] - y[i]);
@@ -347,6 +366,7 @@ bw_video_job_run (BwVideoJob    *self,
     {
       g_autoptr(BwImage) frame = NULL;
       g_autoptr(BwImage) out = NULL;
+      gint64 start = self->first_start, duration = self->first_duration;
 
       if (self->n_frames == self->fail_after)
         {
@@ -362,6 +382,14 @@ bw_video_job_run (BwVideoJob    *self,
             return fail_keeping_frames (self, g_steal_pointer (&run_error), error);
           break;
         }
+      /* each frame keeps its own time: a variable rate stays variable, and in step with
+       * the sound */
+      if (self->n_frames > 0)
+        {
+          bw_video_reader_get_frame_time (self->reader, &start, &duration);
+          self->read_end = start + duration;
+          self->n_read++;
+        }
       if (self->writer == NULL && !open_writer (self, frame, &run_error))
         return fail_keeping_frames (self, g_steal_pointer (&run_error), error);
       /* a cancel between frames still ends the stream below */
@@ -372,7 +400,7 @@ bw_video_job_run (BwVideoJob    *self,
         }
       out = stylise (self, frame, self->from_content ? NULL : previous_out, cancellable,
                      &cancelled, &run_error);
-      if (out == NULL || !bw_video_writer_add (self->writer, out, &run_error))
+      if (out == NULL || !bw_video_writer_add_timed (self->writer, out, start, duration, &run_error))
         return fail_keeping_frames (self, g_steal_pointer (&run_error), error);
       if (previous_in)
         {
@@ -418,8 +446,14 @@ bw_video_job_get_n_frames_expected (BwVideoJob *self)
 {
   g_return_val_if_fail (BW_IS_VIDEO_JOB (self), -1);
 
+  int expected = self->n_expected;
+
+  /* a variable rate: the rest of the length at the mean length of the frames read so far */
+  if (expected < 0 && self->duration > 0 && self->read_end > self->first_start)
+    expected = MAX (1, (int) lround ((self->duration * GST_SECOND - self->first_start) *
+                                     self->n_read / (self->read_end - self->first_start)));
   /* a container's length can be a little short; never expect fewer than are done */
-  return self->n_expected < 0 ? -1 : MAX (self->n_expected, self->n_frames + (self->step > 0));
+  return expected < 0 ? -1 : MAX (expected, self->n_frames + (self->step > 0));
 }
 
 double
