@@ -318,6 +318,11 @@ fail_keeping_frames (BwVideoJob  *self,
   g_autoptr(GError) finish_error = NULL;
   g_autofree char *display = g_filename_display_name (self->output);
 
+  /* every caller has an error; should one not, the user still gets a sentence */
+  if (run_error == NULL)
+    g_set_error (&run_error, BW_MOTION_ERROR, BW_MOTION_ERROR_ENCODE,
+                 "Frame %d could not be painted. Try again, or with a smaller size.",
+                 self->n_frames + 1);
   if (self->writer == NULL || bw_video_writer_get_n_frames (self->writer) == 0)
     {
       g_clear_object (&self->writer);
@@ -444,10 +449,11 @@ bw_video_job_get_steps (BwVideoJob *self)
 int
 bw_video_job_get_n_frames_expected (BwVideoJob *self)
 {
+  int expected;
+
   g_return_val_if_fail (BW_IS_VIDEO_JOB (self), -1);
 
-  int expected = self->n_expected;
-
+  expected = self->n_expected;
   /* a variable rate: the rest of the length at the mean length of the frames read so far */
   if (expected < 0 && self->duration > 0 && self->read_end > self->first_start)
     expected = MAX (1, (int) lround ((self->duration * GST_SECOND - self->first_start) *
