@@ -2,6 +2,7 @@
 #include "bw-video-job.h"
 
 #include <gio/gio.h>
+#include <gst/gst.h>
 #include <math.h>
 
 #include "motion/bw-motion-error.h"
@@ -20,13 +21,19 @@ struct _BwVideoJob {
   GArray *blends;
   gboolean from_content;
   int frame_steps;            /* of the frames after the first; 0: params.steps */
+  int fail_after;             /* tests: frames before an injected error; -1: none */
 
   BwVideoReader *reader;
   BwImage *first;             /* read by new(), so a file that is not a video fails there */
   BwVideoWriter *writer;
   BwSession *session;         /* of the frame under way, while it runs */
   char *warning;
-  int n_expected;
+  int n_expected;             /* from the length and a constant rate; -1: see below */
+  double duration;            /* of the video, s; -1 when the container does not say */
+  gint64 first_start;         /* of the first frame, ns */
+  gint64 first_duration;
+  gint64 read_end;            /* where the last frame read ends, ns */
+  int n_read;
 
   int n_frames;
   int step;                   /* of the frame under way */
@@ -83,6 +90,7 @@ bw_video_job_init (BwVideoJob *self)
   self->styles = g_ptr_array_new_with_free_func (g_object_unref);
   self->blends = g_array_new (FALSE, FALSE, sizeof (double));
   self->n_expected = -1;
+  self->fail_after = -1;
 }
 
 BwVideoJob *
@@ -115,9 +123,14 @@ bw_video_job_new (const BwParams  *params,
         }
       return NULL;
     }
+  bw_video_reader_get_frame_time (self->reader, &self->first_start, &self->first_duration);
+  self->read_end = self->first_start + self->first_duration;
+  self->n_read = 1;
   bw_video_reader_get_rate (self->reader, &fps_n, &fps_d);
   duration = bw_video_reader_get_duration (self->reader);
-  if (duration > 0)
+  self->duration = duration;
+  /* a variable rate (0/1) is counted as the frames come: bw_video_job_get_n_frames_expected() */
+  if (duration > 0 && fps_n > 0)
     self->n_expected = MAX (1, (int) lround (duration * fps_n / fps_d));
   return g_steal_pointer (&self);
 }
@@ -212,9 +225,17 @@ static double
 mean_abs_diff (BwImage *a,
                BwImage *b)
 {
-  gsize n = (gsize) 3 * bw_image_get_width (a) * bw_image_get_height (a);
-  const float *x = bw_image_get_data (a), *y = bw_image_get_data (b);
+  int w = bw_image_get_width (a), h = bw_image_get_height (a);
+  gsize n = (gsize) 3 * w * h;
+  g_autoptr(BwImage) same = NULL;
+  const float *x = bw_image_get_data (a), *y;
   double acc = 0;
+
+  /* the reader gives every frame the first one's size; should one differ all the same, it
+   * is compared at this one's size rather than read past */
+  if (bw_image_get_width (b) != w || bw_image_get_height (b) != h)
+    b = same = bw_image_scale (b, w, h);
+  y = bw_image_get_data (b);
 
   for (gsize i = 0; i < n; i++)
     acc += fabsf (x[i] - y[i]);
@@ -245,7 +266,12 @@ stylise (BwVideoJob    *self,
   g_autoptr(GError) run_error = NULL;
 
   if (init)
-    params.init = BW_INIT_IMAGE;
+    {
+      params.init = BW_INIT_IMAGE;
+      /* the previous result is painted at full size already: coarse-to-fine passes would
+       * shrink it to the coarsest pass, paint over the blur and split the frame's few steps */
+      params.scales = 1;
+    }
   params.steps = steps_of_frame (self, self->n_frames);
   session = bw_engine_new_session (self->engine, &params);
   bw_session_set_content (session, frame);
@@ -273,6 +299,56 @@ stylise (BwVideoJob    *self,
   return bw_session_get_image (session, error);
 }
 
+void
+bw_video_job_fail_after (BwVideoJob *self,
+                         int         n_frames)
+{
+  g_return_if_fail (BW_IS_VIDEO_JOB (self));
+
+  self->fail_after = n_frames;
+}
+
+/* After an error: ends the stream so that the frames so far are a playable file, as Stop
+ * does, and says so in @run_error, which goes to @error. A writer that failed itself cannot
+ * end its file; that is then removed with the writer (the .part), and only @run_error said. */
+static gboolean
+fail_keeping_frames (BwVideoJob  *self,
+                     GError      *run_error,
+                     GError     **error)
+{
+  g_autoptr(GError) finish_error = NULL;
+  g_autofree char *display = g_filename_display_name (self->output);
+
+  /* every caller has an error; should one not, the user still gets a sentence */
+  if (run_error == NULL)
+    g_set_error (&run_error, BW_MOTION_ERROR, BW_MOTION_ERROR_ENCODE,
+                 "Frame %d could not be painted. Try again, or with a smaller size.",
+                 self->n_frames + 1);
+  if (self->writer == NULL || bw_video_writer_get_n_frames (self->writer) == 0)
+    {
+      g_clear_object (&self->writer);
+      g_propagate_error (error, run_error);
+      return FALSE;
+    }
+  if (!bw_video_writer_finish (self->writer, &finish_error))
+    {
+      g_debug ("the frames so far could not be kept: %s", finish_error->message);
+      g_clear_object (&self->writer);
+      g_propagate_error (error, run_error);
+      return FALSE;
+    }
+  /* the same domain and code, so that callers still tell errors apart */
+  if (self->n_frames == 1)
+    g_set_error (error, run_error->domain, run_error->code,
+                 "%s The frame painted before it is in “%s”.", run_error->message, display);
+  else
+    g_set_error (error, run_error->domain, run_error->code,
+                 "%s The %d frames painted before it are in “%s”.", run_error->message,
+                 self->n_frames, display);
+  g_error_free (run_error);
+  return FALSE;
+}
+
 gboolean
 bw_video_job_run (BwVideoJob    *self,
                   BwEngine      *engine,
@@ -281,6 +357,7 @@ bw_video_job_run (BwVideoJob    *self,
 {
   g_autoptr(BwImage) previous_in = NULL;
   g_autoptr(BwImage) previous_out = NULL;
+  g_autoptr(GError) run_error = NULL;
   gboolean cancelled = FALSE;
 
   g_return_val_if_fail (BW_IS_VIDEO_JOB (self), FALSE);
@@ -289,20 +366,38 @@ bw_video_job_run (BwVideoJob    *self,
 
   self->engine = g_object_ref (engine);
   self->started = g_get_monotonic_time ();
+  /* every failure below goes through fail_keeping_frames(): an error must not lose the
+   * frames painted so far, which may have taken hours */
   while (!cancelled)
     {
-      g_autoptr(BwImage) frame = self->first ? g_steal_pointer (&self->first)
-                                             : bw_video_reader_next (self->reader, error);
+      g_autoptr(BwImage) frame = NULL;
       g_autoptr(BwImage) out = NULL;
+      gint64 start = self->first_start, duration = self->first_duration;
 
+      if (self->n_frames == self->fail_after)
+        {
+          g_set_error (&run_error, BW_MOTION_ERROR, BW_MOTION_ERROR_DECODE,
+                       "Frame %d could not be decoded (a test's error).", self->n_frames + 1);
+          return fail_keeping_frames (self, g_steal_pointer (&run_error), error);
+        }
+      frame = self->first ? g_steal_pointer (&self->first)
+                          : bw_video_reader_next (self->reader, &run_error);
       if (frame == NULL)
         {
-          if (error && *error)
-            return FALSE;
+          if (run_error)
+            return fail_keeping_frames (self, g_steal_pointer (&run_error), error);
           break;
         }
-      if (self->writer == NULL && !open_writer (self, frame, error))
-        return FALSE;
+      /* each frame keeps its own time: a variable rate stays variable, and in step with
+       * the sound */
+      if (self->n_frames > 0)
+        {
+          bw_video_reader_get_frame_time (self->reader, &start, &duration);
+          self->read_end = start + duration;
+          self->n_read++;
+        }
+      if (self->writer == NULL && !open_writer (self, frame, &run_error))
+        return fail_keeping_frames (self, g_steal_pointer (&run_error), error);
       /* a cancel between frames still ends the stream below */
       if (g_cancellable_is_cancelled (cancellable))
         {
@@ -310,9 +405,9 @@ bw_video_job_run (BwVideoJob    *self,
           break;
         }
       out = stylise (self, frame, self->from_content ? NULL : previous_out, cancellable,
-                     &cancelled, error);
-      if (out == NULL || !bw_video_writer_add (self->writer, out, error))
-        return FALSE;
+                     &cancelled, &run_error);
+      if (out == NULL || !bw_video_writer_add_timed (self->writer, out, start, duration, &run_error))
+        return fail_keeping_frames (self, g_steal_pointer (&run_error), error);
       if (previous_in)
         {
           self->flicker_in += mean_abs_diff (frame, previous_in);
@@ -355,10 +450,17 @@ bw_video_job_get_steps (BwVideoJob *self)
 int
 bw_video_job_get_n_frames_expected (BwVideoJob *self)
 {
+  int expected;
+
   g_return_val_if_fail (BW_IS_VIDEO_JOB (self), -1);
 
+  expected = self->n_expected;
+  /* a variable rate: the rest of the length at the mean length of the frames read so far */
+  if (expected < 0 && self->duration > 0 && self->read_end > self->first_start)
+    expected = MAX (1, (int) lround ((self->duration * GST_SECOND - self->first_start) *
+                                     self->n_read / (self->read_end - self->first_start)));
   /* a container's length can be a little short; never expect fewer than are done */
-  return self->n_expected < 0 ? -1 : MAX (self->n_expected, self->n_frames + (self->step > 0));
+  return expected < 0 ? -1 : MAX (expected, self->n_frames + (self->step > 0));
 }
 
 double

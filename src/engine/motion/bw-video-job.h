@@ -1,8 +1,9 @@
 /* bw-video-job.h: a video as content: every frame stylised and written as WebM at the
- * source's frame rate, with the source's sound.
+ * source's own frame times (a variable rate stays variable), with the source's sound.
  *
  * Each frame starts from the previous result, so the painting stays still where the scene
- * does. The CLI and the app's worker both run this; it runs on the thread that owns the
+ * does; such a frame paints in one pass at full size (coarse-to-fine passes are for the
+ * first). The CLI and the app's worker both run this; it runs on the thread that owns the
  * engine and emits its signals there.
  */
 #pragma once
@@ -43,17 +44,25 @@ void        bw_video_job_set_weights      (BwVideoJob      *self,
 /* Stylises every frame, emitting ::step after each optimisation step and ::frame after each
  * frame is written. When @cancellable is cancelled, the frame under way is written as far as
  * it got, the stream is ended so that the file plays, and this returns FALSE with
- * G_IO_ERROR_CANCELLED. */
+ * G_IO_ERROR_CANCELLED. After an error (a frame that cannot be decoded, a failed step) the
+ * frames written so far are kept the same way, and the error says so; only when the writer
+ * itself failed, or no frame was written, is there no file. */
 gboolean    bw_video_job_run              (BwVideoJob      *self,
                                            BwEngine        *engine,
                                            GCancellable    *cancellable,
                                            GError         **error);
 
+/* For tests: the run fails as a frame that cannot be decoded would, once @n_frames frames
+ * are written (-1, the default: never). */
+void        bw_video_job_fail_after       (BwVideoJob      *self,
+                                           int              n_frames);
+
 /* Frames written so far. */
 int         bw_video_job_get_n_frames     (BwVideoJob      *self);
 /* The steps of the frame under way (of the next one between frames). */
 int         bw_video_job_get_steps        (BwVideoJob      *self);
-/* The frames the video has, from its length and rate; -1 when the container does not say. */
+/* The frames the video has, from its length and rate (for a variable rate, and the mean
+ * length of the frames read so far); -1 when the container does not say. */
 int         bw_video_job_get_n_frames_expected (BwVideoJob *self);
 /* From the time the frames so far took; -1 before the first step or when the length is
  * unknown. */

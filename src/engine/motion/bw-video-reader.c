@@ -1,4 +1,10 @@
-/* bw-video-reader.c: filesrc ! decodebin ! videoconvert ! appsink (RGB)
+/* bw-video-reader.c: filesrc ! decodebin ! videoflip ! videoconvert ! appsink (RGB)
+ *
+ * videoflip turns the frames upright from the stream's image-orientation tag (a phone's
+ * rotate-90); frames come out in square pixels, and every frame in the first frame's size
+ * (a later one of another shape scaled into it, with black borders), so that what reads
+ * them can compare consecutive frames and write them to one stream. Each frame's time is
+ * the source's own: a variable frame rate stays variable.
  *
  * decodebin also tells whether there is sound, and whether it can be decoded: it exposes all
  * its pads, or reports a stream it has no decoder for, before the first frame comes out.
@@ -23,7 +29,17 @@ struct _BwVideoReader {
   GstElement *sink;
   char *display;
   int longest_side;
-  int fps_n, fps_d;
+  int fps_n, fps_d;           /* 0/1: variable or not known */
+  int box_w, box_h;           /* the first frame's size, which every frame gets; 0 before */
+  int first_w, first_h;       /* and its size as decoded, with its shown width */
+  double first_dw;
+
+  /* the frame after the one returned last, read ahead for its start time (the length of a
+   * frame whose buffer does not say) */
+  GstSample *ahead;
+  GError *ahead_error;
+  gint64 frame_start, frame_duration;   /* of the frame returned last, ns */
+  gboolean have_frame;
 
   /* set by decodebin's streaming threads */
   GMutex audio_lock;
@@ -45,6 +61,8 @@ bw_video_reader_finalize (GObject *object)
       gst_object_unref (self->pipeline);
     }
   g_clear_object (&self->sink);
+  g_clear_pointer (&self->ahead, gst_sample_unref);
+  g_clear_error (&self->ahead_error);
   g_free (self->display);
   g_free (self->audio_codec);
   g_mutex_clear (&self->audio_lock);
@@ -60,7 +78,7 @@ bw_video_reader_class_init (BwVideoReaderClass *klass)
 static void
 bw_video_reader_init (BwVideoReader *self)
 {
-  self->fps_n = 25;
+  self->fps_n = 0;
   self->fps_d = 1;
   g_mutex_init (&self->audio_lock);
 }
@@ -138,7 +156,8 @@ bw_video_reader_new (const char  *path,
                    _("“%s” does not exist. Check the file name."), self->display);
       return NULL;
     }
-  self->pipeline = gst_parse_launch ("filesrc name=src ! decodebin name=dec ! videoconvert ! "
+  self->pipeline = gst_parse_launch ("filesrc name=src ! decodebin name=dec ! "
+                                     "videoflip video-direction=auto ! videoconvert ! "
                                      "video/x-raw,format=RGB ! appsink name=sink sync=false "
                                      "max-buffers=2", &parse_error);
   if (self->pipeline == NULL || parse_error != NULL)
@@ -234,17 +253,120 @@ pull_sample (BwVideoReader  *self,
   return NULL;
 }
 
+/* The sample's start as running time, or -1 when it has none. */
+static gint64
+sample_start (GstSample *sample)
+{
+  GstBuffer *buffer = gst_sample_get_buffer (sample);
+  const GstSegment *segment = gst_sample_get_segment (sample);
+  GstClockTime pts = GST_BUFFER_PTS (buffer);
+
+  if (!GST_CLOCK_TIME_IS_VALID (pts))
+    return -1;
+  if (segment && segment->format == GST_FORMAT_TIME)
+    pts = gst_segment_to_running_time (segment, GST_FORMAT_TIME, pts);
+  return GST_CLOCK_TIME_IS_VALID (pts) ? (gint64) pts : -1;
+}
+
+/* The frame's start and length: its own, or what the frames around it say. */
+static void
+set_frame_time (BwVideoReader *self,
+                GstSample     *sample)
+{
+  GstBuffer *buffer = gst_sample_get_buffer (sample);
+  gint64 start = sample_start (sample);
+  gint64 next = self->ahead ? sample_start (self->ahead) : -1;
+  gint64 previous_end = self->have_frame ? self->frame_start + self->frame_duration : 0;
+  gint64 duration;
+
+  /* no time, or one that goes back: right after the frame before */
+  if (start < 0 || (self->have_frame && start <= self->frame_start))
+    start = previous_end;
+  /* until the next frame when it says when it starts: no gap and no overlap, whatever the
+   * container's rounding of durations */
+  if (next > start)
+    duration = next - start;
+  else if (GST_BUFFER_DURATION_IS_VALID (buffer) && GST_BUFFER_DURATION (buffer) > 0)
+    duration = GST_BUFFER_DURATION (buffer);
+  else if (self->fps_n > 0)
+    duration = gst_util_uint64_scale (GST_SECOND, self->fps_d, self->fps_n);
+  else if (self->have_frame)
+    duration = self->frame_duration;
+  else
+    duration = GST_SECOND / 25;   /* nothing says: the PAL rate most players assume */
+  self->frame_start = start;
+  self->frame_duration = duration;
+  self->have_frame = TRUE;
+}
+
+/* @image (@w x @h, planar) at the size it is shown at: square pixels, scaled so that its
+ * longer side is longest_side, and after the first frame in that frame's box. */
+static BwImage *
+fit_frame (BwVideoReader *self,
+           BwImage       *image,
+           int            par_n,
+           int            par_d)
+{
+  int w = bw_image_get_width (image), h = bw_image_get_height (image);
+  double dw = w, dh = h;
+  int fw, fh;
+  g_autoptr(BwImage) scaled = NULL;
+  float *data;
+  const float *src;
+
+  /* square pixels: a 2:1 pixel is two pixels wide */
+  if (par_n > 0 && par_d > 0 && par_n != par_d)
+    dw = w * (double) par_n / par_d;
+  if (self->box_w == 0)
+    {
+      double f = self->longest_side > 0 ? self->longest_side / MAX (dw, dh) : 1;
+      self->box_w = MAX (1, (int) lround (dw * f));
+      self->box_h = MAX (1, (int) lround (dh * f));
+      self->first_w = w;
+      self->first_h = h;
+      self->first_dw = dw;
+    }
+  if (w == self->box_w && h == self->box_h)
+    return g_object_ref (image);
+  /* the first frame's shape: straight to the box, with no border from rounding */
+  if (w == self->first_w && h == self->first_h && dw == self->first_dw)
+    return bw_image_scale (image, self->box_w, self->box_h);
+  /* a frame of another shape than the first: whole, centred, with black borders */
+  {
+    double f = MIN (self->box_w / dw, self->box_h / dh);
+    fw = CLAMP ((int) lround (dw * f), 1, self->box_w);
+    fh = CLAMP ((int) lround (dh * f), 1, self->box_h);
+  }
+  scaled = bw_image_scale (image, fw, fh);
+  if (fw == self->box_w && fh == self->box_h)
+    return g_steal_pointer (&scaled);
+  data = g_new0 (float, (gsize) 3 * self->box_w * self->box_h);
+  src = bw_image_get_data (scaled);
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < fh; y++)
+      memcpy (data + (gsize) c * self->box_w * self->box_h +
+                     (gsize) (y + (self->box_h - fh) / 2) * self->box_w + (self->box_w - fw) / 2,
+              src + (gsize) c * fw * fh + (gsize) y * fw, sizeof (float) * fw);
+  return bw_image_new_take (self->box_w, self->box_h, data);
+}
+
 BwImage *
 bw_video_reader_next (BwVideoReader  *self,
                       GError        **error)
 {
-  g_autoptr(GstSample) sample = pull_sample (self, error);
+  g_autoptr(GstSample) sample = NULL;
   GstVideoInfo info;
   GstVideoFrame frame;
   g_autoptr(BwImage) image = NULL;
   float *data;
   int w, h;
 
+  if (self->ahead_error)
+    {
+      g_propagate_error (error, g_steal_pointer (&self->ahead_error));
+      return NULL;
+    }
+  sample = self->ahead ? g_steal_pointer (&self->ahead) : pull_sample (self, error);
   if (sample == NULL)
     return NULL;
   if (!gst_video_info_from_caps (&info, gst_sample_get_caps (sample)) ||
@@ -254,11 +376,9 @@ bw_video_reader_next (BwVideoReader  *self,
                    _("“%s” gave a frame Brushwork cannot read."), self->display);
       return NULL;
     }
-  if (GST_VIDEO_INFO_FPS_N (&info) > 0)
-    {
-      self->fps_n = GST_VIDEO_INFO_FPS_N (&info);
-      self->fps_d = GST_VIDEO_INFO_FPS_D (&info);
-    }
+  /* 0/1 is GStreamer's word for a variable rate */
+  self->fps_n = MAX (0, GST_VIDEO_INFO_FPS_N (&info));
+  self->fps_d = self->fps_n > 0 ? GST_VIDEO_INFO_FPS_D (&info) : 1;
   w = GST_VIDEO_INFO_WIDTH (&info);
   h = GST_VIDEO_INFO_HEIGHT (&info);
   data = g_new (float, (gsize) 3 * w * h);
@@ -272,14 +392,19 @@ bw_video_reader_next (BwVideoReader  *self,
     }
   gst_video_frame_unmap (&frame);
   image = bw_image_new_take (w, h, data);
-  if (self->longest_side > 0 && MAX (w, h) != self->longest_side)
-    {
-      double f = (double) self->longest_side / MAX (w, h);
-      BwImage *scaled = bw_image_scale (image, MAX (1, (int) lround (w * f)), MAX (1, (int) lround (h * f)));
-      g_set_object (&image, scaled);
-      g_object_unref (scaled);
-    }
-  return g_steal_pointer (&image);
+  /* the next frame's start is this one's end; an error there is the next call's */
+  self->ahead = pull_sample (self, &self->ahead_error);
+  set_frame_time (self, sample);
+  return fit_frame (self, image, GST_VIDEO_INFO_PAR_N (&info), GST_VIDEO_INFO_PAR_D (&info));
+}
+
+void
+bw_video_reader_get_frame_time (BwVideoReader *self,
+                                gint64        *start,
+                                gint64        *duration)
+{
+  *start = self->frame_start;
+  *duration = self->frame_duration;
 }
 
 /* Waits for the pipeline to preroll, so that queries and seeks have a stream to act on. */
@@ -315,6 +440,10 @@ bw_video_reader_seek (BwVideoReader  *self,
 {
   if (!wait_prerolled (self, error))
     return FALSE;
+  /* the frame read ahead is from before the seek */
+  g_clear_pointer (&self->ahead, gst_sample_unref);
+  g_clear_error (&self->ahead_error);
+  self->have_frame = FALSE;
   /* ACCURATE: a scrubber shows the frame at the position asked for, not the keyframe before */
   if (!gst_element_seek_simple (self->pipeline, GST_FORMAT_TIME,
                                 GST_SEEK_FLAG_FLUSH | GST_SEEK_FLAG_ACCURATE,

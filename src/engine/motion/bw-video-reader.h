@@ -11,7 +11,9 @@ G_DECLARE_FINAL_TYPE (BwVideoReader, bw_video_reader, BW, VIDEO_READER, GObject)
 /* TRUE when @path looks like a video rather than a still image. */
 gboolean       bw_video_reader_is_video   (const char     *path);
 
-/* Frames come scaled so that their longer side is @longest_side (0: as they are). */
+/* Frames come upright (after the stream's rotation tag), in square pixels, scaled so that
+ * their longer side is @longest_side (0: as they are), and all in the first frame's size: a
+ * later frame of another shape is scaled into it whole, with black borders. */
 BwVideoReader *bw_video_reader_new        (const char     *path,
                                            int             longest_side,
                                            GError        **error);
@@ -39,9 +41,17 @@ BwImage       *bw_video_reader_get_frame_at (const char   *path,
                                              double        seconds,
                                              double       *duration,
                                              GError      **error);
-/* The frame rate, known once the first frame has been read. */
+/* The frame rate, known once the first frame has been read; 0/1 when it varies (or the
+ * file does not say): then only each frame's time (bw_video_reader_get_frame_time()) tells. */
 void           bw_video_reader_get_rate   (BwVideoReader  *self,
                                            int            *fps_n,
                                            int            *fps_d);
+/* Of the frame bw_video_reader_next() returned last: when it is shown, in nanoseconds from
+ * the start of the video (or of the seek), and for how long: until the next frame starts,
+ * else its own length, else a frame at the video's rate. A frame without a time follows the
+ * one before. */
+void           bw_video_reader_get_frame_time (BwVideoReader *self,
+                                               gint64        *start,
+                                               gint64        *duration);
 
 G_END_DECLS

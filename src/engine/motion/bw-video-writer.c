@@ -51,6 +51,7 @@ struct _BwVideoWriter {
   char *display;
   int width, height, fps_n, fps_d;
   guint n_frames;
+  GstClockTime end_time;      /* where the last frame written ends */
   gboolean finished;
 
   /* sound: the probe at the Opus encoder's input runs on a streaming thread */
@@ -456,21 +457,39 @@ bw_video_writer_add (BwVideoWriter  *self,
                      BwImage        *frame,
                      GError        **error)
 {
+  GstClockTime start;
+
+  g_return_val_if_fail (self->fps_n > 0, FALSE);
+
+  start = frame_time (self, self->n_frames);
+  return bw_video_writer_add_timed (self, frame, start,
+                                    frame_time (self, self->n_frames + 1) - start, error);
+}
+
+gboolean
+bw_video_writer_add_timed (BwVideoWriter  *self,
+                           BwImage        *frame,
+                           gint64          start,
+                           gint64          duration,
+                           GError        **error)
+{
   g_autoptr(BwImage) scaled = NULL;
   g_autoptr(GBytes) rgb = NULL;
   GstBuffer *buffer;
 
   g_return_val_if_fail (!self->finished, FALSE);
+  g_return_val_if_fail (start >= 0 && duration > 0, FALSE);
 
   scaled = bw_image_scale (frame, self->width, self->height);
   rgb = bw_image_to_rgb8 (scaled);
 #ifdef BW_HAVE_WEBP
   if (self->webp)
     {
-      int ms = (int) (frame_time (self, self->n_frames) / GST_MSECOND);
+      int ms = (int) (start / GST_MSECOND);
       if (!bw_webp_encoder_add (self->webp, g_bytes_get_data (rgb, NULL), ms, error))
         return FALSE;
       self->n_frames++;
+      self->end_time = MAX (self->end_time, (GstClockTime) (start + duration));
       return TRUE;
     }
 #endif
@@ -482,8 +501,8 @@ bw_video_writer_add (BwVideoWriter  *self,
   if (!check_bus (self, 0, error))
     return FALSE;
   buffer = gst_buffer_new_wrapped_bytes (rgb);
-  GST_BUFFER_PTS (buffer) = frame_time (self, self->n_frames);
-  GST_BUFFER_DURATION (buffer) = frame_time (self, self->n_frames + 1) - GST_BUFFER_PTS (buffer);
+  GST_BUFFER_PTS (buffer) = start;
+  GST_BUFFER_DURATION (buffer) = duration;
   if (gst_app_src_push_buffer (GST_APP_SRC (self->src), buffer) != GST_FLOW_OK)
     {
       g_set_error (error, BW_MOTION_ERROR, BW_MOTION_ERROR_ENCODE,
@@ -492,6 +511,7 @@ bw_video_writer_add (BwVideoWriter  *self,
       return FALSE;
     }
   self->n_frames++;
+  self->end_time = MAX (self->end_time, (GstClockTime) (start + duration));
   return TRUE;
 }
 
@@ -541,7 +561,7 @@ bw_video_writer_finish (BwVideoWriter  *self,
 #ifdef BW_HAVE_WEBP
   if (self->webp)
     {
-      int end_ms = (int) (frame_time (self, self->n_frames) / GST_MSECOND);
+      int end_ms = (int) (self->end_time / GST_MSECOND);
       g_autoptr(GBytes) data = bw_webp_encoder_finish (self->webp, end_ms, error);
       gsize size;
       const char *bytes;
@@ -558,7 +578,7 @@ bw_video_writer_finish (BwVideoWriter  *self,
 #endif
   /* the sound stops where the frames do */
   g_mutex_lock (&self->audio_lock);
-  self->audio_end = frame_time (self, self->n_frames);
+  self->audio_end = self->end_time;
   g_mutex_unlock (&self->audio_lock);
   gst_app_src_end_of_stream (GST_APP_SRC (self->src));
   if (!wait_for_eos (self, error))

@@ -29,7 +29,8 @@ gboolean       bw_video_writer_check_format (const char     *path,
 char          *bw_video_writer_dup_partial_path (const char *path);
 
 /* Frames are scaled to @width x @height (rounded down to even numbers, as the encoders need).
- * @fps_n / @fps_d is the frame rate. */
+ * @fps_n / @fps_d is the frame rate; 0/1 for a variable one, whose frames then come with
+ * their times (bw_video_writer_add_timed()). */
 BwVideoWriter *bw_video_writer_new      (const char     *path,
                                          int             width,
                                          int             height,
@@ -48,9 +49,17 @@ BwVideoWriter *bw_video_writer_new_with_audio (const char  *path,
                                                int          fps_d,
                                                const char  *audio_from,
                                                GError     **error);
+/* The next frame at the writer's rate. */
 gboolean       bw_video_writer_add      (BwVideoWriter  *self,
                                          BwImage        *frame,
                                          GError        **error);
+/* A frame shown from @start for @duration (nanoseconds from the start of the video); the
+ * starts must go up. For a source's frames, which keep their own times. */
+gboolean       bw_video_writer_add_timed (BwVideoWriter *self,
+                                          BwImage       *frame,
+                                          gint64         start,
+                                          gint64         duration,
+                                          GError       **error);
 /* Ends the stream, waits for the encoder and renames the file into place. */
 gboolean       bw_video_writer_finish   (BwVideoWriter  *self,
                                          GError        **error);
