@@ -1,0 +1,75 @@
+/* bw-device-private.h: what bw-device.c and bw-device-commands.c share: the device's state
+ * and the helpers both call. */
+#pragma once
+
+#include "bw-device.h"
+
+#define BW_MAX_BINDINGS 8
+
+struct _BwPipeline {
+  char *key;                /* shader name and specialisation, for profiles */
+  double seconds;           /* time spent in it, when profiling */
+  guint dispatches;
+  VkDescriptorSetLayout set_layout;
+  VkPipelineLayout layout;
+  VkPipeline pipeline;
+  guint n_bindings;
+  guint push_size;
+};
+
+typedef enum {
+  BW_FAULT_NONE,
+  BW_FAULT_DEVICE_LOST,
+  BW_FAULT_OOM,
+} BwFault;
+
+struct _BwDevice {
+  GObject parent_instance;
+
+  VkInstance instance;
+  VkDebugUtilsMessengerEXT messenger;
+  VkPhysicalDevice physical;
+  VkPhysicalDeviceProperties props;
+  VkPhysicalDeviceMemoryProperties mem_props;
+  VkDevice device;
+  VkQueue queue;
+  guint32 queue_family;
+  guint32 memory_type;
+  gboolean host_visible;
+  guint64 memory_size;
+
+  VkCommandPool pool;
+  VkCommandBuffer cmd;
+  VkFence fence;
+  gboolean recording;
+  guint64 recording_serial;  /* counts recordings begun: BwBuffer.recorded_in refers to it */
+  gboolean lost;             /* device lost or a wait timed out: the command buffer may still
+                              * be in use, so it is never reset or submitted again */
+  gint64 wait_limit_usec;    /* BRUSHWORK_GPU_TIMEOUT */
+  BwFault fault;             /* BRUSHWORK_FAULT */
+  int fault_step, step;
+
+  VkPipelineCache pipeline_cache;
+  char *pipeline_cache_path;
+  gboolean pipeline_cache_dirty;
+  GHashTable *pipelines;   /* key string -> BwPipeline* */
+
+  BwBuffer *dummy;
+  PFN_vkCmdPushDescriptorSetKHR push_descriptor_set;
+
+  char *name;
+  gboolean profiling;       /* BRUSHWORK_PROFILE=1: time each dispatch on its own */
+  gboolean int64;
+  guint64 allocated, peak_allocated;   /* bytes in buffers, for the memory reports */
+  guint validation_errors;
+  gboolean validating;
+};
+
+/* vk_check: TRUE for VK_SUCCESS, else @error says what failed while doing @what */
+gboolean _bw_device_vk_check        (VkResult     result,
+                                     const char  *what,
+                                     GError     **error);
+void     _bw_device_set_lost_error  (GError     **error);
+/* TRUE once, when BRUSHWORK_FAULT asks for @kind now */
+gboolean _bw_device_fault           (BwDevice    *self,
+                                     BwFault      kind);
