@@ -67,6 +67,7 @@ typedef struct {
   int scales;
   int save_every;
   char *weights;
+  char *weights_convention;
   char *device;
   int jpeg_quality;
   char *timelapse;
@@ -91,6 +92,7 @@ options_clear (Options *opts)
   g_free (opts->content_layers);
   g_free (opts->style_layers);
   g_free (opts->weights);
+  g_free (opts->weights_convention);
   g_free (opts->device);
   g_free (opts->timelapse);
   g_free (opts->make_manifest);
@@ -465,6 +467,16 @@ open_engine (const Options  *opts,
   weights = bw_weights_load (weights_path, error);
   if (weights == NULL)
     return NULL;
+  if (opts->weights_convention)
+    {
+      BwWeightsConvention convention;
+
+      /* checked in main(): a wrong name is a usage error */
+      if (bw_weights_convention_from_string (opts->weights_convention, &convention))
+        bw_weights_set_convention (weights, convention);
+    }
+  if (!opts->quiet && bw_weights_get_convention (weights) == BW_WEIGHTS_CONVENTION_CAFFE)
+    g_printerr ("The weights take Caffe's input (BGR, 0-255, mean pixel subtracted).\n");
   engine = bw_engine_new (opts->device, weights, error);
   if (engine && !opts->quiet)
     g_printerr ("Using %s\n", bw_engine_get_device_name (engine));
@@ -711,6 +723,7 @@ main (int   argc,
     { "frame-steps", 0, 0, G_OPTION_ARG_INT, &opts.frame_steps, "With a video as content: steps for each frame after the first, which starts from the previous result (default: --steps)", "N" },
     { "video-from-content", 0, 0, G_OPTION_ARG_NONE, &opts.video_from_content, "With a video as content: start each frame from the photo rather than the previous result (flickers more)", NULL },
     { "weights", 'w', 0, G_OPTION_ARG_FILENAME, &opts.weights, "VGG19 weights (.pth or .safetensors)", "FILE" },
+    { "weights-convention", 0, 0, G_OPTION_ARG_STRING, &opts.weights_convention, "The input the weights were trained on: torchvision (RGB, ImageNet mean and std) or caffe (BGR, 0-255, mean pixel); default: what a .safetensors file's metadata says, else torchvision", "NAME" },
     { "device", 'd', 0, G_OPTION_ARG_STRING, &opts.device, "Vulkan device: index or part of its name", "DEVICE" },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &opts.quiet, "Print nothing but errors", NULL },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &opts.verbose, "Print a line per step with the losses", NULL },
@@ -752,6 +765,14 @@ main (int   argc,
     return usage_error ("No style image: give a painting with --style FILE.");
   if (opts.output == NULL)
     return usage_error ("No output file: say where to write the result with --output FILE.");
+  if (opts.weights_convention)
+    {
+      BwWeightsConvention convention;
+
+      if (!bw_weights_convention_from_string (opts.weights_convention, &convention))
+        return usage_error ("Unknown --weights-convention “%s”: use torchvision or caffe.",
+                            opts.weights_convention);
+    }
   if (!bw_params_init_preset (&params, opts.preset ? opts.preset : "default"))
     return usage_error ("Unknown preset “%s”: use seed or default.", opts.preset);
   video = bw_video_reader_is_video (opts.content);

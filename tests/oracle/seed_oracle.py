@@ -8,8 +8,14 @@ taken after the (in-place) ReLUs of modules 0, 5, 10, 19, 21, 28, content loss m
 on relu4_2, style loss sum_l w_l mean((G - A)^2) / (c h w) with G = F F^T unnormalised,
 w = 1, .75, .2, .2, .2, total = 1 * content + 1e6 * style, Adam lr 0.003 on the normalised image.
 
+With --caffe it runs the same network as Caffe's weights are run (Simonyan & Zisserman's VGG19,
+which expects BGR in [0, 255] minus the mean pixel): the images it writes are plain RGB in
+[0, 1], and it converts them to Caffe's input itself, so the C side's folding of that
+convention into conv1_1 is checked against the plain definition. It writes only the features
+and the seed loss's gradient then (see caffe_main).
+
 Usage: seed_oracle.py OUTDIR [--height H --width W --style-height H --style-width W
-                              --steps N --seed S]
+                              --steps N --seed S] [--caffe]
 """
 import argparse
 import os
@@ -77,6 +83,55 @@ def normalised_image(h, w, generator):
     return (image - mean) / std
 
 
+# Caffe's mean pixel, in BGR order (Simonyan & Zisserman's release notes)
+CAFFE_MEAN_BGR = (103.939, 116.779, 123.68)
+
+
+def caffe_input(rgb01):
+    """An RGB image in [0, 1] as Caffe's VGG19 takes it: BGR, 0-255, mean pixel subtracted."""
+    bgr = rgb01[:, [2, 1, 0]] * 255.0
+    return bgr - torch.tensor(CAFFE_MEAN_BGR).view(1, 3, 1, 1)
+
+
+def caffe_main(args):
+    """The seed's losses on a network whose weights take Caffe's input. The leaf the gradient is
+    taken for is the plain [0, 1] RGB image x (the C side optimises a normalisation of it and
+    converts with the chain rule of that affine map)."""
+    vgg = make_network(args.seed)
+    # Random weights know nothing of scale: shrink conv1_1 as Caffe's own are (its input is
+    # ~57x torchvision's), so that activations stay on the scale of the torchvision test and
+    # the random biases still matter
+    with torch.no_grad():
+        vgg[0].weight /= 64.0
+    with open(os.path.join(args.outdir, "weights.bin"), "wb") as f:
+        for m in vgg:
+            if isinstance(m, torch.nn.Conv2d):
+                f.write(m.weight.detach().contiguous().numpy().tobytes())
+                f.write(m.bias.detach().contiguous().numpy().tobytes())
+
+    g = torch.Generator().manual_seed(args.seed + 1)
+    content = torch.rand(1, 3, args.height, args.width, generator=g)
+    style = torch.rand(1, 3, args.style_height, args.style_width, generator=g)
+    probe = torch.rand(1, 3, args.height, args.width, generator=g)
+    write(args.outdir, "content.bin", content)
+    write(args.outdir, "style.bin", style)
+    write(args.outdir, "probe.bin", probe)
+
+    content_features = get_features(caffe_input(content), vgg)
+    style_grams = {k: gram_matrix(v) for k, v in get_features(caffe_input(style), vgg).items()}
+    x = probe.clone().requires_grad_(True)
+    feats = get_features(caffe_input(x), vgg)
+    for name, t in feats.items():
+        write(args.outdir, "probe_%s.bin" % name, t)
+    c_loss, s_loss, total = seed_losses(feats, content_features, style_grams)
+    total.backward()
+    write(args.outdir, "probe_grad_rgb01.bin", x.grad)
+    with open(os.path.join(args.outdir, "values.txt"), "w") as f:
+        for name, v in [("probe_content", c_loss.item()), ("probe_style", s_loss.item()),
+                        ("probe_total", total.item())]:
+            f.write("%s %.17g\n" % (name, v))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("outdir")
@@ -88,9 +143,14 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--lbfgs-steps", type=int, default=8)
     ap.add_argument("--lbfgs-history", type=int, default=3)
+    ap.add_argument("--caffe", action="store_true",
+                    help="weights that take Caffe's input; features and gradient only")
     args = ap.parse_args()
     os.makedirs(args.outdir, exist_ok=True)
     torch.set_num_threads(2)
+    if args.caffe:
+        caffe_main(args)
+        return
 
     vgg = make_network(args.seed)
     # weights.bin: for each conv in order, weight [out][in][3][3] then bias [out]

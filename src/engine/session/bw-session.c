@@ -223,7 +223,7 @@ upload_normalised (BwSession  *self,
   if (raw == NULL || !bw_tensor_upload (raw, bw_image_get_data (image), error))
     return NULL;
   out = bw_tensor_new (self->device, 3, h, w, error);
-  if (out == NULL || !bw_vgg19_normalize (raw, out, FALSE, error) ||
+  if (out == NULL || !bw_vgg19_normalize (self->vgg, raw, out, FALSE, error) ||
       !bw_device_submit (self->device, error))
     return NULL;
   return g_steal_pointer (&out);
@@ -572,7 +572,7 @@ download_image (BwSession  *self,
   BwTensor *image = self->lbfgs && self->have_best ? self->best : self->x;
   float *data;
 
-  if (!bw_vgg19_normalize (image, self->staging, TRUE, error))
+  if (!bw_vgg19_normalize (self->vgg, image, self->staging, TRUE, error))
     return NULL;
   data = bw_tensor_download (self->staging, error);
   if (data == NULL)

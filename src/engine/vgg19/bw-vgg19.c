@@ -14,7 +14,8 @@
 
 #define N_LEVELS 5
 
-const float bw_vgg19_mean[3] = { 0.485f, 0.456f, 0.406f };
+const float bw_vgg19_torchvision_mean[3] = { 0.485f, 0.456f, 0.406f };
+const float bw_vgg19_caffe_mean[3] = { 123.68f / 255.0f, 116.779f / 255.0f, 103.939f / 255.0f };
 const float bw_vgg19_std[3] = { 0.229f, 0.224f, 0.225f };
 
 static const char *const relu_names[BW_VGG19_N_CONVS] = {
@@ -26,6 +27,8 @@ struct _BwVgg19 {
   GObject parent_instance;
 
   BwDevice *device;
+  BwWeightsConvention convention;
+  const float *mean;                       /* of the normalised image, for the convention */
   BwBuffer *weights[BW_VGG19_N_CONVS];
   BwBuffer *weights_t[BW_VGG19_N_CONVS];   /* transposed and flipped, for the backward pass */
   /* both, transformed for the Winograd path (bw_ops_conv3x3), where it may serve; NULL else */
@@ -110,6 +113,36 @@ bw_vgg19_get_device (BwVgg19 *self)
   return self->device;
 }
 
+BwWeightsConvention
+bw_vgg19_get_convention (BwVgg19 *self)
+{
+  return self->convention;
+}
+
+const float *
+bw_vgg19_get_mean (BwVgg19 *self)
+{
+  return self->mean;
+}
+
+/* conv1_1 for Caffe's weights on the normalised image n = (x - m) / s, m = Caffe's mean/255 in
+ * RGB: Caffe's input is bgr[c'] = 255 x[c] - 255 m[c] = 255 s[c] n[c] with c = 2 - c', so
+ *   sum_c' W[o][c'] bgr[c'] = sum_c (W[o][2 - c] 255 s[c]) n[c]
+ * exactly, zero padding included (n = 0 is bgr = 0); the bias is unchanged. */
+static float *
+caffe_first_conv (const float *w)
+{
+  const BwVgg19Conv *conv = &bw_vgg19_convs[0];
+  float *out = g_new (float, (gsize) conv->out_channels * 3 * 9);
+
+  g_assert (conv->in_channels == 3);
+  for (int o = 0; o < conv->out_channels; o++)
+    for (int c = 0; c < 3; c++)
+      for (int k = 0; k < 9; k++)
+        out[(o * 3 + c) * 9 + k] = w[(o * 3 + (2 - c)) * 9 + k] * 255.0f * bw_vgg19_std[c];
+  return out;
+}
+
 int
 bw_vgg19_layer_index (const char *relu_name)
 {
@@ -156,6 +189,9 @@ bw_vgg19_new (BwDevice   *device,
 
   self = g_object_new (BW_TYPE_VGG19, NULL);
   self->device = g_object_ref (device);
+  self->convention = bw_weights_get_convention (weights);
+  self->mean = self->convention == BW_WEIGHTS_CONVENTION_CAFFE ? bw_vgg19_caffe_mean
+                                                               : bw_vgg19_torchvision_mean;
   for (int i = 0; i < BW_VGG19_N_CONVS; i++)
     {
       const BwVgg19Conv *conv = &bw_vgg19_convs[i];
@@ -163,11 +199,14 @@ bw_vgg19_new (BwDevice   *device,
       g_autofree char *bname = g_strdup_printf ("features.%d.bias", conv->module);
       const float *w = bw_weights_lookup (weights, wname, NULL, NULL);
       const float *b = bw_weights_lookup (weights, bname, NULL, NULL);
+      g_autofree float *folded = NULL;
       g_autofree float *packed = NULL;
       g_autofree float *packed_t = NULL;
       g_autofree float *bias4 = NULL;
       gsize n, n_t;
 
+      if (i == 0 && self->convention == BW_WEIGHTS_CONVENTION_CAFFE)
+        w = folded = caffe_first_conv (w);
       packed = bw_tensor_pack_conv_weights (w, conv->out_channels, conv->in_channels, 3, FALSE, &n);
       packed_t = bw_tensor_pack_conv_weights (w, conv->out_channels, conv->in_channels, 3, TRUE, &n_t);
       bias4 = bw_tensor_pack4 (b, conv->out_channels, 1);
@@ -406,17 +445,20 @@ bw_vgg19_prepare (BwVgg19   *self,
 }
 
 gboolean
-bw_vgg19_normalize (BwTensor  *image,
+bw_vgg19_normalize (BwVgg19   *self,
+                    BwTensor  *image,
                     BwTensor  *out,
                     gboolean   inverse,
                     GError   **error)
 {
   float scale[4] = { 1, 1, 1, 0 }, shift[4] = { 0, 0, 0, 0 };
 
+  g_return_val_if_fail (BW_IS_VGG19 (self), FALSE);
+
   for (int c = 0; c < 3; c++)
     {
       scale[c] = inverse ? bw_vgg19_std[c] : 1.0f / bw_vgg19_std[c];
-      shift[c] = inverse ? bw_vgg19_mean[c] : -bw_vgg19_mean[c] / bw_vgg19_std[c];
+      shift[c] = inverse ? self->mean[c] : -self->mean[c] / bw_vgg19_std[c];
     }
   return bw_ops_affine (image, scale, shift, out, error);
 }

@@ -2,7 +2,8 @@
  *
  * Layout: 8-byte little-endian header length, a JSON header
  * {"name": {"dtype": "F32", "shape": [..], "data_offsets": [begin, end]}, "__metadata__": {..}},
- * then the data, offsets relative to its start. The header has a fixed shape, so it is parsed
+ * then the data, offsets relative to its start. __metadata__'s "convention" says which input
+ * the network expects (bw-weights.h). The header has a fixed shape, so it is parsed
  * by hand with a bounded nesting depth: no JSON library recursion for a hostile header to
  * exhaust, and every number is checked against the file before it is used.
  */
@@ -408,11 +409,58 @@ parse_entry (Json       *j,
   return TRUE;
 }
 
+/* {"convention": "caffe", ...}: the spec makes every value a string; only "convention" is
+ * read, the rest skipped whatever it holds. A second __metadata__ replaces the first, as
+ * Python's json would, so one without a convention means torchvision's. */
+static gboolean
+parse_metadata (Json                *j,
+                BwWeightsConvention *convention)
+{
+  BwWeightsConvention found = BW_WEIGHTS_CONVENTION_TORCHVISION;
+
+  if (!expect (j, '{'))
+    return FALSE;
+  while (!peek (j, '}'))
+    {
+      g_autofree char *field = parse_string (j);
+
+      if (field == NULL || !expect (j, ':'))
+        return FALSE;
+      if (g_str_equal (field, "convention"))
+        {
+          g_autofree char *value = NULL;
+
+          if (!peek (j, '"'))
+            return bad (j, "gives a “convention” that is not a string");
+          value = parse_string (j);
+          if (value == NULL)
+            return FALSE;
+          if (!bw_weights_convention_from_string (value, &found))
+            {
+              g_set_error (j->error, BW_WEIGHTS_ERROR, BW_WEIGHTS_ERROR_NETWORK,
+                           "“%s” says its network expects input in the “%s” convention, which "
+                           "Brushwork does not know: it knows “torchvision” and “caffe”. Correct "
+                           "the file's __metadata__ entry “convention”.",
+                           j->src->display, value);
+              return FALSE;
+            }
+        }
+      else if (!skip_value (j, 2))
+        return FALSE;
+      if (!peek (j, '}') && !expect (j, ','))
+        return FALSE;
+    }
+  j->p++;
+  *convention = found;
+  return TRUE;
+}
+
 gboolean
-bw_safetensors_locate (BwSource   *src,
-                       BwSelect    select,
-                       GPtrArray  *refs,
-                       GError    **error)
+bw_safetensors_locate (BwSource            *src,
+                       BwSelect             select,
+                       GPtrArray           *refs,
+                       BwWeightsConvention *convention,
+                       GError             **error)
 {
   guint8 len_le[8];
   guint64 header_len = 0;
@@ -456,7 +504,9 @@ bw_safetensors_locate (BwSource   *src,
         return FALSE;
       if (g_str_equal (key, "__metadata__"))
         {
-          if (!skip_value (&j, 1))
+          /* an object, as the spec has it; anything else is skipped as before, since no
+           * convention can be read from it */
+          if (peek (&j, '{') ? !parse_metadata (&j, convention) : !skip_value (&j, 1))
             return FALSE;
         }
       else if (!parse_entry (&j, key, select, 8 + header_len, refs))

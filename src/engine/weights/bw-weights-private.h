@@ -83,11 +83,14 @@ char        *bw_weights_wanted_name (BwSelect    select,
                                      const char *key);
 
 /* Each parser appends a BwTensorRef per wanted tensor to @refs (which frees them). A key that
- * appears twice keeps its last value, as Python's dict would. */
-gboolean     bw_safetensors_locate (BwSource   *src,
-                                    BwSelect    select,
-                                    GPtrArray  *refs,
-                                    GError    **error);
+ * appears twice keeps its last value, as Python's dict would. A safetensors file may also say
+ * which input its network expects (__metadata__ "convention"): @convention is set to it, and
+ * left alone when the file does not say. */
+gboolean     bw_safetensors_locate (BwSource            *src,
+                                    BwSelect             select,
+                                    GPtrArray           *refs,
+                                    BwWeightsConvention *convention,
+                                    GError             **error);
 gboolean     bw_torch_zip_locate   (BwSource   *src,
                                     BwSelect    select,
                                     GPtrArray  *refs,

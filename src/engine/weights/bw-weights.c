@@ -32,6 +32,7 @@ struct _BwWeights {
 
   GPtrArray *entries;        /* Entry *, in insertion order (the order files are written in) */
   GHashTable *by_name;       /* name -> Entry * */
+  BwWeightsConvention convention;
 };
 
 G_DEFINE_FINAL_TYPE (BwWeights, bw_weights, G_TYPE_OBJECT)
@@ -108,6 +109,44 @@ bw_weights_insert (BwWeights    *self,
     memcpy (e->shape, shape, n_dims * sizeof (gint64));
   e->numel = numel;
   e->data = data;
+}
+
+BwWeightsConvention
+bw_weights_get_convention (BwWeights *self)
+{
+  g_return_val_if_fail (BW_IS_WEIGHTS (self), BW_WEIGHTS_CONVENTION_TORCHVISION);
+
+  return self->convention;
+}
+
+void
+bw_weights_set_convention (BwWeights           *self,
+                           BwWeightsConvention  convention)
+{
+  g_return_if_fail (BW_IS_WEIGHTS (self));
+  g_return_if_fail (convention == BW_WEIGHTS_CONVENTION_TORCHVISION ||
+                    convention == BW_WEIGHTS_CONVENTION_CAFFE);
+
+  self->convention = convention;
+}
+
+const char *
+bw_weights_convention_to_string (BwWeightsConvention convention)
+{
+  return convention == BW_WEIGHTS_CONVENTION_CAFFE ? "caffe" : "torchvision";
+}
+
+gboolean
+bw_weights_convention_from_string (const char          *name,
+                                   BwWeightsConvention *convention)
+{
+  if (g_strcmp0 (name, "torchvision") == 0)
+    *convention = BW_WEIGHTS_CONVENTION_TORCHVISION;
+  else if (g_strcmp0 (name, "caffe") == 0)
+    *convention = BW_WEIGHTS_CONVENTION_CAFFE;
+  else
+    return FALSE;
+  return TRUE;
 }
 
 const float *
@@ -697,6 +736,8 @@ load_source (BwSource    *src,
   const char *format;
   guint64 budget;
   gboolean ok;
+  /* a .pth cannot say, and torchvision's are the only ones there are */
+  BwWeightsConvention convention = BW_WEIGHTS_CONVENTION_TORCHVISION;
 
   if (src->size == 0)
     {
@@ -719,7 +760,7 @@ load_source (BwSource    *src,
       /* before the pickle test: a header length's first byte may well be 0x80, while a
        * legacy file's byte 8 is always part of its magic number */
       format = "safetensors";
-      ok = bw_safetensors_locate (src, select, refs, error);
+      ok = bw_safetensors_locate (src, select, refs, &convention, error);
     }
   else if (head[0] == 0x80)
     {
@@ -756,6 +797,7 @@ load_source (BwSource    *src,
 
   budget = src->size * 4 + 64 * 1024 * 1024;   /* src->size is a real file's: no overflow */
   self = bw_weights_new ();
+  self->convention = convention;
   for (guint i = 0; i < refs->len; i++)
     {
       BwTensorRef *ref = g_ptr_array_index (refs, i);
@@ -927,11 +969,16 @@ write_contents (BwWeights  *self,
                 int         fd,
                 GError    **error)
 {
-  g_autoptr(GString) header = g_string_new ("{\"__metadata__\":{\"format\":\"pt\"}");
+  g_autoptr(GString) header = g_string_new ("{\"__metadata__\":{\"format\":\"pt\"");
   guint64 offset = 0;
   guint8 len_le[8];
   guint64 header_len;
 
+  /* so that the file, loaded again, feeds the network the input it was trained on */
+  if (self->convention != BW_WEIGHTS_CONVENTION_TORCHVISION)
+    g_string_append_printf (header, ",\"convention\":\"%s\"",
+                            bw_weights_convention_to_string (self->convention));
+  g_string_append_c (header, '}');
   for (guint i = 0; i < self->entries->len; i++)
     {
       Entry *e = g_ptr_array_index (self->entries, i);

@@ -17,6 +17,19 @@ typedef enum {
 
 GQuark bw_weights_error_quark (void);
 
+/* What input the network was trained on, and so expects. */
+typedef enum {
+  BW_WEIGHTS_CONVENTION_TORCHVISION,  /* RGB in [0, 1], minus ImageNet's mean, over its std */
+  BW_WEIGHTS_CONVENTION_CAFFE,        /* BGR in [0, 255] minus the mean pixel (103.939, 116.779,
+                                       * 123.68), as Simonyan & Zisserman's original VGG19 */
+} BwWeightsConvention;
+
+/* "torchvision" or "caffe", as a safetensors file's __metadata__ "convention" and
+ * brushwork-cli's --weights-convention spell them. */
+const char  *bw_weights_convention_to_string   (BwWeightsConvention  convention);
+gboolean     bw_weights_convention_from_string (const char          *name,
+                                                BwWeightsConvention *convention);
+
 #define BW_TYPE_WEIGHTS (bw_weights_get_type ())
 G_DECLARE_FINAL_TYPE (BwWeights, bw_weights, BW, WEIGHTS, GObject)
 
@@ -35,6 +48,12 @@ void         bw_weights_insert           (BwWeights     *self,
                                           const gint64  *shape,
                                           guint          n_dims,
                                           float         *data);
+
+/* A loaded file's convention: a safetensors file's __metadata__ "convention" when it has one,
+ * else torchvision's (as every .pth). Set it to override what the file says. */
+BwWeightsConvention bw_weights_get_convention (BwWeights           *self);
+void         bw_weights_set_convention   (BwWeights           *self,
+                                          BwWeightsConvention  convention);
 
 /* Returns NULL if absent. @shape and @n_dims may be NULL. */
 const float *bw_weights_lookup           (BwWeights     *self,
@@ -73,7 +92,8 @@ const char  *bw_weights_get_name         (BwWeights     *self,
 char        *bw_weights_make_manifest    (const char    *path,
                                           GError       **error);
 
-/* Writes all tensors as F32 safetensors, atomically (temporary file, then rename). */
+/* Writes all tensors as F32 safetensors, atomically (temporary file, then rename), with the
+ * convention in its __metadata__ when it is not torchvision's. */
 gboolean     bw_weights_save_safetensors (BwWeights     *self,
                                           const char    *path,
                                           GError       **error);
