@@ -25,6 +25,7 @@
 #endif
 
 #include "bw-engine.h"
+#include "bw-test-quarks.h"
 #include "bw-test-util.h"
 #include "motion/bw-motion-error.h"
 #include "motion/bw-video-job.h"
@@ -1143,6 +1144,8 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
   gst_init (&argc, &argv);
+  /* GStreamer's elements (videoflip among them) pass GLib's first 2048 quarks */
+  bw_test_grow_quarks ();
   oracle_dir = bw_test_run_oracle ("cli_oracle.py", args);
   g_test_add_func ("/motion/frames/timelapse", test_timelapse);
   g_test_add_func ("/motion/frames/video", test_video);
