@@ -229,7 +229,6 @@ upload_normalised (BwSession  *self,
   return g_steal_pointer (&out);
 }
 
-/* The style image at the output's scale: its longer side is size * style_scale. */
 /* The size scaled_style() gives @style in a pass @shift halvings below the output. */
 static void
 style_size_at (BwSession *self,
@@ -247,6 +246,7 @@ style_size_at (BwSession *self,
   *h = MAX (1, (int) lround (sh * f));
 }
 
+/* The style image at the pass's scale: its longer side is the pass's size * style_scale. */
 static BwImage *
 scaled_style (BwSession *self,
               BwImage   *style)
