@@ -39,9 +39,20 @@ is_named (GtkWidget *widget)
       if (title && *title)
         return TRUE;
     }
-  /* Not "labelled by": GTK sets that on every button, to its child, which for an icon is an
-   * image without a name; Brushwork labels its controls directly. */
-  return gtk_test_accessible_has_property (accessible, GTK_ACCESSIBLE_PROPERTY_LABEL);
+  if (gtk_test_accessible_has_property (accessible, GTK_ACCESSIBLE_PROPERTY_LABEL))
+    return TRUE;
+  /* "Labelled by" only for a button whose child is a label with text: GTK sets that relation
+   * on every button, to its child, which for an icon is an image without a name. GTK 4.8
+   * also copies a button's text into its label property; GTK 4.18 (trixie) names it by the
+   * relation alone. */
+  if (GTK_IS_BUTTON (widget) && GTK_IS_LABEL (gtk_button_get_child (GTK_BUTTON (widget))))
+    {
+      const char *text = gtk_label_get_text (GTK_LABEL (gtk_button_get_child (GTK_BUTTON (widget))));
+
+      return *text != '\0' &&
+             gtk_test_accessible_has_relation (accessible, GTK_ACCESSIBLE_RELATION_LABELLED_BY);
+    }
+  return FALSE;
 }
 
 static gboolean
