@@ -68,11 +68,15 @@ case "$mode" in
     # Mesa's drivers keep data that LeakSanitizer reports once they are unloaded before it
     # looks (lavapipe by the Vulkan loader, swrast by GTK's GL probe): their globals are gone
     # by then, and no suppression can name an unloaded module. Lavapipe loaded from the start
-    # stays loaded (ASan must then not insist on coming first); GTK's tests draw with cairo.
+    # stays loaded (ASan must then not insist on coming first); GTK's tests draw with cairo,
+    # with GL off: GDK_DEBUG=gl-disable up to GTK 4.14, GDK_DISABLE=gl from 4.16 (Debian 13),
+    # which no longer knows the first.
     lavapipe=$(/usr/bin/python3 -c 'import glob, json
 for f in sorted(glob.glob("/usr/share/vulkan/icd.d/lvp_icd*.json")):
     print(json.load(open(f))["ICD"]["library_path"]); break')
-    LD_PRELOAD=$lavapipe GDK_DEBUG=gl-disable \
+    no_gl=GDK_DEBUG=gl-disable
+    if pkg-config --atleast-version=4.16 gtk4; then no_gl=GDK_DISABLE=gl; fi
+    env LD_PRELOAD="$lavapipe" "$no_gl" \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:verify_asan_link_order=0 \
     LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

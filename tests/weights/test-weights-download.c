@@ -1267,6 +1267,43 @@ test_wrong_checksum (void)
 }
 
 /* Ranges: cut in the middle with no retry; the rerun fetches only what is missing. */
+/* The offset halfway through the bytes a manifest run asks for, found by one run without a
+ * cut: the ranges follow the tensors' places in the file, which torch's writer chooses (2.6
+ * leaves a gap around the file's half where 1.13 did not), and a cut only happens inside a
+ * range asked for. */
+static guint64
+middle_of_requested (Run *run)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 total = 0, half, middle = 0;
+
+  g_assert_true (download (run, NULL, NULL, &error));
+  g_assert_no_error (error);
+  for (guint pass = 0; pass < 2 && middle == 0; pass++)
+    {
+      guint64 sum = 0;
+
+      half = total / 2;
+      for (guint i = 0; i < n_requests (); i++)
+        {
+          guint64 start, end;
+
+          g_assert_true (parse_range (request (i)->range, server.size, &start, &end));
+          if (pass == 1 && half >= sum && half < sum + (end - start))
+            {
+              middle = start + (half - sum);
+              break;
+            }
+          sum += end - start;
+        }
+      total = sum;
+    }
+  g_assert_cmpuint (middle, >, 0);
+  g_assert_cmpuint (g_unlink (run->dest), ==, 0);
+  server_forget ();
+  return middle;
+}
+
 static void
 test_manifest_resume (void)
 {
@@ -1281,7 +1318,7 @@ test_manifest_resume (void)
   manifest = write_manifest (&run, "manifest.json");
   run.options.manifest_path = manifest;
   run.options.max_attempts = 1;
-  server.cut_at = server.size / 2;
+  server.cut_at = middle_of_requested (&run);
   g_assert_false (download (&run, NULL, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_PARTIAL_INPUT);
   g_clear_error (&error);
