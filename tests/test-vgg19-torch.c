@@ -170,11 +170,14 @@ assert_loss (const char *what,
     g_test_fail_printf ("%s is %.9g, PyTorch says %.9g (rel err %.3g > 1e-3)", what, got, want, rel);
 }
 
+/* The network's features at every tap for @probe against the oracle's in @dir, within 1e-4
+ * (normwise; see the header); @what_prefix names the run in failures. */
 static void
-test_features (void)
+assert_features (BwVgg19    *vgg,
+                 BwTensor   *probe,
+                 const char *dir,
+                 const char *what_prefix)
 {
-  g_autoptr(BwVgg19) vgg = new_network ();
-  g_autoptr(BwTensor) probe = image_tensor ("probe.bin", H, W);
   g_autoptr(GError) error = NULL;
 
   bw_vgg19_prepare (vgg, H, W, BW_VGG19_N_CONVS - 1, FALSE, &error);
@@ -183,19 +186,28 @@ test_features (void)
   g_assert_no_error (error);
   bw_device_submit (bw_test_device (), &error);
   g_assert_no_error (error);
-
   for (gsize i = 0; i < G_N_ELEMENTS (taps); i++)
     {
       BwTensor *f = bw_vgg19_get_feature (vgg, bw_vgg19_layer_index (taps[i]));
       gsize n = (gsize) bw_tensor_get_channels (f) * bw_tensor_get_height (f) * bw_tensor_get_width (f);
       g_autofree char *file = g_strdup_printf ("probe_%s.bin", taps[i]);
-      g_autofree float *want = bw_test_read_floats (oracle_dir, file, n);
+      g_autofree char *what = g_strdup_printf ("%s%s", what_prefix, taps[i]);
+      g_autofree float *want = bw_test_read_floats (dir, file, n);
       g_autofree float *got = bw_tensor_download (f, &error);
 
       g_assert_no_error (error);
-      bw_test_assert_close_normwise (taps[i], got, want, n, 1e-4);
+      bw_test_assert_close_normwise (what, got, want, n, 1e-4);
     }
   bw_test_check_validation ();
+}
+
+static void
+test_features (void)
+{
+  g_autoptr(BwVgg19) vgg = new_network ();
+  g_autoptr(BwTensor) probe = image_tensor ("probe.bin", H, W);
+
+  assert_features (vgg, probe, oracle_dir, "");
 }
 
 static void
@@ -493,25 +505,7 @@ test_caffe_features (void)
   g_assert_no_error (error);
   bw_test_assert_close_normwise ("image normalised and back", x_back, x, 3 * H * W, 1e-6);
 
-  bw_vgg19_prepare (vgg, H, W, BW_VGG19_N_CONVS - 1, FALSE, &error);
-  g_assert_no_error (error);
-  bw_vgg19_forward (vgg, probe, &error);
-  g_assert_no_error (error);
-  bw_device_submit (bw_test_device (), &error);
-  g_assert_no_error (error);
-  for (gsize i = 0; i < G_N_ELEMENTS (taps); i++)
-    {
-      BwTensor *f = bw_vgg19_get_feature (vgg, bw_vgg19_layer_index (taps[i]));
-      gsize count = (gsize) bw_tensor_get_channels (f) * bw_tensor_get_height (f) * bw_tensor_get_width (f);
-      g_autofree char *file = g_strdup_printf ("probe_%s.bin", taps[i]);
-      g_autofree char *what = g_strdup_printf ("Caffe %s", taps[i]);
-      g_autofree float *want = bw_test_read_floats (caffe_dir, file, count);
-      g_autofree float *got = bw_tensor_download (f, &error);
-
-      g_assert_no_error (error);
-      bw_test_assert_close_normwise (what, got, want, count, 1e-4);
-    }
-  bw_test_check_validation ();
+  assert_features (vgg, probe, caffe_dir, "Caffe ");
 }
 
 /* The seed's losses and their gradient. We optimise n = (x - m) / s, the oracle x itself:

@@ -337,3 +337,30 @@ bw_app_test_save (gpointer  window,
   bw_window_save_async (BW_WINDOW (window), file, NULL, on_saved, &saved);
   bw_app_test_wait (is_true, &saved, 20, "the save");
 }
+
+GtkWidget *
+bw_app_test_find_file_chooser (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) w = g_list_model_get_item (toplevels, i);
+
+      if (GTK_IS_FILE_CHOOSER_DIALOG (w) && gtk_widget_get_visible (w))
+        return w;
+    }
+  return NULL;
+}
+
+gboolean
+bw_app_test_has_file_chooser (gpointer data)
+{
+  return bw_app_test_find_file_chooser () != NULL;
+}
+
+gboolean
+bw_app_test_has_no_file_chooser (gpointer data)
+{
+  return bw_app_test_find_file_chooser () == NULL;
+}

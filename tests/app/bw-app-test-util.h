@@ -55,6 +55,11 @@ GtkWidget  *bw_app_test_find_in_row     (GtkWidget  *widget,
 /* Drops @path on @pane as a file manager's drag delivers it, and asserts it was taken. */
 void        bw_app_test_drop_file       (GtkWidget  *pane,
                                          const char *path);
+/* GTK's own file dialog, shown (the tests run without portals), or NULL; and the two as
+ * conditions for bw_app_test_wait(). */
+GtkWidget  *bw_app_test_find_file_chooser   (void);
+gboolean    bw_app_test_has_file_chooser    (gpointer    data);
+gboolean    bw_app_test_has_no_file_chooser (gpointer    data);
 /* The first controller of @type on @widget; fails the test if there is none. */
 gpointer    bw_app_test_controller      (GtkWidget  *widget,
                                          GType       type);

@@ -142,33 +142,6 @@ new_painted_window (BwApplication *app)
   return window;
 }
 
-static GtkWidget *
-find_file_chooser (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GtkWidget) w = g_list_model_get_item (toplevels, i);
-
-      if (GTK_IS_FILE_CHOOSER_DIALOG (w) && gtk_widget_get_visible (w))
-        return w;
-    }
-  return NULL;
-}
-
-static gboolean
-has_file_chooser (gpointer data)
-{
-  return find_file_chooser () != NULL;
-}
-
-static gboolean
-has_no_file_chooser (gpointer data)
-{
-  return find_file_chooser () == NULL;
-}
-
 static gboolean
 chooser_in_tmpdir (gpointer chooser)
 {
@@ -192,8 +165,8 @@ accept_file_chooser (BwWindow   *window,
   g_autoptr(GError) error = NULL;
   GtkWidget *chooser;
 
-  bw_app_test_wait (has_file_chooser, NULL, 20, "a file dialog");
-  chooser = find_file_chooser ();
+  bw_app_test_wait (bw_app_test_has_file_chooser, NULL, 20, "a file dialog");
+  chooser = bw_app_test_find_file_chooser ();
   gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, &error);
   g_assert_no_error (error);
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
@@ -273,7 +246,7 @@ test_save (void)
   accept_file_chooser (window, "closing-save.png");
   /* the save is on its thread now: close without asking, as Discard does */
   close_and_settle (window);
-  g_assert_true (has_no_file_chooser (NULL));
+  g_assert_true (bw_app_test_has_no_file_chooser (NULL));
   /* written whole, and no toast about it on the closed window */
   g_assert_false (has_toast (window));
   release (window);
@@ -318,8 +291,8 @@ test_save_prompt_over_open_dialog (void)
   GtkWindow *prompt;
 
   g_action_group_activate_action (G_ACTION_GROUP (window), "open-content", NULL);
-  bw_app_test_wait (has_file_chooser, NULL, 20, "the Open dialog");
-  g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (find_file_chooser ())), ==,
+  bw_app_test_wait (bw_app_test_has_file_chooser, NULL, 20, "the Open dialog");
+  g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (bw_app_test_find_file_chooser ())), ==,
                    GTK_FILE_CHOOSER_ACTION_OPEN);
 
   /* unsaved: closing asks */
@@ -331,12 +304,12 @@ test_save_prompt_over_open_dialog (void)
     gtk_window_destroy (prompt);
 
   /* the save dialog, not the Open dialog, is what shows now */
-  bw_app_test_wait (has_file_chooser, NULL, 20, "the save dialog");
-  g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (find_file_chooser ())), ==,
+  bw_app_test_wait (bw_app_test_has_file_chooser, NULL, 20, "the save dialog");
+  g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (bw_app_test_find_file_chooser ())), ==,
                    GTK_FILE_CHOOSER_ACTION_SAVE);
   /* changed their mind: the window stays */
   g_signal_emit_by_name (window->chooser, "response", GTK_RESPONSE_CANCEL);
-  bw_app_test_wait (has_no_file_chooser, NULL, 20, "the save dialog to close");
+  bw_app_test_wait (bw_app_test_has_no_file_chooser, NULL, 20, "the save dialog to close");
 
   /* Ctrl+S later saves, and that is all it does */
   g_action_group_activate_action (G_ACTION_GROUP (window), "save", NULL);

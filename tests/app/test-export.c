@@ -321,33 +321,6 @@ test_error (void)
   g_unlink (path);
 }
 
-static GtkWidget *
-find_file_chooser (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GtkWidget) w = g_list_model_get_item (toplevels, i);
-
-      if (GTK_IS_FILE_CHOOSER_DIALOG (w) && gtk_widget_get_visible (w))
-        return w;
-    }
-  return NULL;
-}
-
-static gboolean
-has_file_chooser (gpointer data)
-{
-  return find_file_chooser () != NULL;
-}
-
-static gboolean
-has_no_file_chooser (gpointer data)
-{
-  return find_file_chooser () == NULL;
-}
-
 static void
 test_chooser (void)
 {
@@ -375,8 +348,8 @@ test_chooser (void)
   adw_combo_row_set_selected (format_row, webp);
 
   gtk_widget_activate (GTK_WIDGET (button_labelled (&w, "_Export…")));
-  bw_app_test_wait (has_file_chooser, NULL, 20, "the save dialog");
-  chooser = find_file_chooser ();
+  bw_app_test_wait (bw_app_test_has_file_chooser, NULL, 20, "the save dialog");
+  chooser = bw_app_test_find_file_chooser ();
   g_assert_true (gtk_window_get_transient_for (GTK_WINDOW (chooser)) == GTK_WINDOW (w.dialog));
   g_assert_cmpint (gtk_file_chooser_get_action (GTK_FILE_CHOOSER (chooser)), ==,
                    GTK_FILE_CHOOSER_ACTION_SAVE);
@@ -392,7 +365,7 @@ test_chooser (void)
    * the folder it starts in, whatever the test sets, so it would write outside the test's
    * folder; the response then calls bw_export_dialog_export_to(), tested above.) */
   gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_CANCEL);
-  bw_app_test_wait (has_no_file_chooser, NULL, 20, "the save dialog to close");
+  bw_app_test_wait (bw_app_test_has_no_file_chooser, NULL, 20, "the save dialog to close");
   g_assert_cmpstr (gtk_stack_get_visible_child_name (w.stack), ==, "settings");
   g_assert_cmpint (w.n_exported, ==, 0);
 }
