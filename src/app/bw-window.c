@@ -10,6 +10,7 @@
 #include <math.h>
 #include <glib/gi18n.h>
 
+#include "bw-alert.h"
 #include "bw-engine.h"
 #include "bw-style-row.h"
 #include "bw-weights-dialog.h"
@@ -442,7 +443,6 @@ on_worker_failed (BwWorker *worker,
                   BwWindow *self)
 {
   GdkTexture *texture = bw_worker_get_texture (worker);
-  AdwMessageDialog *dialog;
 
   g_clear_object (&self->video_output);
   gtk_progress_bar_set_text (self->progress_bar, NULL);
@@ -457,26 +457,21 @@ on_worker_failed (BwWorker *worker,
       show_weights_dialog (self);
       return;
     }
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self), _("Could Not Paint"),
-                                                       error->message));
-  adw_message_dialog_add_response (dialog, "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  bw_alert_tell (GTK_WINDOW (self), _("Could Not Paint"), error->message);
 }
 
 /* --- closing ------------------------------------------------------------------ */
 
 static void
-on_close_response (AdwMessageDialog *dialog,
-                   const char       *response,
-                   BwWindow         *self)
+on_close_response (const char *response,
+                   gpointer    data)
 {
+  BwWindow *self = data;
+
   if (g_str_equal (response, "discard"))
     {
       self->unsaved = FALSE;
       g_clear_object (&self->video_output);
-      /* The dialog outlives this handler and, destroyed with its parent, would otherwise
-       * let go of a parent already finalised. */
-      gtk_window_set_transient_for (GTK_WINDOW (dialog), NULL);
       gtk_window_destroy (GTK_WINDOW (self));
     }
   else if (g_str_equal (response, "save"))
@@ -501,26 +496,24 @@ ask_stop_video (BwWindow *self)
   g_autofree char *name = g_file_get_basename (self->video_output);
   g_autofree char *body = g_strdup_printf (_("The frames painted so far stay in “%s”; the rest will not be painted."),
                                            name);
-  AdwMessageDialog *dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (GTK_WINDOW (self),
-                                                                         _("Stop Painting the Video?"),
-                                                                         body));
+  const BwAlertResponse responses[] = {
+    { "cancel", _("_Cancel"), ADW_RESPONSE_DEFAULT },
+    { "discard", _("_Stop and Close"), ADW_RESPONSE_DESTRUCTIVE },
+  };
 
-  adw_message_dialog_add_responses (dialog,
-                                    "cancel", _("_Cancel"),
-                                    "discard", _("_Stop and Close"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (dialog, "discard", ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_default_response (dialog, "cancel");
-  adw_message_dialog_set_close_response (dialog, "cancel");
-  g_signal_connect (dialog, "response", G_CALLBACK (on_close_response), self);
-  gtk_window_present (GTK_WINDOW (dialog));
+  bw_alert_ask (GTK_WINDOW (self), _("Stop Painting the Video?"), body,
+                responses, G_N_ELEMENTS (responses), "cancel", "cancel", on_close_response, self);
 }
 
 static gboolean
 bw_window_close_request (GtkWindow *window)
 {
   BwWindow *self = BW_WINDOW (window);
-  AdwMessageDialog *dialog;
+  const BwAlertResponse responses[] = {
+    { "cancel", _("_Cancel"), ADW_RESPONSE_DEFAULT },
+    { "discard", _("_Discard"), ADW_RESPONSE_DESTRUCTIVE },
+    { "save", _("_Save…"), ADW_RESPONSE_SUGGESTED },
+  };
 
   if (self->video_output)
     {
@@ -530,19 +523,9 @@ bw_window_close_request (GtkWindow *window)
   if (!self->unsaved)
     return GTK_WINDOW_CLASS (bw_window_parent_class)->close_request (window);
 
-  dialog = ADW_MESSAGE_DIALOG (adw_message_dialog_new (window, _("Save the Painting?"),
-                                                       _("It will be lost if you close the window without saving it.")));
-  adw_message_dialog_add_responses (dialog,
-                                    "cancel", _("_Cancel"),
-                                    "discard", _("_Discard"),
-                                    "save", _("_Save…"),
-                                    NULL);
-  adw_message_dialog_set_response_appearance (dialog, "discard", ADW_RESPONSE_DESTRUCTIVE);
-  adw_message_dialog_set_response_appearance (dialog, "save", ADW_RESPONSE_SUGGESTED);
-  adw_message_dialog_set_default_response (dialog, "save");
-  adw_message_dialog_set_close_response (dialog, "cancel");
-  g_signal_connect (dialog, "response", G_CALLBACK (on_close_response), self);
-  gtk_window_present (GTK_WINDOW (dialog));
+  bw_alert_ask (window, _("Save the Painting?"),
+                _("It will be lost if you close the window without saving it."),
+                responses, G_N_ELEMENTS (responses), "save", "cancel", on_close_response, self);
   return TRUE;
 }
 

@@ -5,6 +5,7 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 
+#include "bw-alert.h"
 #include "bw-app-test-util.h"
 #include "bw-test-quarks.h"
 #include "bw-window.h"
@@ -363,4 +364,14 @@ gboolean
 bw_app_test_has_no_file_chooser (gpointer data)
 {
   return bw_app_test_find_file_chooser () == NULL;
+}
+
+gboolean
+bw_app_test_has_alert (gpointer data)
+{
+  GtkWidget *alert = bw_alert_find (NULL);
+
+  if (data)
+    *(GtkWidget **) data = alert;
+  return alert != NULL;
 }

@@ -60,6 +60,9 @@ void        bw_app_test_drop_file       (GtkWidget  *pane,
 GtkWidget  *bw_app_test_find_file_chooser   (void);
 gboolean    bw_app_test_has_file_chooser    (gpointer    data);
 gboolean    bw_app_test_has_no_file_chooser (gpointer    data);
+/* The alert (bw-alert.h) showing, any heading, into *(GtkWidget **) @data: a condition
+ * for bw_app_test_wait(). */
+gboolean    bw_app_test_has_alert           (gpointer    data);
 /* The first controller of @type on @widget; fails the test if there is none. */
 gpointer    bw_app_test_controller      (GtkWidget  *widget,
                                          GType       type);

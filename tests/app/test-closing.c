@@ -26,6 +26,7 @@
 #include <glib/gstdio.h>
 #include <unistd.h>
 
+#include "bw-alert.h"
 #include "bw-app-test-util.h"
 #include "bw-image-pane.h"
 #include "bw-style-row.h"
@@ -255,27 +256,6 @@ test_save (void)
   g_unlink (out);
 }
 
-static GtkWindow *
-find_message_dialog (void)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GtkWindow) w = g_list_model_get_item (toplevels, i);
-
-      if (ADW_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
-        return w;
-    }
-  return NULL;
-}
-
-static gboolean
-has_message_dialog (gpointer data)
-{
-  return find_message_dialog () != NULL;
-}
-
 static gboolean
 exists (gpointer path)
 {
@@ -288,7 +268,7 @@ test_save_prompt_over_open_dialog (void)
   g_autoptr(BwApplication) app = new_registered_app ();
   g_autofree char *out = g_build_filename (tmpdir, "prompt-save.png", NULL);
   BwWindow *window = new_painted_window (app);
-  GtkWindow *prompt;
+  GtkWidget *prompt = NULL;
 
   g_action_group_activate_action (G_ACTION_GROUP (window), "open-content", NULL);
   bw_app_test_wait (bw_app_test_has_file_chooser, NULL, 20, "the Open dialog");
@@ -297,11 +277,8 @@ test_save_prompt_over_open_dialog (void)
 
   /* unsaved: closing asks */
   gtk_window_close (GTK_WINDOW (window));
-  bw_app_test_wait (has_message_dialog, NULL, 20, "the close prompt");
-  prompt = find_message_dialog ();
-  adw_message_dialog_response (ADW_MESSAGE_DIALOG (prompt), "save");
-  if (find_message_dialog ())
-    gtk_window_destroy (prompt);
+  bw_app_test_wait (bw_app_test_has_alert, &prompt, 20, "the close prompt");
+  g_assert_true (bw_alert_click (prompt, "save"));
 
   /* the save dialog, not the Open dialog, is what shows now */
   bw_app_test_wait (bw_app_test_has_file_chooser, NULL, 20, "the save dialog");

@@ -26,6 +26,7 @@
 #include <glib/gstdio.h>
 #include <math.h>
 
+#include "bw-alert.h"
 #include "bw-app-test-util.h"
 #include "bw-image-pane.h"
 #include "bw-style-row.h"
@@ -420,24 +421,6 @@ test_preparing (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
-static gboolean
-find_message_dialog (gpointer data)
-{
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GObject) w = g_list_model_get_item (toplevels, i);
-
-      if (ADW_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
-        {
-          *(GtkWindow **) data = GTK_WINDOW (w);
-          return TRUE;
-        }
-    }
-  return FALSE;
-}
-
 static void
 test_prepare_fails (void)
 {
@@ -449,7 +432,7 @@ test_prepare_fails (void)
   BwWindow *window;
   BwWorker *worker;
   BwPreview *preview;
-  GtkWindow *dialog = NULL;
+  GtkWidget *dialog = NULL;
 
   g_assert_true (g_file_get_contents (sample, &contents, &length, NULL));
   g_assert_true (g_file_set_contents (style, contents, length, NULL));
@@ -460,13 +443,13 @@ test_prepare_fails (void)
 
   activate (window, "start");
   g_assert_true (shows_preview (preview));
-  bw_app_test_wait (find_message_dialog, &dialog, 400, "the dialog saying why");
-  g_assert_true (gtk_window_get_transient_for (dialog) == GTK_WINDOW (window));
+  bw_app_test_wait (bw_app_test_has_alert, &dialog, 400, "the dialog saying why");
+  g_assert_true (bw_alert_get_parent (dialog) == GTK_WINDOW (window));
   bw_app_test_wait (is_idle, worker, 20, "the worker to give up");
   g_assert_false (shows_preview (preview));
   g_assert_null (bw_preview_get_texture (preview));
   g_assert_false (is_pulsing (progress_bar (window)));
-  gtk_window_destroy (dialog);
+  g_assert_true (bw_alert_click (dialog, "close"));
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
@@ -539,30 +522,23 @@ test_close_unsaved (void)
 {
   g_autoptr(BwApplication) app = new_app (2, "lbfgs");
   BwWindow *window = painted_window (app);
-  GtkWindow *dialog = NULL;
+  GtkWidget *dialog = NULL;
 
   gtk_window_close (GTK_WINDOW (window));
-  bw_app_test_wait (find_message_dialog, &dialog, 20, "the question");
-  g_assert_true (gtk_window_get_transient_for (dialog) == GTK_WINDOW (window));
+  bw_app_test_wait (bw_app_test_has_alert, &dialog, 20, "the question");
+  g_assert_true (bw_alert_get_parent (dialog) == GTK_WINDOW (window));
   g_assert_true (window_listed (app, window));
 
-  /* as the dialog's Cancel button does; the dialog may close itself */
-  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &dialog);
-  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "cancel");
-  if (dialog)
-    gtk_window_destroy (dialog);
+  g_assert_true (bw_alert_click (dialog, "cancel"));
   spin (0.2);
   g_assert_true (window_listed (app, window));
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
 
   dialog = NULL;
   gtk_window_close (GTK_WINDOW (window));
-  bw_app_test_wait (find_message_dialog, &dialog, 20, "the question, again");
-  g_object_add_weak_pointer (G_OBJECT (dialog), (gpointer *) &dialog);
-  adw_message_dialog_response (ADW_MESSAGE_DIALOG (dialog), "discard");
+  bw_app_test_wait (bw_app_test_has_alert, &dialog, 20, "the question, again");
+  g_assert_true (bw_alert_click (dialog, "discard"));
   g_assert_null (gtk_application_get_windows (GTK_APPLICATION (app)));
-  if (dialog)
-    gtk_window_destroy (dialog);
 }
 
 static void
@@ -572,12 +548,11 @@ test_close_saved (void)
   BwWindow *window = painted_window (app);
   g_autofree char *out = g_build_filename (tmpdir, "closing.png", NULL);
   g_autoptr(GFile) file = g_file_new_for_path (out);
-  GtkWindow *dialog = NULL;
 
   bw_app_test_save (window, file);
   gtk_window_close (GTK_WINDOW (window));
   g_assert_null (gtk_application_get_windows (GTK_APPLICATION (app)));
-  g_assert_false (find_message_dialog (&dialog));
+  g_assert_null (bw_alert_find (NULL));
 }
 
 int

@@ -27,6 +27,7 @@
 #include <gst/app/gstappsrc.h>
 #include <gst/gst.h>
 
+#include "bw-alert.h"
 #include "bw-app-test-util.h"
 #include "bw-image-pane.h"
 #include "bw-style-row.h"
@@ -410,20 +411,8 @@ frame_under_way (gpointer worker)
 static gboolean
 has_stop_dialog (gpointer data)
 {
-  GListModel *toplevels = gtk_window_get_toplevels ();
-
-  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
-    {
-      g_autoptr(GObject) w = g_list_model_get_item (toplevels, i);
-
-      if (ADW_IS_MESSAGE_DIALOG (w) &&
-          g_str_equal (adw_message_dialog_get_heading (ADW_MESSAGE_DIALOG (w)), "Stop Painting the Video?"))
-        {
-          *(AdwMessageDialog **) data = ADW_MESSAGE_DIALOG (w);
-          return TRUE;
-        }
-    }
-  return FALSE;
+  *(GtkWidget **) data = bw_alert_find ("Stop Painting the Video?");
+  return *(GtkWidget **) data != NULL;
 }
 
 static gboolean
@@ -440,7 +429,7 @@ test_close (void)
   g_autofree char *part = g_strconcat (out, ".part", NULL);
   g_autoptr(GFile) out_file = g_file_new_for_path (out);
   BwWindow *window = open_window (app);
-  AdwMessageDialog *dialog = NULL;
+  GtkWidget *dialog = NULL;
   g_autoptr(GPtrArray) frames = NULL;
   int fps_n, fps_d;
 
@@ -449,7 +438,7 @@ test_close (void)
   gtk_window_close (GTK_WINDOW (window));
   bw_app_test_wait (has_stop_dialog, &dialog, 20, "the question before closing");
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
-  adw_message_dialog_response (dialog, "discard");
+  g_assert_true (bw_alert_click (dialog, "discard"));
   bw_app_test_wait (no_windows, app, 60, "the window closed");
 
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));

@@ -13,6 +13,7 @@
 #include <gdk-pixbuf/gdk-pixbuf.h>
 #include <glib/gstdio.h>
 
+#include "bw-alert.h"
 #include "bw-app-test-util.h"
 #include "bw-image-pane.h"
 #include "bw-style-row.h"
@@ -221,9 +222,9 @@ test_drop_and_save (void)
   gtk_window_close (GTK_WINDOW (window));
   /* what stayed, if anything, for the failure's message */
   for (GList *l = gtk_application_get_windows (GTK_APPLICATION (app)); l; l = l->next)
-    g_test_message ("still open: %s%s%s", G_OBJECT_TYPE_NAME (l->data),
-                    ADW_IS_MESSAGE_DIALOG (l->data) ? " saying " : "",
-                    ADW_IS_MESSAGE_DIALOG (l->data) ? adw_message_dialog_get_heading (l->data) : "");
+    g_test_message ("still open: %s", G_OBJECT_TYPE_NAME (l->data));
+  if (bw_alert_find (NULL))
+    g_test_message ("an alert saying %s", bw_alert_get_heading (bw_alert_find (NULL)));
   g_assert_null (gtk_application_get_windows (GTK_APPLICATION (app)));
 }
 
