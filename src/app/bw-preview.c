@@ -245,11 +245,7 @@ on_zoom_scale_changed (GtkGestureZoom *gesture,
 }
 
 static void
-on_compare_pressed (GtkGestureClick *gesture,
-                    int              n_press,
-                    double           x,
-                    double           y,
-                    BwPreview       *self)
+on_compare_pressed (BwPreview *self)
 {
   bw_preview_set_show_original (self, TRUE);
 }
@@ -474,7 +470,8 @@ static void
 bw_preview_init (BwPreview *self)
 {
   GtkEventController *scroll, *key, *focus;
-  GtkGesture *zoom, *click;
+  GtkGesture *zoom, *hold;
+  g_autoptr(GListModel) controllers = NULL;
 
   gtk_widget_init_template (GTK_WIDGET (self));
 
@@ -489,13 +486,26 @@ bw_preview_init (BwPreview *self)
   g_signal_connect (zoom, "scale-changed", G_CALLBACK (on_zoom_scale_changed), self);
   gtk_widget_add_controller (GTK_WIDGET (self->scroller), GTK_EVENT_CONTROLLER (zoom));
 
-  /* the photo shows while the button is held, the way Loupe-like viewers compare */
-  click = gtk_gesture_click_new ();
-  g_signal_connect (click, "pressed", G_CALLBACK (on_compare_pressed), self);
-  g_signal_connect_swapped (click, "released", G_CALLBACK (on_compare_released), self);
-  g_signal_connect_swapped (click, "stopped", G_CALLBACK (on_compare_released), self);
-  g_signal_connect_swapped (click, "cancel", G_CALLBACK (on_compare_released), self);
-  gtk_widget_add_controller (self->compare_button, GTK_EVENT_CONTROLLER (click));
+  /* The photo shows while the button is held (mouse, touchpad, touch). A drag gesture, not
+   * a click one: a click gesture "stops" after the double-click time and once the pointer
+   * moves a few pixels. Grouped with the button's own click gesture, whose claim on the
+   * press would otherwise cancel it, so the two share the press; in the capture phase, as
+   * the button's handling of the release keeps it from a gesture after it. */
+  hold = gtk_gesture_drag_new ();
+  gtk_gesture_single_set_touch_only (GTK_GESTURE_SINGLE (hold), FALSE);
+  gtk_event_controller_set_propagation_phase (GTK_EVENT_CONTROLLER (hold), GTK_PHASE_CAPTURE);
+  g_signal_connect_swapped (hold, "drag-begin", G_CALLBACK (on_compare_pressed), self);
+  g_signal_connect_swapped (hold, "drag-end", G_CALLBACK (on_compare_released), self);
+  g_signal_connect_swapped (hold, "cancel", G_CALLBACK (on_compare_released), self);
+  gtk_widget_add_controller (self->compare_button, GTK_EVENT_CONTROLLER (hold));
+  controllers = gtk_widget_observe_controllers (self->compare_button);
+  for (guint i = 0; i < g_list_model_get_n_items (controllers); i++)
+    {
+      g_autoptr(GObject) controller = g_list_model_get_item (controllers, i);
+
+      if (GTK_IS_GESTURE_CLICK (controller))
+        gtk_gesture_group (GTK_GESTURE (controller), hold);
+    }
   key = gtk_event_controller_key_new ();
   g_signal_connect (key, "key-pressed", G_CALLBACK (on_compare_key_pressed), self);
   g_signal_connect (key, "key-released", G_CALLBACK (on_compare_key_released), self);

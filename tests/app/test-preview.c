@@ -19,6 +19,9 @@
  *   moves the divider there, a drag of half the width moves it to three quarters; holding
  *   the compare button shows the whole photo, also held with Space from the keyboard, and
  *   letting go brings the split back; toggling split off shows the whole painting.
+ * /preview/hold-compare: the compare button held with a real mouse press (XTest) shows the
+ *   photo until the release, for longer than the double-click time and through a small
+ *   movement.
  */
 #include <adwaita.h>
 #include <math.h>
@@ -213,27 +216,18 @@ typedef int (*FakeKeyFunc) (Display *, unsigned int, int, unsigned long);
 typedef int (*FakeButtonFunc) (Display *, unsigned int, int, unsigned long);
 typedef int (*FakeMotionFunc) (Display *, int, int, int, unsigned long);
 
-/* One notch of the wheel over the middle of @widget, as a mouse gives it, through the X
- * server's XTest extension. libXtst is opened at run time: only its library is needed. */
+/* Real input through the X server's XTest extension. libXtst is opened at run time: only
+ * its library is needed. */
+static FakeKeyFunc fake_key;
+static FakeButtonFunc fake_button;
+static FakeMotionFunc fake_motion;
+
 static gboolean
-wheel (GtkWidget *widget,
-       gboolean   control,
-       gboolean   up)
+xtest_load (GtkWidget *widget)
 {
   static GModule *xtst;
-  static FakeKeyFunc fake_key;
-  static FakeButtonFunc fake_button;
-  static FakeMotionFunc fake_motion;
-  GdkDisplay *display = gtk_widget_get_display (widget);
-  GtkNative *native = gtk_widget_get_native (widget);
-  Display *dpy;
-  Window child;
-  graphene_point_t p;
-  double nx, ny;
-  int rx, ry;
-  KeyCode ctrl;
 
-  if (!GDK_IS_X11_DISPLAY (display))
+  if (!GDK_IS_X11_DISPLAY (gtk_widget_get_display (widget)))
     return FALSE;
   if (xtst == NULL)
     {
@@ -244,16 +238,47 @@ wheel (GtkWidget *widget,
           !g_module_symbol (xtst, "XTestFakeMotionEvent", (gpointer *) &fake_motion))
         return FALSE;
     }
-  dpy = gdk_x11_display_get_xdisplay (display);
+  return TRUE;
+}
+
+/* Moves the pointer to (dx, dy) from the middle of @widget. */
+static Display *
+xtest_move (GtkWidget *widget,
+            int        dx,
+            int        dy)
+{
+  GtkNative *native = gtk_widget_get_native (widget);
+  Display *dpy = gdk_x11_display_get_xdisplay (gtk_widget_get_display (widget));
+  Window child;
+  graphene_point_t p;
+  double nx, ny;
+  int rx, ry;
+
   XTranslateCoordinates (dpy, gdk_x11_surface_get_xid (gtk_native_get_surface (native)),
                          DefaultRootWindow (dpy), 0, 0, &rx, &ry, &child);
   gtk_native_get_surface_transform (native, &nx, &ny);
   g_assert_true (gtk_widget_compute_point (widget, GTK_WIDGET (native),
-                                           &GRAPHENE_POINT_INIT (gtk_widget_get_width (widget) / 2,
-                                                                 gtk_widget_get_height (widget) / 2),
+                                           &GRAPHENE_POINT_INIT (gtk_widget_get_width (widget) / 2 + dx,
+                                                                 gtk_widget_get_height (widget) / 2 + dy),
                                            &p));
-  ctrl = XKeysymToKeycode (dpy, XK_Control_L);
   fake_motion (dpy, -1, rx + (int) (p.x + nx), ry + (int) (p.y + ny), 0);
+  XFlush (dpy);
+  return dpy;
+}
+
+/* One notch of the wheel over the middle of @widget, as a mouse gives it. */
+static gboolean
+wheel (GtkWidget *widget,
+       gboolean   control,
+       gboolean   up)
+{
+  Display *dpy;
+  KeyCode ctrl;
+
+  if (!xtest_load (widget))
+    return FALSE;
+  dpy = xtest_move (widget, 0, 0);
+  ctrl = XKeysymToKeycode (dpy, XK_Control_L);
   if (control)
     fake_key (dpy, ctrl, True, 0);
   fake_button (dpy, up ? 4 : 5, True, 0);
@@ -437,6 +462,61 @@ test_split (Fixture       *f,
   g_assert_cmpint (y, ==, oy);
 }
 
+static gboolean
+shows_photo (gpointer picture)
+{
+  return bw_compare_picture_get_show_original (picture);
+}
+
+static gboolean
+shows_painting (gpointer picture)
+{
+  return !bw_compare_picture_get_show_original (picture);
+}
+
+/* The compare button held with the mouse, through the X server: the photo shows from the
+ * press until the release, past the double-click time (after which a click gesture
+ * "stops") and through a small movement of the hand, with the button's own click
+ * handling on the same press. */
+static void
+test_hold_compare (Fixture       *f,
+                   gconstpointer  data)
+{
+#ifdef HAVE_GDK_X11
+  GtkWidget *picture = bw_app_test_find (GTK_WIDGET (f->preview), BW_TYPE_COMPARE_PICTURE, 0);
+  GtkWidget *compare = compare_button (f->preview);
+  Display *dpy;
+  gint64 until;
+
+  if (!xtest_load (compare))
+    {
+      g_test_skip ("XTest (libXtst.so.6 on an X11 display) is not available");
+      return;
+    }
+  g_assert_false (bw_compare_picture_get_show_original (BW_COMPARE_PICTURE (picture)));
+  dpy = xtest_move (compare, 0, 0);
+  fake_button (dpy, 1, True, 0);
+  XFlush (dpy);
+  bw_app_test_wait (shows_photo, picture, 20, "the photo on the press");
+
+  /* held: a second, far past GTK's double-click time (400 ms by default) */
+  until = g_get_monotonic_time () + G_USEC_PER_SEC;
+  bw_app_test_wait (elapsed, &until, 5, "a second of holding");
+  g_assert_true (bw_compare_picture_get_show_original (BW_COMPARE_PICTURE (picture)));
+  /* the hand moves a little, still on the button */
+  xtest_move (compare, 3, 2);
+  until = g_get_monotonic_time () + G_USEC_PER_SEC / 2;
+  bw_app_test_wait (elapsed, &until, 5, "half a second more");
+  g_assert_true (bw_compare_picture_get_show_original (BW_COMPARE_PICTURE (picture)));
+
+  fake_button (dpy, 1, False, 0);
+  XFlush (dpy);
+  bw_app_test_wait (shows_painting, picture, 20, "the painting on the release");
+#else
+  g_test_skip ("built without GDK's X11 backend");
+#endif
+}
+
 /* Without the photo there is nothing to compare: the split action is off. */
 static void
 test_split_needs_photo (Fixture       *f,
@@ -465,6 +545,7 @@ main (int   argc,
   g_test_add ("/preview/zoom-actions", Fixture, NULL, fixture_set_up, test_zoom_actions, fixture_tear_down);
   g_test_add ("/preview/ctrl-scroll", Fixture, NULL, fixture_set_up, test_ctrl_scroll, fixture_tear_down);
   g_test_add ("/preview/split", Fixture, NULL, fixture_set_up, test_split, fixture_tear_down);
+  g_test_add ("/preview/hold-compare", Fixture, NULL, fixture_set_up, test_hold_compare, fixture_tear_down);
   g_test_add ("/preview/split-needs-photo", Fixture, NULL, fixture_set_up, test_split_needs_photo, fixture_tear_down);
   status = g_test_run ();
   g_free (tmpdir);
