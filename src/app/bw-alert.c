@@ -1,6 +1,9 @@
 /* bw-alert.c: see bw-alert.h. libadwaita 1.5 deprecated AdwMessageDialog, and on GTK 4.18
  * its heading warns while measured; AdwAlertDialog replaces it, but Debian 12's libadwaita
  * (1.2) lacks it, hence the two branches, kept to this file. */
+/* This file alone may call past Debian 12's libadwaita (the build's ADW_VERSION_MAX_ALLOWED),
+ * and only behind ADW_CHECK_VERSION. */
+#undef ADW_VERSION_MAX_ALLOWED
 #include "bw-alert.h"
 
 #include <glib/gi18n.h>
