@@ -20,12 +20,38 @@ pause_action (GSimpleAction *action,
   bw_worker_pause (BW_WINDOW (user_data)->worker);
 }
 
+/* Paused with settings changed meanwhile: resuming paints with them, from the start. */
+static void
+resume (BwWindow *self)
+{
+  if (self->restart_pending)
+    _bw_window_restart_now (self);
+  else
+    bw_worker_resume (self->worker);
+}
+
 static void
 resume_action (GSimpleAction *action,
                GVariant      *parameter,
                gpointer       user_data)
 {
-  bw_worker_resume (BW_WINDOW (user_data)->worker);
+  resume (BW_WINDOW (user_data));
+}
+
+static void
+keep_painting_action (GSimpleAction *action,
+                      GVariant      *parameter,
+                      gpointer       user_data)
+{
+  _bw_window_keep_painting (BW_WINDOW (user_data));
+}
+
+static void
+restart_now_action (GSimpleAction *action,
+                    GVariant      *parameter,
+                    gpointer       user_data)
+{
+  _bw_window_restart_now (BW_WINDOW (user_data));
 }
 
 static void
@@ -36,7 +62,7 @@ toggle_pause_action (GSimpleAction *action,
   BwWindow *self = user_data;
 
   if (bw_worker_get_state (self->worker) == BW_WORKER_PAUSED)
-    bw_worker_resume (self->worker);
+    resume (self);
   else if (_bw_window_is_busy (self))
     bw_worker_pause (self->worker);
 }
@@ -136,6 +162,8 @@ static const GActionEntry win_actions[] = {
   { "resume", resume_action },
   { "toggle-pause", toggle_pause_action },
   { "stop", stop_action },
+  { "keep-painting", keep_painting_action },
+  { "restart-now", restart_now_action },
   { "save", save_action },
   { "paint-video", paint_video_action },
   { "export-animation", export_animation_action },

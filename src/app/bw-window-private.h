@@ -37,6 +37,8 @@ struct _BwWindow
   BwPreview *preview;
   GtkProgressBar *progress_bar;
   BwLossPlot *loss_plot;
+  GtkRevealer *restart_revealer;
+  GtkLabel *restart_label;
 
   GSettings *settings;
   BwWorker *worker;
@@ -52,6 +54,12 @@ struct _BwWindow
   GPtrArray *temporary_files;  /* pasted or dropped images stored for the worker (GFile) */
 
   guint restart_source;
+  /* a size, preset, optimiser or colour choice the run under way has not taken yet: it
+   * restarts once the changes settle, or at Resume (bw-window-settings.c) */
+  gboolean restart_pending;
+  gboolean reverting;
+  BwParams run_params;         /* what the run under way was started with */
+  guint run_preset;
   guint pulse_source;
   int pending_loads;
   gboolean start_when_loaded;
@@ -78,6 +86,7 @@ void          _bw_window_update_actions      (BwWindow       *self);
 void          _bw_window_get_params          (BwWindow       *self,
                                               BwParams       *params);
 void          _bw_window_queue_restart       (BwWindow       *self);
+void          _bw_window_run_start           (BwWindow       *self);
 gboolean      _bw_window_check_ready         (BwWindow       *self);
 void          _bw_window_get_styles          (BwWindow       *self,
                                               GPtrArray      *files,
@@ -124,6 +133,12 @@ void          _bw_window_init_actions        (BwWindow       *self);
 
 /* bw-window-settings.c */
 void          _bw_window_bind_settings       (BwWindow       *self);
+/* A change of a setting the run cannot take: restarts after a pause, with a note. */
+void          _bw_window_settings_changed    (BwWindow       *self);
+/* Brings the note and its timer in line with the worker's state. */
+void          _bw_window_update_restart      (BwWindow       *self);
+void          _bw_window_keep_painting       (BwWindow       *self);
+void          _bw_window_restart_now         (BwWindow       *self);
 char         *_bw_window_find_weights        (BwWindow       *self);
 
 G_END_DECLS

@@ -1,5 +1,7 @@
-/* bw-window-settings.c: the controls and the window's size kept in GSettings. */
+/* bw-window-settings.c: the controls and the window's size kept in GSettings, and how a
+ * change the run under way cannot take (size, preset, optimiser, colours) reaches it. */
 #include <math.h>
+#include <glib/gi18n.h>
 
 #include "bw-window-private.h"
 #include "weights/bw-weights-download.h"
@@ -85,4 +87,84 @@ _bw_window_find_weights (BwWindow *self)
   if (*chosen && g_file_test (chosen, G_FILE_TEST_EXISTS))
     return g_steal_pointer (&chosen);
   return bw_weights_default_path ();
+}
+
+/* --- a restart for new settings ----------------------------------------------------- */
+
+/* Long enough for a few more clicks on "+", short enough to feel like an answer. */
+#define SETTLE_SECONDS 3
+
+static gboolean
+settled (gpointer data)
+{
+  BwWindow *self = data;
+
+  self->restart_source = 0;
+  _bw_window_restart_now (self);
+  return G_SOURCE_REMOVE;
+}
+
+void
+_bw_window_update_restart (BwWindow *self)
+{
+  BwWorkerState state = bw_worker_get_state (self->worker);
+  g_autofree char *text = NULL;
+  int size = (int) gtk_adjustment_get_value (self->size_adjustment);
+
+  if (state == BW_WORKER_IDLE || self->video_output)
+    self->restart_pending = FALSE;
+  /* paused, Resume restarts (bw-window-actions.c) */
+  if (!self->restart_pending || state == BW_WORKER_PAUSED)
+    g_clear_handle_id (&self->restart_source, g_source_remove);
+  else if (self->restart_source == 0)
+    self->restart_source = g_timeout_add_seconds (SETTLE_SECONDS, settled, self);
+
+  if (self->restart_pending)
+    {
+      if (state == BW_WORKER_PAUSED)
+        /* Translators: the painting starts again at the new size when resumed */
+        text = g_strdup_printf (_("Restarts at %d px when you resume."), size);
+      else
+        /* Translators: the painting starts again at the new size in a few seconds */
+        text = g_strdup_printf (_("Restarts at %d px in a moment."), size);
+      gtk_label_set_label (self->restart_label, text);
+    }
+  gtk_revealer_set_reveal_child (self->restart_revealer, self->restart_pending);
+}
+
+void
+_bw_window_settings_changed (BwWindow *self)
+{
+  if (self->reverting || !_bw_window_is_busy (self) || self->video_output)
+    return;
+  self->restart_pending = TRUE;
+  /* each change starts the wait again */
+  g_clear_handle_id (&self->restart_source, g_source_remove);
+  _bw_window_update_restart (self);
+}
+
+void
+_bw_window_restart_now (BwWindow *self)
+{
+  if (self->restart_pending && _bw_window_is_busy (self))
+    _bw_window_run_start (self);
+}
+
+/* The controls back to what the run under way uses, and no restart. */
+void
+_bw_window_keep_painting (BwWindow *self)
+{
+  const BwParams *p = &self->run_params;
+
+  if (!self->restart_pending)
+    return;
+  self->reverting = TRUE;
+  /* the preset's own values are left as they are: only the choice goes back */
+  adw_combo_row_set_selected (self->preset_row, self->run_preset);
+  gtk_adjustment_set_value (self->size_adjustment, p->size);
+  gtk_switch_set_active (self->colors_switch, p->preserve_colors);
+  adw_combo_row_set_selected (self->optimizer_row, p->optimizer == BW_OPTIMIZER_ADAM ? 1 : 0);
+  self->reverting = FALSE;
+  self->restart_pending = FALSE;
+  _bw_window_update_restart (self);
 }

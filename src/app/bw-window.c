@@ -19,7 +19,6 @@
 
 G_DEFINE_FINAL_TYPE (BwWindow, bw_window, ADW_TYPE_APPLICATION_WINDOW)
 
-static void bw_window_run_start (BwWindow *self);
 
 void
 _bw_window_show_toast (BwWindow   *self,
@@ -148,7 +147,7 @@ restart_now (gpointer data)
 
   self->restart_source = 0;
   if (_bw_window_is_busy (self))
-    bw_window_run_start (self);
+    _bw_window_run_start (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -170,6 +169,8 @@ on_preset_changed (BwWindow *self)
 
   if (self->applying_preset)
     return;
+  if (self->reverting)
+    return;
   bw_params_init_preset (&params, adw_combo_row_get_selected (self->preset_row) == 1 ? "seed" : "default");
   /* a preset is a starting point: set every control it covers, the user may then adjust */
   self->applying_preset = TRUE;
@@ -179,7 +180,7 @@ on_preset_changed (BwWindow *self)
   gtk_adjustment_set_value (self->steps_adjustment, params.steps);
   adw_combo_row_set_selected (self->optimizer_row, params.optimizer == BW_OPTIMIZER_ADAM ? 1 : 0);
   self->applying_preset = FALSE;
-  _bw_window_queue_restart (self);
+  _bw_window_settings_changed (self);
 }
 
 /* --- the worker --------------------------------------------------------------- */
@@ -195,7 +196,7 @@ on_weights_chosen (BwWeightsDialog *dialog,
   /* remember a file the user picked; the downloaded one is found without help */
   g_settings_set_string (self->settings, "weights-path",
                          g_strcmp0 (path, default_path) == 0 ? "" : path);
-  bw_window_run_start (self);
+  _bw_window_run_start (self);
 }
 
 static void
@@ -247,8 +248,8 @@ _bw_window_get_styles (BwWindow  *self,
     }
 }
 
-static void
-bw_window_run_start (BwWindow *self)
+void
+_bw_window_run_start (BwWindow *self)
 {
   g_autoptr(GPtrArray) files = g_ptr_array_new ();
   g_autoptr(GArray) blends = g_array_new (FALSE, FALSE, sizeof (double));
@@ -260,6 +261,10 @@ bw_window_run_start (BwWindow *self)
     return;
   _bw_window_get_styles (self, files, blends);
   _bw_window_get_params (self, &params);
+  self->run_params = params;
+  self->run_preset = adw_combo_row_get_selected (self->preset_row);
+  self->restart_pending = FALSE;
+  _bw_window_update_restart (self);
   bw_loss_plot_clear (self->loss_plot);
   /* The targets take a while (seconds at 512 px on a CPU): show the starting image, the
    * photo, at once; the worker's first frame replaces it. */
@@ -281,7 +286,7 @@ bw_window_start (BwWindow *self)
       self->start_when_loaded = TRUE;
       return;
     }
-  bw_window_run_start (self);
+  _bw_window_run_start (self);
 }
 
 static gboolean
@@ -380,6 +385,7 @@ on_worker_state (BwWindow *self)
   BwWorkerState state = bw_worker_get_state (self->worker);
 
   update_pulse (self);
+  _bw_window_update_restart (self);
   if (state == BW_WORKER_RUNNING && bw_worker_get_step (self->worker) == 0)
     /* prepared: the bar counts steps from here */
     gtk_progress_bar_set_fraction (self->progress_bar, 0);
@@ -626,6 +632,8 @@ bw_window_class_init (BwWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BwWindow, preview);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, loss_plot);
+  gtk_widget_class_bind_template_child (widget_class, BwWindow, restart_revealer);
+  gtk_widget_class_bind_template_child (widget_class, BwWindow, restart_label);
   _bw_window_class_init_open (widget_class);
 }
 
@@ -652,9 +660,9 @@ bw_window_init (BwWindow *self)
   g_signal_connect_swapped (self->content_adjustment, "value-changed", G_CALLBACK (send_weights), self);
   g_signal_connect_swapped (self->tv_adjustment, "value-changed", G_CALLBACK (send_weights), self);
   g_signal_connect_swapped (self->steps_adjustment, "value-changed", G_CALLBACK (on_steps_changed), self);
-  g_signal_connect_swapped (self->size_adjustment, "value-changed", G_CALLBACK (_bw_window_queue_restart), self);
-  g_signal_connect_swapped (self->colors_switch, "notify::active", G_CALLBACK (_bw_window_queue_restart), self);
-  g_signal_connect_swapped (self->optimizer_row, "notify::selected", G_CALLBACK (_bw_window_queue_restart), self);
+  g_signal_connect_swapped (self->size_adjustment, "value-changed", G_CALLBACK (_bw_window_settings_changed), self);
+  g_signal_connect_swapped (self->colors_switch, "notify::active", G_CALLBACK (_bw_window_settings_changed), self);
+  g_signal_connect_swapped (self->optimizer_row, "notify::selected", G_CALLBACK (_bw_window_settings_changed), self);
   g_signal_connect_swapped (self->preset_row, "notify::selected", G_CALLBACK (on_preset_changed), self);
 
   _bw_window_update_actions (self);

@@ -16,6 +16,11 @@
  *   why, and the bar stops pulsing.
  * /controls/paste: an image on the clipboard (a GdkTexture) pasted with win.paste fills the
  *   empty photo pane with exactly its pixels; a second paste adds a style.
+ * /controls/size-waits: two clicks on Size "+" a second apart during a run restart
+ *   nothing at once: the steps go on, and a note says "Restarts at 168 px"; 3 s after the
+ *   last click the run restarts once, and its frames are 168 px; paused, a change waits
+ *   (4 s) until Resume, which restarts at the new size; Keep Painting puts the size back and
+ *   nothing restarts.
  * /controls/close-unsaved: closing the window with an unsaved painting asks (a message
  *   dialog, transient for it, appears and the window stays); Cancel keeps the window; asked
  *   again, Discard closes it.
@@ -25,6 +30,7 @@
 #include <adwaita.h>
 #include <glib/gstdio.h>
 #include <math.h>
+#include <string.h>
 
 #include "bw-alert.h"
 #include "bw-app-test-util.h"
@@ -103,6 +109,8 @@ typedef struct {
   GArray *style;         /* double */
   gboolean running_seen;
   gboolean prepared_again;
+  int n_prepared_again;
+  gint64 prepared_again_at;   /* the first time, monotonic */
   gboolean off_main_thread;
 } Record;
 
@@ -135,7 +143,12 @@ on_state (BwWorker   *worker,
   if (state == BW_WORKER_RUNNING)
     r->running_seen = TRUE;
   else if (state == BW_WORKER_PREPARING && r->running_seen)
-    r->prepared_again = TRUE;
+    {
+      if (!r->prepared_again)
+        r->prepared_again_at = g_get_monotonic_time ();
+      r->prepared_again = TRUE;
+      r->n_prepared_again++;
+    }
 }
 
 static void
@@ -328,6 +341,108 @@ test_pause_resume (void)
   g_assert_cmpint (g_array_index (r.steps, int, n_reports), ==, paused_at + 1);
   assert_consecutive (&r);
   g_assert_true (has_button (GTK_WIDGET (window), "_Pause", "win.pause"));
+
+  activate (window, "stop");
+  bw_app_test_wait (is_idle, worker, 60, "the stop");
+  record_stop (&r);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+/* --- a new size waits for the person ---------------------------------------------------- */
+
+static gboolean
+prepared_again (gpointer data)
+{
+  return ((Record *) data)->prepared_again;
+}
+
+typedef struct {
+  BwWorker *worker;
+  int side;
+} SideWait;
+
+static gboolean
+painting_has_side (gpointer data)
+{
+  SideWait *w = data;
+  BwImage *image = bw_worker_get_image (w->worker);
+
+  return image && bw_worker_get_state (w->worker) == BW_WORKER_RUNNING &&
+         MAX (bw_image_get_width (image), bw_image_get_height (image)) == w->side;
+}
+
+static void
+test_size_waits (void)
+{
+  g_autoptr(BwApplication) app = new_app (10000, "adam");
+  BwWindow *window = new_window (app, NULL);
+  BwWorker *worker = bw_window_get_worker (window);
+  GtkWidget *size_spin = bw_app_test_find_in_row (GTK_WIDGET (window), "Size", GTK_TYPE_SPIN_BUTTON);
+  GtkRevealer *note = NULL;
+  GtkWidget *label = NULL;
+  Record r = { 0 };
+  gint64 last_change;
+  SideWait w = { worker, SIZE + 2 * 64 };
+
+  /* the note: the revealer with Restart Now, its label the one that takes the width */
+  for (int i = 0; note == NULL; i++)
+    {
+      GtkWidget *revealer = bw_app_test_find (GTK_WIDGET (window), GTK_TYPE_REVEALER, i);
+
+      g_assert_nonnull (revealer);
+      if (has_button (revealer, "Restart _Now", "win.restart-now"))
+        note = GTK_REVEALER (revealer);
+    }
+  for (int i = 0; (label = bw_app_test_find (GTK_WIDGET (note), GTK_TYPE_LABEL, i)); i++)
+    if (gtk_widget_get_hexpand (label))
+      break;
+  g_assert_nonnull (label);
+  record_start (&r, worker);
+  activate (window, "start");
+  wait_step (worker, 2);
+  g_assert_false (gtk_revealer_get_reveal_child (note));
+
+  /* two clicks on "+", a second apart: the painting goes on, and the note says what comes */
+  gtk_spin_button_spin (GTK_SPIN_BUTTON (size_spin), GTK_SPIN_STEP_FORWARD, 0);
+  spin (1);
+  g_assert_false (r.prepared_again);
+  g_assert_true (gtk_revealer_get_reveal_child (note));
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (label)), "104 px"));
+  gtk_spin_button_spin (GTK_SPIN_BUTTON (size_spin), GTK_SPIN_STEP_FORWARD, 0);
+  last_change = g_get_monotonic_time ();
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (label)), "168 px"));
+  spin (1);
+  g_assert_false (r.prepared_again);
+  assert_consecutive (&r);
+
+  /* then, once the changes settle (3 s after the last), one restart at the new size */
+  bw_app_test_wait (prepared_again, &r, 20, "the restart");
+  g_assert_cmpint (r.prepared_again_at - last_change, >=, 3 * G_USEC_PER_SEC - G_USEC_PER_SEC / 10);
+  bw_app_test_wait (painting_has_side, &w, 60, "a frame at the new size");
+  g_assert_cmpint (r.n_prepared_again, ==, 1);
+  g_assert_false (gtk_revealer_get_reveal_child (note));
+
+  /* paused, a change waits for Resume, which restarts with it */
+  activate (window, "pause");
+  bw_app_test_wait (is_paused, worker, 60, "the pause");
+  gtk_spin_button_spin (GTK_SPIN_BUTTON (size_spin), GTK_SPIN_STEP_BACKWARD, 0);
+  g_assert_nonnull (strstr (gtk_label_get_label (GTK_LABEL (label)), "104 px when you resume"));
+  spin (4);
+  g_assert_cmpint (bw_worker_get_state (worker), ==, BW_WORKER_PAUSED);
+  g_assert_cmpint (r.n_prepared_again, ==, 1);
+  activate (window, "resume");
+  w.side = SIZE + 64;
+  bw_app_test_wait (painting_has_side, &w, 60, "a frame at the size chosen while paused");
+  g_assert_cmpint (r.n_prepared_again, ==, 2);
+
+  /* Keep Painting puts the size back, and nothing restarts */
+  gtk_spin_button_spin (GTK_SPIN_BUTTON (size_spin), GTK_SPIN_STEP_FORWARD, 0);
+  g_assert_true (gtk_revealer_get_reveal_child (note));
+  activate (window, "keep-painting");
+  g_assert_false (gtk_revealer_get_reveal_child (note));
+  g_assert_cmpfloat (gtk_spin_button_get_value (GTK_SPIN_BUTTON (size_spin)), ==, SIZE + 64);
+  spin (4);
+  g_assert_cmpint (r.n_prepared_again, ==, 2);
 
   activate (window, "stop");
   bw_app_test_wait (is_idle, worker, 60, "the stop");
@@ -570,6 +685,7 @@ main (int   argc,
 
   g_test_add_func ("/controls/weights-mid-run", test_weights_mid_run);
   g_test_add_func ("/controls/pause-resume", test_pause_resume);
+  g_test_add_func ("/controls/size-waits", test_size_waits);
   g_test_add_func ("/controls/preparing", test_preparing);
   g_test_add_func ("/controls/prepare-fails", test_prepare_fails);
   g_test_add_func ("/controls/paste", test_paste);
