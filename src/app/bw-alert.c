@@ -104,6 +104,16 @@ bw_alert_get_heading (GtkWidget *alert)
 #endif
 }
 
+const char *
+bw_alert_get_body (GtkWidget *alert)
+{
+#if BW_ALERT_NEW
+  return adw_alert_dialog_get_body (ADW_ALERT_DIALOG (alert));
+#else
+  return adw_message_dialog_get_body (ADW_MESSAGE_DIALOG (alert));
+#endif
+}
+
 GtkWindow *
 bw_alert_get_parent (GtkWidget *alert)
 {

@@ -34,6 +34,7 @@ GtkWidget  *bw_alert_tell         (GtkWindow             *parent,
 /* For the tests: the alert showing (over any window), with this heading or any when NULL. */
 GtkWidget  *bw_alert_find         (const char            *heading);
 const char *bw_alert_get_heading  (GtkWidget             *alert);
+const char *bw_alert_get_body     (GtkWidget             *alert);
 GtkWindow  *bw_alert_get_parent   (GtkWidget             *alert);
 /* Clicks the button of @response as a person would; FALSE when there is none. */
 gboolean    bw_alert_click        (GtkWidget             *alert,

@@ -78,6 +78,15 @@ stop_action (GSimpleAction *action,
   bw_worker_stop (self->worker);
 }
 
+/* A saved file, in the app the desktop opens it with. */
+static void
+open_file_action (GSimpleAction *action,
+                  GVariant      *parameter,
+                  gpointer       user_data)
+{
+  gtk_show_uri (GTK_WINDOW (user_data), g_variant_get_string (parameter, NULL), GDK_CURRENT_TIME);
+}
+
 static void
 paint_video_action (GSimpleAction *action,
                     GVariant      *parameter,
@@ -164,6 +173,7 @@ static const GActionEntry win_actions[] = {
   { "stop", stop_action },
   { "keep-painting", keep_painting_action },
   { "restart-now", restart_now_action },
+  { "open-file", open_file_action, "s" },
   { "save", save_action },
   { "paint-video", paint_video_action },
   { "export-animation", export_animation_action },

@@ -60,6 +60,7 @@ struct _BwWindow
   gboolean reverting;
   BwParams run_params;         /* what the run under way was started with */
   guint run_preset;
+  int largest_size;            /* the device's, when the last start was too large */
   guint pulse_source;
   int pending_loads;
   gboolean start_when_loaded;
@@ -80,6 +81,12 @@ typedef struct {
 gboolean      _bw_window_is_closed           (BwWindow       *self);
 void          _bw_window_show_toast          (BwWindow       *self,
                                               const char     *message);
+/* With a button that activates @action_name with @target (floating, taken). */
+void          _bw_window_show_toast_with_button (BwWindow    *self,
+                                                 const char  *message,
+                                                 const char  *button_label,
+                                                 const char  *action_name,
+                                                 GVariant    *target);
 gboolean      _bw_window_is_busy             (BwWindow       *self);
 guint         _bw_window_count_styles        (BwWindow       *self);
 void          _bw_window_update_actions      (BwWindow       *self);

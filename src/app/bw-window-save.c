@@ -75,6 +75,9 @@ bw_window_save_async (BwWindow            *self,
                                _("Brushwork can only save to a folder on this computer. Choose a local folder."));
       return;
     }
+  /* for the toast: what was written, and where */
+  g_object_set_data_full (G_OBJECT (task), "image", g_object_ref (image), g_object_unref);
+  g_object_set_data_full (G_OBJECT (task), "file", g_object_ref (file), g_object_unref);
   /* frames are never changed once made, so the thread may read this one */
   thread_task = g_task_new (self, cancellable, on_save_thread_done, g_steal_pointer (&task));
   g_object_set_data_full (G_OBJECT (thread_task), "image", g_object_ref (image), g_object_unref);
@@ -90,6 +93,29 @@ bw_window_save_finish (BwWindow      *self,
 {
   g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
   return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/* "Saved", with a way to the file; and when the painting stopped in an early, smaller pass,
+ * that the file is smaller than the size chosen. */
+static void
+tell_saved (BwWindow *self,
+            GFile    *file,
+            BwImage  *image)
+{
+  g_autofree char *name = g_file_get_basename (file);
+  g_autofree char *uri = g_file_get_uri (file);
+  g_autofree char *text = NULL;
+  int w = bw_image_get_width (image), h = bw_image_get_height (image);
+  int chosen = self->run_params.size;
+
+  if (chosen > 0 && MAX (w, h) < chosen)
+    /* Translators: "Saved “cat.png” at 256×160 pixels, smaller than the 1024 chosen: …" */
+    text = g_strdup_printf (_("Saved “%s” at %d×%d pixels, smaller than the %d chosen: the "
+                              "painting stopped before its last pass."), name, w, h, chosen);
+  else
+    text = g_strdup_printf (_("Saved “%s”"), name);
+  _bw_window_show_toast_with_button (self, text, _("_Open"), "win.open-file",
+                                     g_variant_new_string (uri));
 }
 
 static void
@@ -115,7 +141,8 @@ on_saved (GObject      *object,
       gtk_window_destroy (GTK_WINDOW (self));
       return;
     }
-  _bw_window_show_toast (self, _("Painting saved"));
+  tell_saved (self, g_object_get_data (G_OBJECT (result), "file"),
+              g_object_get_data (G_OBJECT (result), "image"));
 }
 
 /* ".png" unless the name already says JPEG or PNG. */

@@ -21,8 +21,11 @@ G_DEFINE_FINAL_TYPE (BwWindow, bw_window, ADW_TYPE_APPLICATION_WINDOW)
 
 
 void
-_bw_window_show_toast (BwWindow   *self,
-                       const char *message)
+_bw_window_show_toast_with_button (BwWindow   *self,
+                                   const char *message,
+                                   const char *button_label,
+                                   const char *action_name,
+                                   GVariant   *target)
 {
   AdwToast *toast;
 
@@ -33,7 +36,21 @@ _bw_window_show_toast (BwWindow   *self,
     toast = adw_toast_new (escaped);
   }
   adw_toast_set_timeout (toast, 5);
+  if (button_label)
+    {
+      adw_toast_set_button_label (toast, button_label);
+      adw_toast_set_action_name (toast, action_name);
+      if (target)
+        adw_toast_set_action_target_value (toast, target);
+    }
   adw_toast_overlay_add_toast (self->toast_overlay, toast);
+}
+
+void
+_bw_window_show_toast (BwWindow   *self,
+                       const char *message)
+{
+  _bw_window_show_toast_with_button (self, message, NULL, NULL, NULL);
 }
 
 gboolean
@@ -444,6 +461,42 @@ on_worker_finished (BwWorker *worker,
 }
 
 static void
+on_too_large_response (const char *response,
+                       gpointer    data)
+{
+  BwWindow *self = data;
+
+  if (!g_str_equal (response, "smaller"))
+    return;
+  gtk_adjustment_set_value (self->size_adjustment, self->largest_size);
+  bw_window_start (self);
+}
+
+/* The engine's check before painting found the size too large for the device: said in the
+ * terms the person chose in, with the size that works a click away. */
+static void
+tell_too_large (BwWindow *self,
+                int       largest)
+{
+  g_autofree char *body = NULL;
+  g_autofree char *smaller = NULL;
+  BwAlertResponse responses[] = {
+    { "close", _("_Close"), ADW_RESPONSE_DEFAULT },
+    { "smaller", NULL, ADW_RESPONSE_SUGGESTED },
+  };
+
+  self->largest_size = largest;
+  body = g_strdup_printf (_("Painting at %d pixels needs more graphics memory than this "
+                            "computer has. The largest size it can paint these images at is "
+                            "%d pixels."), self->run_params.size, largest);
+  /* Translators: a button: paint again at the largest size that fits */
+  smaller = g_strdup_printf (_("_Paint at %d px"), largest);
+  responses[1].label = smaller;
+  bw_alert_ask (GTK_WINDOW (self), _("Too Large to Paint"), body, responses,
+                G_N_ELEMENTS (responses), "smaller", "close", on_too_large_response, self);
+}
+
+static void
 on_worker_failed (BwWorker *worker,
                   GError   *error,
                   BwWindow *self)
@@ -461,6 +514,12 @@ on_worker_failed (BwWorker *worker,
       !g_file_test (self->weights_path, G_FILE_TEST_EXISTS))
     {
       show_weights_dialog (self);
+      return;
+    }
+  if (g_error_matches (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY) &&
+      bw_worker_get_largest_size (worker) > 0)
+    {
+      tell_too_large (self, bw_worker_get_largest_size (worker));
       return;
     }
   bw_alert_tell (GTK_WINDOW (self), _("Could Not Paint"), error->message);

@@ -79,6 +79,7 @@ typedef struct {
   GdkTexture *texture;
   BwFrameRecorder *recording;
   GError *error;
+  int largest_size;
   char *text;
 } Report;
 
@@ -90,6 +91,7 @@ typedef struct {
   BwFrameRecorder *recording;
   int n_steps;
   gboolean paused;
+  int largest_size;      /* of the last start too large for the device */
   /* while a video is stylised (bw_video_job_run() holds the thread) */
   BwVideoJob *video;
   GCancellable *video_cancellable;
@@ -118,6 +120,7 @@ struct _BwWorker
   GdkTexture *texture;
   BwFrameRecorder *recording;
   char *device_name;
+  int largest_size;
 };
 
 G_DEFINE_FINAL_TYPE (BwWorker, bw_worker, G_TYPE_OBJECT)
@@ -240,6 +243,7 @@ dispatch_report (gpointer data)
       break;
 
     case REPORT_FAILED:
+      self->largest_size = report->largest_size;
       g_signal_emit (self, signals[SIGNAL_FAILED], 0, report->error);
       break;
 
@@ -299,6 +303,8 @@ post_failure (BwWorker    *self,
 
   report->kind = REPORT_FAILED;
   report->error = error;
+  report->largest_size = ts->largest_size;
+  ts->largest_size = 0;
   post (self, report);
 }
 
@@ -466,7 +472,10 @@ prepare (BwWorker     *self,
     bw_session_add_style (session, g_ptr_array_index (styles, i),
                           g_array_index (msg->blends, double, i));
   if (!bw_session_start (session, error))
-    return FALSE;
+    {
+      ts->largest_size = bw_session_get_largest_size (session);
+      return FALSE;
+    }
   ts->session = g_steal_pointer (&session);
   ts->n_steps = msg->params.steps;
 
@@ -1133,6 +1142,14 @@ bw_worker_get_recording (BwWorker *self)
 {
   g_return_val_if_fail (BW_IS_WORKER (self), NULL);
   return self->recording;
+}
+
+/* The engine's check of a size, for the window to say in a person's terms. */
+int
+bw_worker_get_largest_size (BwWorker *self)
+{
+  g_return_val_if_fail (BW_IS_WORKER (self), 0);
+  return self->largest_size;
 }
 
 const char *

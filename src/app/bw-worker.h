@@ -74,6 +74,9 @@ double         bw_worker_get_loss         (BwWorker        *self);
 BwImage       *bw_worker_get_image        (BwWorker        *self);
 GdkTexture    *bw_worker_get_texture      (BwWorker        *self);
 const char    *bw_worker_get_device_name  (BwWorker        *self);
+/* When the last failure was a size too large for the device (BW_DEVICE_ERROR_OUT_OF_MEMORY
+ * before painting): the largest size the engine found it can paint; otherwise 0. */
+int            bw_worker_get_largest_size (BwWorker        *self);
 /* While a video is stylised: the frame under way (from 1), and the frames it has (0 when
  * unknown). */
 int            bw_worker_get_frame        (BwWorker        *self);

@@ -8,7 +8,7 @@
 #include "bw-alert.h"
 #include "bw-app-test-util.h"
 #include "bw-test-quarks.h"
-#include "bw-window.h"
+#include "bw-window-private.h"
 #include "vgg19/bw-vgg19-layers.h"
 #include "weights/bw-weights.h"
 
@@ -374,4 +374,43 @@ bw_app_test_has_alert (gpointer data)
   if (data)
     *(GtkWidget **) data = alert;
   return alert != NULL;
+}
+
+typedef struct {
+  GtkFileChooser *chooser;
+  const char *folder;
+} InFolder;
+
+static gboolean
+chooser_in_folder (gpointer data)
+{
+  InFolder *f = data;
+  g_autoptr(GFile) folder = gtk_file_chooser_get_current_folder (f->chooser);
+  g_autoptr(GFile) file = gtk_file_chooser_get_file (f->chooser);
+  g_autoptr(GFile) parent = file ? g_file_get_parent (file) : NULL;
+
+  return folder && parent && g_str_equal (g_file_peek_path (folder), f->folder) &&
+         g_str_equal (g_file_peek_path (parent), f->folder);
+}
+
+/* The answer goes to the window's GtkFileChooserNative while its dialog still shows that
+ * folder: once hidden, GTK's dialog under Xvfb forgets the folder it was given and answers
+ * with the one it started in. */
+void
+bw_app_test_accept_file_chooser (gpointer    window,
+                                 const char *folder_path,
+                                 const char *name)
+{
+  g_autoptr(GFile) folder = g_file_new_for_path (folder_path);
+  g_autoptr(GError) error = NULL;
+  InFolder f = { NULL, folder_path };
+
+  bw_app_test_wait (bw_app_test_has_file_chooser, NULL, 20, "a file dialog");
+  f.chooser = GTK_FILE_CHOOSER (bw_app_test_find_file_chooser ());
+  gtk_file_chooser_set_current_folder (f.chooser, folder, &error);
+  g_assert_no_error (error);
+  gtk_file_chooser_set_current_name (f.chooser, name);
+  bw_app_test_wait (chooser_in_folder, &f, 20, "the file dialog to show the test's folder");
+  g_assert_nonnull (BW_WINDOW (window)->chooser);
+  g_signal_emit_by_name (BW_WINDOW (window)->chooser, "response", GTK_RESPONSE_ACCEPT);
 }

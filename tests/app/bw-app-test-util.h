@@ -63,6 +63,11 @@ gboolean    bw_app_test_has_no_file_chooser (gpointer    data);
 /* The alert (bw-alert.h) showing, any heading, into *(GtkWidget **) @data: a condition
  * for bw_app_test_wait(). */
 gboolean    bw_app_test_has_alert           (gpointer    data);
+/* Answers @window's file dialog (GTK's own: no portal under Xvfb) with @name in
+ * @folder. */
+void        bw_app_test_accept_file_chooser (gpointer    window,
+                                             const char *folder,
+                                             const char *name);
 /* The first controller of @type on @widget; fails the test if there is none. */
 gpointer    bw_app_test_controller      (GtkWidget  *widget,
                                          GType       type);

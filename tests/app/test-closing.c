@@ -143,37 +143,12 @@ new_painted_window (BwApplication *app)
   return window;
 }
 
-static gboolean
-chooser_in_tmpdir (gpointer chooser)
-{
-  g_autoptr(GFile) folder = gtk_file_chooser_get_current_folder (chooser);
-  g_autoptr(GFile) file = gtk_file_chooser_get_file (chooser);
-  g_autoptr(GFile) parent = file ? g_file_get_parent (file) : NULL;
-
-  return folder && parent && g_str_equal (g_file_peek_path (folder), tmpdir) &&
-         g_str_equal (g_file_peek_path (parent), tmpdir);
-}
-
-/* Answers @window's file dialog (GTK's own: no portal under Xvfb) with @name in the
- * test's folder. The answer goes to the window's GtkFileChooserNative while its dialog still
- * shows that folder: once hidden, GTK's dialog under Xvfb forgets the folder it was given
- * and answers with the one it started in. */
+/* Answers @window's file dialog with @name in the test's folder. */
 static void
 accept_file_chooser (BwWindow   *window,
                      const char *name)
 {
-  g_autoptr(GFile) folder = g_file_new_for_path (tmpdir);
-  g_autoptr(GError) error = NULL;
-  GtkWidget *chooser;
-
-  bw_app_test_wait (bw_app_test_has_file_chooser, NULL, 20, "a file dialog");
-  chooser = bw_app_test_find_file_chooser ();
-  gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, &error);
-  g_assert_no_error (error);
-  gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
-  bw_app_test_wait (chooser_in_tmpdir, chooser, 20, "the file dialog to show the test's folder");
-  g_assert_nonnull (window->chooser);
-  g_signal_emit_by_name (window->chooser, "response", GTK_RESPONSE_ACCEPT);
+  bw_app_test_accept_file_chooser (window, tmpdir, name);
 }
 
 /* --- quit ------------------------------------------------------------------------------ */

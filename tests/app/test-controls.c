@@ -21,6 +21,11 @@
  *   last click the run restarts once, and its frames are 168 px; paused, a change waits
  *   (4 s) until Resume, which restarts at the new size; Keep Painting puts the size back and
  *   nothing restarts.
+ * /controls/too-large: Size 1024 on the photo's own 1024 px, more than lavapipe binds: at
+ *   Paint, before any step or frame, a dialog names the chosen size and the largest the
+ *   engine found to fit (16..1023, a multiple of 16), in pixels, not in MB or feature maps;
+ *   its button sets that size and paints; stopped in the first pass and saved, the toast
+ *   says the file is smaller than chosen.
  * /controls/close-unsaved: closing the window with an unsaved painting asks (a message
  *   dialog, transient for it, appears and the window stays); Cancel keeps the window; asked
  *   again, Discard closes it.
@@ -450,6 +455,108 @@ test_size_waits (void)
   gtk_window_destroy (GTK_WINDOW (window));
 }
 
+/* --- a size too large for the device --------------------------------------------------- */
+
+static gboolean has_frame (gpointer worker);
+
+/* The text of the toast showing, if any (AdwToastWidget is private: its label is read). */
+static const char *
+toast_text (BwWindow *window)
+{
+  GtkWidget *overlay = bw_app_test_find (GTK_WIDGET (window), ADW_TYPE_TOAST_OVERLAY, 0);
+
+  for (GtkWidget *c = gtk_widget_get_first_child (overlay); c; c = gtk_widget_get_next_sibling (c))
+    if (g_str_equal (G_OBJECT_TYPE_NAME (c), "AdwToastWidget"))
+      {
+        GtkWidget *label = bw_app_test_find (c, GTK_TYPE_LABEL, 0);
+
+        return label ? gtk_label_get_label (GTK_LABEL (label)) : NULL;
+      }
+  return NULL;
+}
+
+static gboolean
+has_saved_toast (gpointer window)
+{
+  const char *text = toast_text (window);
+
+  return text && g_str_has_prefix (text, "Saved ");
+}
+
+static void
+test_too_large (void)
+{
+  g_autoptr(BwApplication) app = new_app (300, "lbfgs");
+  g_autofree char *photo = bw_app_test_sample ("starry-night.jpg");
+  g_autofree char *style = bw_app_test_sample ("chelsea.png");
+  g_autofree char *out = g_build_filename (tmpdir, "too-large.png", NULL);
+  g_autoptr(GFile) out_file = g_file_new_for_path (out);
+  BwWindow *window = bw_window_new (app);
+  BwWorker *worker = bw_window_get_worker (window);
+  GtkWidget *size_spin = bw_app_test_find_in_row (GTK_WIDGET (window), "Size", GTK_TYPE_SPIN_BUTTON);
+  g_autofree char *chosen_text = NULL;
+  g_autofree char *largest_text = NULL;
+  GtkWidget *alert = NULL;
+  const char *body;
+  int largest, w, h;
+
+  bw_window_set_weights_path (window, weights);
+  gtk_window_present (GTK_WINDOW (window));
+  bw_app_test_drop_file (pane (window, 0), photo);
+  bw_app_test_drop_file (pane (window, 1), style);
+  bw_app_test_wait (has_texture, pane (window, 0), 20, "the photo's thumbnail");
+  bw_app_test_wait (has_style, window, 20, "the style's row");
+
+  /* the photo's own size, 1024 px: a 1024×640 map of 64 channels is 168 MB, more than the
+   * 128 MiB lavapipe binds */
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (size_spin), 1024);
+  g_assert_cmpfloat (gtk_spin_button_get_value (GTK_SPIN_BUTTON (size_spin)), ==, 1024);
+  activate (window, "start");
+  bw_app_test_wait (bw_app_test_has_alert, &alert, 120, "the dialog saying the size is too large");
+
+  /* said before any painting, with the engine's largest size, in pixels as chosen */
+  g_assert_cmpint (bw_worker_get_step (worker), ==, 0);
+  g_assert_null (bw_worker_get_image (worker));
+  g_assert_cmpstr (bw_alert_get_heading (alert), ==, "Too Large to Paint");
+  largest = bw_worker_get_largest_size (worker);
+  g_test_message ("largest size: %d", largest);
+  g_assert_cmpint (largest, >=, 16);
+  g_assert_cmpint (largest, <, 1024);
+  g_assert_cmpint (largest % 16, ==, 0);
+  body = bw_alert_get_body (alert);
+  g_test_message ("%s", body);
+  chosen_text = g_strdup_printf ("at %d pixels", 1024);
+  largest_text = g_strdup_printf ("is %d pixels.", largest);
+  g_assert_nonnull (strstr (body, chosen_text));
+  g_assert_nonnull (strstr (body, largest_text));
+  /* not in the driver's words */
+  g_assert_null (strstr (body, "MB"));
+  g_assert_null (strstr (body, "feature map"));
+  g_assert_null (strstr (body, "llvmpipe"));
+
+  /* the offered size is taken and painting starts with it */
+  g_assert_true (bw_alert_click (alert, "smaller"));
+  g_assert_cmpfloat (gtk_spin_button_get_value (GTK_SPIN_BUTTON (size_spin)), ==, largest);
+  g_assert_cmpint (bw_worker_get_state (worker), !=, BW_WORKER_IDLE);
+  bw_app_test_wait (has_frame, worker, 120, "the first frame at the smaller size");
+  g_assert_null (bw_alert_find (NULL));
+
+  /* stopped in the first, coarse pass: the file is smaller than chosen, and the toast says so */
+  activate (window, "stop");
+  bw_app_test_wait (is_idle, worker, 60, "the stop");
+  w = bw_image_get_width (bw_worker_get_image (worker));
+  h = bw_image_get_height (bw_worker_get_image (worker));
+  g_assert_cmpint (MAX (w, h), <, largest);
+  activate (window, "save");
+  bw_app_test_accept_file_chooser (window, tmpdir, "too-large.png");
+  bw_app_test_wait (has_saved_toast, window, 20, "the toast saying it is saved");
+  g_assert_true (g_file_query_exists (out_file, NULL));
+  g_test_message ("%s", toast_text (window));
+  g_assert_nonnull (strstr (toast_text (window), "smaller than the"));
+  g_unlink (out);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 /* --- what Paint shows at once ---------------------------------------------------------- */
 
 static GtkProgressBar *
@@ -686,6 +793,7 @@ main (int   argc,
   g_test_add_func ("/controls/weights-mid-run", test_weights_mid_run);
   g_test_add_func ("/controls/pause-resume", test_pause_resume);
   g_test_add_func ("/controls/size-waits", test_size_waits);
+  g_test_add_func ("/controls/too-large", test_too_large);
   g_test_add_func ("/controls/preparing", test_preparing);
   g_test_add_func ("/controls/prepare-fails", test_prepare_fails);
   g_test_add_func ("/controls/paste", test_paste);

@@ -28,6 +28,7 @@ struct _BwSession {
   BwImage *content;
   BwImage *init_image;
   GArray *styles;           /* Style */
+  int largest_size;         /* after a start too large for the device: what fits, or 0 */
 
   /* coarse to fine: pass `pass` of `passes` runs at the content scaled to `pass_content`
    * until step pass_end() (or convergence), then starts the next from its result */
@@ -481,6 +482,7 @@ check_fits (BwSession  *self,
   for (int s = (size - 1) / 16 * 16; s >= 16 && largest == 0; s -= 16)
     if (fits_at (self, deepest, s, NULL))
       largest = s;
+  self->largest_size = largest;
   if (largest > 0)
     g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
                  _("%s The largest size it can paint is %d pixels."), local_error->message,
@@ -498,6 +500,7 @@ bw_session_start (BwSession  *self,
   Style *narrow = NULL;
 
   g_return_val_if_fail (self->content != NULL, FALSE);
+  self->largest_size = 0;
   if (self->styles->len == 0)
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_FAILED,
@@ -554,6 +557,12 @@ bw_session_start (BwSession  *self,
     }
   self->started = TRUE;
   return TRUE;
+}
+
+int
+bw_session_get_largest_size (BwSession *self)
+{
+  return self->largest_size;
 }
 
 int

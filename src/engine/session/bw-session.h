@@ -70,6 +70,10 @@ void       bw_session_set_init_image   (BwSession      *self,
  * step. */
 gboolean   bw_session_start            (BwSession      *self,
                                         GError        **error);
+/* After bw_session_start() failed with BW_DEVICE_ERROR_OUT_OF_MEMORY: the largest size
+ * (longest side, a multiple of 16) the device can paint these images at, for an app to
+ * offer; 0 when none fits, or the start did not fail so. */
+int        bw_session_get_largest_size (BwSession      *self);
 /* After start: the number of passes, params.scales or, for 0, one below 256 px and one more
  * per doubling from 128 px (512 px: 128, 256, 512), each no smaller than the network needs.
  * params.steps are shared evenly, the remainder to the last; a pass that converges early
