@@ -6,6 +6,8 @@
 #include "bw-texture.h"
 #include "bw-window-private.h"
 
+#define MAX_SIZE 4096
+
 void
 _bw_window_load_finished (BwWindow *self)
 {
@@ -48,6 +50,23 @@ _bw_window_show_content_frame (BwWindow   *self,
   bw_preview_set_original (self->preview, texture);
 }
 
+/* A painting larger than the photo only adds blur: the size goes up to the photo's own
+ * (read from the file's header), and never past 4096. */
+static void
+update_size_limit (BwWindow *self)
+{
+  const char *path = self->content_is_video ? NULL : g_file_peek_path (self->content_file);
+  int w = 0, h = 0;
+  double upper = MAX_SIZE;
+
+  if (path && gdk_pixbuf_get_file_info (path, &w, &h) && w > 0 && h > 0)
+    upper = MIN (MAX_SIZE, MAX (w, h));
+  upper = MAX (upper, gtk_adjustment_get_lower (self->size_adjustment));
+  gtk_adjustment_set_upper (self->size_adjustment, upper);
+  if (gtk_adjustment_get_value (self->size_adjustment) > upper)
+    gtk_adjustment_set_value (self->size_adjustment, upper);
+}
+
 /* @duration: 0 for a photo; a video's length (-1 when unknown) */
 static void
 set_content (BwWindow   *self,
@@ -63,6 +82,7 @@ set_content (BwWindow   *self,
   gtk_widget_set_visible (self->video_box, duration > 0);
   self->frame_wanted = FALSE;
   gtk_adjustment_configure (self->position_adjustment, 0, 0, MAX (duration, 0), 1.0 / 25, 1, 0);
+  update_size_limit (self);
   _bw_window_update_actions (self);
   _bw_window_queue_restart (self);
 }
