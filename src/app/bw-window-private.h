@@ -37,6 +37,7 @@ struct _BwWindow
   BwPreview *preview;
   GtkProgressBar *progress_bar;
   BwLossPlot *loss_plot;
+  AdwFlap *flap;
   GtkRevealer *restart_revealer;
   GtkLabel *restart_label;
 

@@ -596,6 +596,25 @@ bw_window_close_request (GtkWindow *window)
 
 /* --- the object --------------------------------------------------------------- */
 
+/* The settings fold over the painting below this width (side by side they need 701 px).
+ * Decided here, not by AdwFlap: folding, it lays the two out side by side for one more
+ * frame, which its content (a scrolled window for that frame) takes without complaint. */
+#define FOLD_WIDTH 760
+
+static void
+bw_window_size_allocate (GtkWidget *widget,
+                         int        width,
+                         int        height,
+                         int        baseline)
+{
+  BwWindow *self = BW_WINDOW (widget);
+  AdwFlapFoldPolicy policy = width < FOLD_WIDTH ? ADW_FLAP_FOLD_POLICY_ALWAYS : ADW_FLAP_FOLD_POLICY_NEVER;
+
+  if (adw_flap_get_fold_policy (self->flap) != policy)
+    adw_flap_set_fold_policy (self->flap, policy);
+  GTK_WIDGET_CLASS (bw_window_parent_class)->size_allocate (widget, width, height, baseline);
+}
+
 /* Closed: what is in flight (reads, pastes, saves) is cancelled, as dispose would, and the
  * callbacks, whose references hold dispose off until they are done, leave the window be. */
 static void
@@ -662,6 +681,7 @@ bw_window_class_init (BwWindowClass *klass)
   object_class->dispose = bw_window_dispose;
   object_class->finalize = bw_window_finalize;
   widget_class->unmap = bw_window_unmap;
+  widget_class->size_allocate = bw_window_size_allocate;
   window_class->close_request = bw_window_close_request;
 
   g_type_ensure (BW_TYPE_IMAGE_PANE);
@@ -691,9 +711,29 @@ bw_window_class_init (BwWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BwWindow, preview);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, loss_plot);
+  gtk_widget_class_bind_template_child (widget_class, BwWindow, flap);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, restart_revealer);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, restart_label);
   _bw_window_class_init_open (widget_class);
+}
+
+/* Paint, Pause and Resume take the same width, so Stop beside them never moves. */
+static void
+keep_run_button_width (BwWindow *self)
+{
+  const char *labels[] = { _("_Paint"), _("_Pause"), _("_Resume") };
+  int widest = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (labels); i++)
+    {
+      int natural;
+
+      gtk_button_set_label (self->run_button, labels[i]);
+      gtk_widget_measure (GTK_WIDGET (self->run_button), GTK_ORIENTATION_HORIZONTAL, -1,
+                          NULL, &natural, NULL, NULL);
+      widest = MAX (widest, natural);
+    }
+  gtk_widget_set_size_request (GTK_WIDGET (self->run_button), widest, -1);
 }
 
 static void
@@ -724,6 +764,7 @@ bw_window_init (BwWindow *self)
   g_signal_connect_swapped (self->optimizer_row, "notify::selected", G_CALLBACK (_bw_window_settings_changed), self);
   g_signal_connect_swapped (self->preset_row, "notify::selected", G_CALLBACK (on_preset_changed), self);
 
+  keep_run_button_width (self);
   _bw_window_update_actions (self);
 }
 

@@ -414,3 +414,11 @@ bw_app_test_accept_file_chooser (gpointer    window,
   g_assert_nonnull (BW_WINDOW (window)->chooser);
   g_signal_emit_by_name (BW_WINDOW (window)->chooser, "response", GTK_RESPONSE_ACCEPT);
 }
+
+gboolean
+bw_app_test_is_narrow (gpointer data)
+{
+  BwAppTestWidth *w = data;
+
+  return gtk_widget_get_width (w->widget) <= w->width;
+}

@@ -63,6 +63,12 @@ gboolean    bw_app_test_has_no_file_chooser (gpointer    data);
 /* The alert (bw-alert.h) showing, any heading, into *(GtkWidget **) @data: a condition
  * for bw_app_test_wait(). */
 gboolean    bw_app_test_has_alert           (gpointer    data);
+/* A condition for bw_app_test_wait(): @widget is at most @width wide. */
+typedef struct {
+  GtkWidget *widget;
+  int width;
+} BwAppTestWidth;
+gboolean    bw_app_test_is_narrow           (gpointer    data);
 /* Answers @window's file dialog (GTK's own: no portal under Xvfb) with @name in
  * @folder. */
 void        bw_app_test_accept_file_chooser (gpointer    window,

@@ -8,6 +8,11 @@
  *   a photo and a style dropped on their panes paint, and saving writes a PNG of the size
  *   asked for.
  * /window/first-run: without weights, Paint opens the dialog that offers the download.
+ * /window/narrow: at most 400 px is the narrowest the window goes, and there, with a
+ *   painting shown, every control shown (buttons, sliders, spin buttons, the progress bar)
+ *   lies inside the window (and inside its scrolled sidebar), the compare button and the
+ *   status included; the sidebar button shows the settings over the painting, their
+ *   controls inside the window too.
  */
 #include <adwaita.h>
 #include <gdk-pixbuf/gdk-pixbuf.h>
@@ -228,6 +233,154 @@ test_drop_and_save (void)
   g_assert_null (gtk_application_get_windows (GTK_APPLICATION (app)));
 }
 
+/* --- a narrow window ---------------------------------------------------------------------- */
+
+static gboolean
+is_control (GtkWidget *w)
+{
+  return GTK_IS_BUTTON (w) || GTK_IS_MENU_BUTTON (w) || GTK_IS_RANGE (w) ||
+         GTK_IS_SPIN_BUTTON (w) || GTK_IS_SWITCH (w) || GTK_IS_PROGRESS_BAR (w) ||
+         GTK_IS_DROP_DOWN (w);
+}
+
+/* Every control shown under @widget lies inside @root's width, and inside the scrolled
+ * window that holds it, if any (its content scrolls only up and down); one outside no
+ * scrolled window lies inside @root's height too. Counts the controls looked at. */
+static void
+assert_controls_inside (GtkWidget       *root,
+                        GtkWidget       *widget,
+                        graphene_rect_t *clip,
+                        int             *n_checked)
+{
+  graphene_rect_t area = *clip;
+  graphene_rect_t b;
+
+  if (!gtk_widget_get_mapped (widget) || !gtk_widget_get_child_visible (widget))
+    return;
+  if (GTK_IS_SCROLLED_WINDOW (widget))
+    {
+      g_assert_true (gtk_widget_compute_bounds (widget, root, &b));
+      /* across: within the clip; down: what scrolls into view */
+      area.origin.x = MAX (clip->origin.x, b.origin.x);
+      area.size.width = MIN (clip->origin.x + clip->size.width, b.origin.x + b.size.width) - area.origin.x;
+      area.origin.y = -G_MAXFLOAT / 4;
+      area.size.height = G_MAXFLOAT / 2;
+    }
+  if (is_control (widget) && gtk_widget_get_width (widget) > 0)
+    {
+      g_assert_true (gtk_widget_compute_bounds (widget, root, &b));
+      if (b.origin.x < area.origin.x - 0.5 ||
+          b.origin.x + b.size.width > area.origin.x + area.size.width + 0.5 ||
+          b.origin.y < area.origin.y - 0.5 ||
+          b.origin.y + b.size.height > area.origin.y + area.size.height + 0.5)
+        g_error ("%s “%s” at %.0f,%.0f %.0f×%.0f is outside the visible %.0f,%.0f %.0f×%.0f",
+                 G_OBJECT_TYPE_NAME (widget),
+                 gtk_widget_get_tooltip_text (widget) ? gtk_widget_get_tooltip_text (widget) :
+                 GTK_IS_BUTTON (widget) && gtk_button_get_label (GTK_BUTTON (widget)) ?
+                 gtk_button_get_label (GTK_BUTTON (widget)) : "",
+                 b.origin.x, b.origin.y, b.size.width, b.size.height,
+                 area.origin.x, area.origin.y, area.size.width, area.size.height);
+      (*n_checked)++;
+    }
+  for (GtkWidget *c = gtk_widget_get_first_child (widget); c; c = gtk_widget_get_next_sibling (c))
+    assert_controls_inside (root, c, &area, n_checked);
+}
+
+static int
+check_window_controls (GtkWidget *window)
+{
+  graphene_rect_t all = GRAPHENE_RECT_INIT (0, 0, gtk_widget_get_width (window),
+                                            gtk_widget_get_height (window));
+  int n = 0;
+
+  g_object_unref (bw_app_test_render_drawn (window));
+  assert_controls_inside (window, window, &all, &n);
+  return n;
+}
+
+
+static gboolean
+flap_settled (gpointer flap)
+{
+  double progress;
+  gboolean reveal;
+
+  g_object_get (flap, "reveal-progress", &progress, "reveal-flap", &reveal, NULL);
+  return progress == (reveal ? 1.0 : 0.0);
+}
+
+/* At its minimum width, a half-screen or tiled window's, every control is inside the
+ * window: the settings fold over the painting, shown by the sidebar button, and the zoom
+ * and compare buttons, the status and the header's buttons stay in view. */
+static void
+test_narrow (void)
+{
+  g_autoptr(BwApplication) app = new_app (2);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *content = bw_app_test_sample ("chelsea.png");
+  g_autofree char *style = bw_app_test_sample ("starry-night.jpg");
+  g_autofree char *shot = g_build_filename (tmpdir, "narrow.png", NULL);
+  BwWindow *window;
+  GtkWidget *flap, *sidebar_button = NULL, *compare = NULL;
+  int min_width, n_wide, n_narrow, n_revealed;
+
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  /* GNOME's window buttons (GTK's own default adds minimise and maximise) */
+  g_object_set (gtk_settings_get_default (), "gtk-decoration-layout", "appmenu:close", NULL);
+  window = bw_window_new (app);
+  bw_window_set_weights_path (window, weights);
+  gtk_window_set_default_size (GTK_WINDOW (window), 1100, 700);
+  gtk_window_present (GTK_WINDOW (window));
+  bw_app_test_drop_file (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0), content);
+  bw_app_test_drop_file (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 1), style);
+  bw_app_test_wait (has_texture, bw_app_test_find (GTK_WIDGET (window), BW_TYPE_IMAGE_PANE, 0), 20,
+                    "the photo's thumbnail");
+  bw_app_test_wait (has_style, window, 20, "the style's row");
+  g_action_group_activate_action (G_ACTION_GROUP (window), "start", NULL);
+  bw_app_test_wait (is_done, bw_window_get_worker (window), 400, "two steps");
+  /* wide: everything in view, the settings beside the painting */
+  n_wide = check_window_controls (GTK_WIDGET (window));
+
+  /* as narrow as the window goes */
+  gtk_widget_measure (GTK_WIDGET (window), GTK_ORIENTATION_HORIZONTAL, -1, &min_width, NULL, NULL, NULL);
+  g_test_message ("minimum width %d", min_width);
+  /* half of a 1280 px screen, and GNOME's narrowest phone-sized windows */
+  g_assert_cmpint (min_width, <=, 400);
+  gtk_window_set_default_size (GTK_WINDOW (window), min_width, 700);
+  bw_app_test_wait (bw_app_test_is_narrow, &(BwAppTestWidth) { GTK_WIDGET (window), min_width }, 20,
+                    "the window at its minimum width");
+  flap = bw_app_test_find (GTK_WIDGET (window), ADW_TYPE_FLAP, 0);
+  bw_app_test_wait (flap_settled, flap, 20, "the settings to fold away");
+  g_assert_true (adw_flap_get_folded (ADW_FLAP (flap)));
+  n_narrow = check_window_controls (GTK_WIDGET (window));
+  /* the preview's buttons were looked at: they are shown, and in view */
+  for (int i = 0; (compare = bw_app_test_find (GTK_WIDGET (window), GTK_TYPE_BUTTON, i)); i++)
+    if (g_strcmp0 (gtk_widget_get_tooltip_text (compare), "Hold to See the Photo") == 0)
+      break;
+  g_assert_nonnull (compare);
+  g_assert_true (gtk_widget_get_mapped (compare));
+  g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (bw_app_test_find (GTK_WIDGET (window), GTK_TYPE_PROGRESS_BAR, 0))));
+
+  /* the settings, shown over the painting, are in view too */
+  for (int i = 0; (sidebar_button = bw_app_test_find (GTK_WIDGET (window), GTK_TYPE_TOGGLE_BUTTON, i)); i++)
+    if (g_strcmp0 (gtk_widget_get_tooltip_text (sidebar_button), "Settings") == 0)
+      break;
+  g_assert_nonnull (sidebar_button);
+  gtk_toggle_button_set_active (GTK_TOGGLE_BUTTON (sidebar_button), TRUE);
+  bw_app_test_wait (flap_settled, flap, 20, "the settings to unfold");
+  n_revealed = check_window_controls (GTK_WIDGET (window));
+  {
+    g_autoptr(GdkTexture) render = bw_app_test_render_drawn (GTK_WIDGET (window));
+    g_assert_true (gdk_texture_save_to_png (render, shot));
+  }
+  g_test_message ("controls in view: %d wide, %d narrow, %d with the settings shown; %s",
+                  n_wide, n_narrow, n_revealed, shot);
+  /* the size, steps, the three sliders: the sidebar's controls were among them */
+  g_assert_cmpint (n_revealed, >, n_narrow + 5);
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
 static gboolean
 has_weights_dialog (gpointer data)
 {
@@ -284,6 +437,7 @@ main (int   argc,
   g_test_add_func ("/window/command-line", test_command_line);
   g_test_add_func ("/window/drop-and-save", test_drop_and_save);
   g_test_add_func ("/window/first-run", test_first_run);
+  g_test_add_func ("/window/narrow", test_narrow);
   status = g_test_run ();
   g_free (weights);
   g_free (tmpdir);
