@@ -16,6 +16,8 @@
 #define MIN_ZOOM 0.1
 #define MAX_ZOOM 16.0
 #define ZOOM_STEP 1.25
+/* As Loupe: the controls over the image fade out when the pointer rests or leaves. */
+#define HIDE_CONTROLS_SECONDS 3
 
 struct _BwPreview
 {
@@ -26,6 +28,9 @@ struct _BwPreview
   GtkToggleButton *fit_button;
   GtkWidget *compare_button;
   GtkLabel *zoom_label;
+  GtkWidget *controls;
+  GtkEventController *controls_motion;
+  guint hide_source;
 
   double zoom_at_gesture_start;
 
@@ -57,7 +62,8 @@ update_zoom_label (BwPreview *self)
   double zoom = bw_compare_picture_get_zoom (self->picture);
 
   if (zoom > 0)
-    text = g_strdup_printf ("%d %%", (int) (zoom * 100 + 0.5));
+    /* Translators: a zoom level, "439%"; write it as your language does ("439 %") */
+    text = g_strdup_printf (C_("zoom", "%d%%"), (int) (zoom * 100 + 0.5));
   gtk_label_set_label (self->zoom_label, text ? text : "");
   gtk_widget_set_visible (GTK_WIDGET (self->zoom_label), text != NULL);
   gtk_toggle_button_set_active (self->fit_button, zoom == 0);
@@ -287,6 +293,72 @@ on_compare_key_released (GtkEventControllerKey *key,
     bw_preview_set_show_original (self, FALSE);
 }
 
+/* --- the controls over the image, shown while the pointer moves ------------------------ */
+
+static void
+set_controls_shown (BwPreview *self,
+                    gboolean   shown)
+{
+  /* faded, not hidden: they keep their place, and a click or Tab finds them */
+  if (shown)
+    gtk_widget_remove_css_class (self->controls, "faded");
+  else
+    gtk_widget_add_css_class (self->controls, "faded");
+}
+
+/* Hidden unless the pointer is on them or the keyboard is in them. */
+static gboolean
+can_hide_controls (BwPreview *self)
+{
+  GtkWidget *focus = gtk_root_get_focus (gtk_widget_get_root (GTK_WIDGET (self)));
+
+  return !gtk_event_controller_motion_contains_pointer (GTK_EVENT_CONTROLLER_MOTION (self->controls_motion)) &&
+         !(focus && gtk_widget_is_ancestor (focus, self->controls));
+}
+
+static gboolean
+hide_controls (gpointer data)
+{
+  BwPreview *self = data;
+
+  self->hide_source = 0;
+  if (can_hide_controls (self))
+    set_controls_shown (self, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+show_controls (BwPreview *self)
+{
+  set_controls_shown (self, TRUE);
+  g_clear_handle_id (&self->hide_source, g_source_remove);
+  self->hide_source = g_timeout_add_seconds (HIDE_CONTROLS_SECONDS, hide_controls, self);
+}
+
+static void
+on_motion (GtkEventControllerMotion *motion,
+           double                    x,
+           double                    y,
+           BwPreview                *self)
+{
+  show_controls (self);
+}
+
+static void
+on_leave (BwPreview *self)
+{
+  g_clear_handle_id (&self->hide_source, g_source_remove);
+  if (can_hide_controls (self))
+    set_controls_shown (self, FALSE);
+}
+
+gboolean
+bw_preview_get_controls_shown (BwPreview *self)
+{
+  g_return_val_if_fail (BW_IS_PREVIEW (self), FALSE);
+  return !gtk_widget_has_css_class (self->controls, "faded");
+}
+
 static void
 on_fit_toggled (BwPreview *self)
 {
@@ -320,6 +392,7 @@ bw_preview_dispose (GObject *object)
   BwPreview *self = BW_PREVIEW (object);
 
   clear_anchor (self);
+  g_clear_handle_id (&self->hide_source, g_source_remove);
   if (self->scroller)
     {
       g_signal_handlers_disconnect_by_data (gtk_scrolled_window_get_hadjustment (self->scroller), self);
@@ -447,6 +520,7 @@ bw_preview_class_init (BwPreviewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BwPreview, fit_button);
   gtk_widget_class_bind_template_child (widget_class, BwPreview, compare_button);
   gtk_widget_class_bind_template_child (widget_class, BwPreview, zoom_label);
+  gtk_widget_class_bind_template_child (widget_class, BwPreview, controls);
   gtk_widget_class_bind_template_callback (widget_class, on_fit_toggled);
   gtk_widget_class_bind_template_callback (widget_class, on_original_size_clicked);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
@@ -469,7 +543,7 @@ bw_preview_class_init (BwPreviewClass *klass)
 static void
 bw_preview_init (BwPreview *self)
 {
-  GtkEventController *scroll, *key, *focus;
+  GtkEventController *scroll, *key, *focus, *motion, *keys_in;
   GtkGesture *zoom, *hold;
   g_autoptr(GListModel) controllers = NULL;
 
@@ -514,6 +588,17 @@ bw_preview_init (BwPreview *self)
   focus = gtk_event_controller_focus_new ();
   g_signal_connect_swapped (focus, "leave", G_CALLBACK (on_compare_released), self);
   gtk_widget_add_controller (self->compare_button, focus);
+
+  motion = gtk_event_controller_motion_new ();
+  g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
+  g_signal_connect_swapped (motion, "leave", G_CALLBACK (on_leave), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), motion);
+  self->controls_motion = gtk_event_controller_motion_new ();
+  gtk_widget_add_controller (self->controls, self->controls_motion);
+  /* Tab into them shows them */
+  keys_in = gtk_event_controller_focus_new ();
+  g_signal_connect_swapped (keys_in, "enter", G_CALLBACK (show_controls), self);
+  gtk_widget_add_controller (self->controls, keys_in);
 
   g_signal_connect (gtk_scrolled_window_get_hadjustment (self->scroller), "changed",
                     G_CALLBACK (on_hadjustment_changed), self);

@@ -33,4 +33,8 @@ double      bw_preview_get_split_position (BwPreview  *self);
 void        bw_preview_set_split_position (BwPreview  *self,
                                            double      position);
 
+/* Whether the zoom and compare buttons over the image show (they fade out when the pointer
+ * rests or leaves). */
+gboolean    bw_preview_get_controls_shown (BwPreview  *self);
+
 G_END_DECLS

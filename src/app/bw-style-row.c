@@ -55,6 +55,8 @@ bw_style_row_constructed (GObject *object)
   /* a file name is not markup */
   adw_preferences_row_set_use_markup (ADW_PREFERENCES_ROW (self), FALSE);
   adw_preferences_row_set_title (ADW_PREFERENCES_ROW (self), name);
+  /* the title shows one line, cut short: the whole name on hovering */
+  gtk_widget_set_tooltip_text (GTK_WIDGET (self), name);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->blend_scale),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, label, -1);
 }

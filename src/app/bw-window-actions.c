@@ -78,6 +78,20 @@ stop_action (GSimpleAction *action,
   bw_worker_stop (self->worker);
 }
 
+/* The painting's settings back to what a first start has (the schema's defaults). */
+static void
+reset_settings_action (GSimpleAction *action,
+                       GVariant      *parameter,
+                       gpointer       user_data)
+{
+  BwWindow *self = user_data;
+  const char *keys[] = { "preset", "optimizer", "style-weight", "content-weight", "smoothness",
+                         "size", "steps", "preserve-colors" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+    g_settings_reset (self->settings, keys[i]);
+}
+
 /* A saved file, in the app the desktop opens it with. */
 static void
 open_file_action (GSimpleAction *action,
@@ -174,6 +188,7 @@ static const GActionEntry win_actions[] = {
   { "keep-painting", keep_painting_action },
   { "restart-now", restart_now_action },
   { "open-file", open_file_action, "s" },
+  { "reset-settings", reset_settings_action },
   { "save", save_action },
   { "paint-video", paint_video_action },
   { "export-animation", export_animation_action },

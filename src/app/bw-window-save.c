@@ -237,7 +237,16 @@ _bw_window_new_save_chooser (BwWindow   *self,
                                                                GTK_FILE_CHOOSER_ACTION_SAVE,
                                                                accept_label, NULL);
 
+  const char *pictures = g_get_user_special_dir (G_USER_DIRECTORY_PICTURES);
+
   gtk_file_chooser_set_current_name (GTK_FILE_CHOOSER (chooser), name);
+  /* the first save goes to Pictures, not the folder the app was started from */
+  if (!(*folder && g_file_test (folder, G_FILE_TEST_IS_DIR)) && pictures &&
+      g_file_test (pictures, G_FILE_TEST_IS_DIR))
+    {
+      g_free (folder);
+      folder = g_strdup (pictures);
+    }
   if (*folder && g_file_test (folder, G_FILE_TEST_IS_DIR))
     {
       g_autoptr(GFile) dir = g_file_new_for_path (folder);

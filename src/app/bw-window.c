@@ -283,6 +283,7 @@ _bw_window_run_start (BwWindow *self)
   self->restart_pending = FALSE;
   _bw_window_update_restart (self);
   bw_loss_plot_clear (self->loss_plot);
+  gtk_widget_set_visible (GTK_WIDGET (self->loss_plot), FALSE);
   /* The targets take a while (seconds at 512 px on a CPU): show the starting image, the
    * photo, at once; the worker's first frame replaces it. */
   bw_preview_set_image_size (self->preview, params.size);
@@ -350,6 +351,17 @@ on_worker_progress (BwWindow *self)
   g_object_get (self->worker, "seconds-left", &left, NULL);
   if (n_steps > 0)
     gtk_progress_bar_set_fraction (self->progress_bar, MIN (1.0, (double) step / n_steps));
+  if (bw_worker_get_state (self->worker) == BW_WORKER_PAUSED)
+    {
+      /* no time left is counted while paused */
+      if (bw_worker_get_frame (self->worker) > 0)
+        text = g_strdup_printf (_("Paused at frame %d, step %d of %d"),
+                                bw_worker_get_frame (self->worker), step, n_steps);
+      else
+        text = g_strdup_printf (_("Paused at step %d of %d"), step, n_steps);
+      gtk_progress_bar_set_text (self->progress_bar, text);
+      return;
+    }
   if (bw_worker_get_frame (self->worker) > 0)
     {
       int frame = bw_worker_get_frame (self->worker);
@@ -379,7 +391,20 @@ on_worker_progress (BwWindow *self)
     text = g_strdup_printf (_("Step %d of %d"), step, n_steps);
   gtk_progress_bar_set_text (self->progress_bar, text);
   if (step > 0)
-    bw_loss_plot_add (self->loss_plot, bw_worker_get_loss (self->worker));
+    {
+      bw_loss_plot_add (self->loss_plot, bw_worker_get_loss (self->worker));
+      gtk_widget_set_visible (GTK_WIDGET (self->loss_plot), TRUE);
+    }
+}
+
+/* Nothing to count: no "0%", no empty loss plot keeping the bar off centre. */
+static void
+clear_status (BwWindow *self)
+{
+  gtk_progress_bar_set_text (self->progress_bar, "");
+  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  bw_loss_plot_clear (self->loss_plot);
+  gtk_widget_set_visible (GTK_WIDGET (self->loss_plot), FALSE);
 }
 
 static void
@@ -504,8 +529,7 @@ on_worker_failed (BwWorker *worker,
   GdkTexture *texture = bw_worker_get_texture (worker);
 
   g_clear_object (&self->video_output);
-  gtk_progress_bar_set_text (self->progress_bar, NULL);
-  gtk_progress_bar_set_fraction (self->progress_bar, 0);
+  clear_status (self);
   /* the photo shown while preparing was no painting: back to the last real one, if any */
   bw_preview_set_texture (self->preview, texture);
   if (texture == NULL)
@@ -765,6 +789,7 @@ bw_window_init (BwWindow *self)
   g_signal_connect_swapped (self->preset_row, "notify::selected", G_CALLBACK (on_preset_changed), self);
 
   keep_run_button_width (self);
+  clear_status (self);
   _bw_window_update_actions (self);
 }
 

@@ -19,6 +19,8 @@
  *   moves the divider there, a drag of half the width moves it to three quarters; holding
  *   the compare button shows the whole photo, also held with Space from the keyboard, and
  *   letting go brings the split back; toggling split off shows the whole painting.
+ * /preview/controls-fade: the buttons over the image show on pointer motion (XTest), fade
+ *   3 s after it rests, stay while it is on them, and fade at once when it leaves.
  * /preview/hold-compare: the compare button held with a real mouse press (XTest) shows the
  *   photo until the release, for longer than the double-click time and through a small
  *   movement.
@@ -517,6 +519,61 @@ test_hold_compare (Fixture       *f,
 #endif
 }
 
+static gboolean
+controls_shown (gpointer preview)
+{
+  return bw_preview_get_controls_shown (preview);
+}
+
+static gboolean
+controls_faded (gpointer preview)
+{
+  return !bw_preview_get_controls_shown (preview);
+}
+
+/* As in Loupe: the zoom and compare buttons show while the pointer moves over the image,
+ * fade once it rests (3 s) or leaves, and stay while it is on them. */
+static void
+test_controls_fade (Fixture       *f,
+                    gconstpointer  data)
+{
+#ifdef HAVE_GDK_X11
+  GtkWidget *compare = compare_button (f->preview);
+  Display *dpy;
+  gint64 moved, faded_after;
+
+  if (!xtest_load (compare))
+    {
+      g_test_skip ("XTest (libXtst.so.6 on an X11 display) is not available");
+      return;
+    }
+  xtest_move (GTK_WIDGET (f->preview), -40, -30);
+  xtest_move (GTK_WIDGET (f->preview), -30, -20);
+  moved = g_get_monotonic_time ();
+  bw_app_test_wait (controls_shown, f->preview, 5, "the controls on moving");
+  bw_app_test_wait (controls_faded, f->preview, 10, "the controls to fade");
+  faded_after = g_get_monotonic_time () - moved;
+  g_test_message ("faded %.2f s after the pointer rested", faded_after / 1e6);
+  /* the rest is 3 s; the motion may have come a moment after it was made */
+  g_assert_cmpint (faded_after, >=, 3 * G_USEC_PER_SEC - G_USEC_PER_SEC / 10);
+
+  /* on the controls they stay */
+  xtest_move (compare, 0, 0);
+  bw_app_test_wait (controls_shown, f->preview, 5, "the controls under the pointer");
+  moved = g_get_monotonic_time () + 4 * G_USEC_PER_SEC;
+  bw_app_test_wait (elapsed, &moved, 6, "four seconds on the controls");
+  g_assert_true (bw_preview_get_controls_shown (f->preview));
+
+  /* leaving the window hides them at once */
+  dpy = xtest_move (compare, 0, 0);
+  fake_motion (dpy, -1, 1270, 790, 0);
+  XFlush (dpy);
+  bw_app_test_wait (controls_faded, f->preview, 2, "the controls to fade on leaving");
+#else
+  g_test_skip ("built without GDK's X11 backend");
+#endif
+}
+
 /* Without the photo there is nothing to compare: the split action is off. */
 static void
 test_split_needs_photo (Fixture       *f,
@@ -546,6 +603,7 @@ main (int   argc,
   g_test_add ("/preview/ctrl-scroll", Fixture, NULL, fixture_set_up, test_ctrl_scroll, fixture_tear_down);
   g_test_add ("/preview/split", Fixture, NULL, fixture_set_up, test_split, fixture_tear_down);
   g_test_add ("/preview/hold-compare", Fixture, NULL, fixture_set_up, test_hold_compare, fixture_tear_down);
+  g_test_add ("/preview/controls-fade", Fixture, NULL, fixture_set_up, test_controls_fade, fixture_tear_down);
   g_test_add ("/preview/split-needs-photo", Fixture, NULL, fixture_set_up, test_split_needs_photo, fixture_tear_down);
   status = g_test_run ();
   g_free (tmpdir);
