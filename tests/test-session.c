@@ -386,6 +386,8 @@ test_too_large_before_start (void)
   largest_text = strstr (error->message, "largest size it can paint is ");
   g_assert_nonnull (largest_text);
   largest = atoi (largest_text + strlen ("largest size it can paint is "));
+  /* the number an app offers is the one the message names */
+  g_assert_cmpint (bw_session_get_largest_size (session), ==, largest);
   g_assert_cmpint (largest, >=, 16);
   g_assert_cmpint (largest, <, 1400);
   w = largest;

@@ -40,6 +40,15 @@ is_idle (gpointer worker)
   return bw_worker_get_state (worker) == BW_WORKER_IDLE;
 }
 
+static gboolean
+flap_folded_away (gpointer flap)
+{
+  double progress;
+
+  g_object_get (flap, "reveal-progress", &progress, NULL);
+  return adw_flap_get_folded (flap) && progress == 0;
+}
+
 static void
 shoot (GtkWidget  *window,
        const char *dir,
@@ -77,6 +86,11 @@ main (int   argc,
   style = bw_app_test_sample ("starry-night.jpg");
 
   app = bw_app_test_new_app (SIZE, STEPS, "lbfgs");
+  /* Style Strength 5.5 of 10: the cat stays a cat in the picture */
+  {
+    g_autoptr(GSettings) settings = g_settings_new ("io.github.brushwork.Brushwork");
+    g_settings_set_double (settings, "style-weight", 3e5);
+  }
   g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
   g_assert_no_error (error);
   adw_style_manager_set_color_scheme (adw_style_manager_get_default (), ADW_COLOR_SCHEME_FORCE_LIGHT);
@@ -102,6 +116,8 @@ main (int   argc,
   gtk_window_set_default_size (GTK_WINDOW (window), MAX (min_width, 420), 720);
   bw_app_test_wait (bw_app_test_is_narrow, &(BwAppTestWidth) { GTK_WIDGET (window), MAX (min_width, 420) },
                     20, "the narrow window");
+  bw_app_test_wait (flap_folded_away, bw_app_test_find (GTK_WIDGET (window), ADW_TYPE_FLAP, 0), 20,
+                    "the settings folded away");
   shoot (GTK_WIDGET (window), argv[1], "narrow.png");
 
   g_action_group_activate_action (G_ACTION_GROUP (window), "stop", NULL);
