@@ -310,7 +310,8 @@ set_controls_shown (BwPreview *self,
 static gboolean
 can_hide_controls (BwPreview *self)
 {
-  GtkWidget *focus = gtk_root_get_focus (gtk_widget_get_root (GTK_WIDGET (self)));
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  GtkWidget *focus = root ? gtk_root_get_focus (root) : NULL;
 
   return !gtk_event_controller_motion_contains_pointer (GTK_EVENT_CONTROLLER_MOTION (self->controls_motion)) &&
          !(focus && gtk_widget_is_ancestor (focus, self->controls));

@@ -55,7 +55,8 @@ _bw_window_show_content_frame (BwWindow   *self,
 static void
 update_size_limit (BwWindow *self)
 {
-  const char *path = self->content_is_video ? NULL : g_file_peek_path (self->content_file);
+  const char *path = self->content_file && !self->content_is_video ?
+                     g_file_peek_path (self->content_file) : NULL;
   int w = 0, h = 0;
   double upper = MAX_SIZE;
 
