@@ -30,7 +30,8 @@ struct _BwWindow
   GtkAdjustment *tv_adjustment;
   GtkAdjustment *size_adjustment;
   GtkAdjustment *steps_adjustment;
-  GtkSwitch *colors_switch;
+  AdwComboRow *colors_row;
+  GtkAdjustment *style_scale_adjustment;
   AdwComboRow *preset_row;
   AdwComboRow *optimizer_row;
   GtkStack *preview_stack;

@@ -118,7 +118,9 @@ _bw_window_get_params (BwWindow *self,
   params->optimizer = adam ? BW_OPTIMIZER_ADAM : BW_OPTIMIZER_LBFGS;
   /* torch's LBFGS step, and the seed's Adam rate */
   params->lr = adam ? 0.003 : 1.0;
-  params->preserve_colors = gtk_switch_get_active (self->colors_switch);
+  params->preserve_colors = adw_combo_row_get_selected (self->colors_row) == 1;
+  params->transfer_histogram = adw_combo_row_get_selected (self->colors_row) == 2;
+  params->style_scale = gtk_adjustment_get_value (self->style_scale_adjustment);
 }
 
 static void
@@ -636,7 +638,8 @@ bw_window_class_init (BwWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BwWindow, tv_adjustment);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, size_adjustment);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, steps_adjustment);
-  gtk_widget_class_bind_template_child (widget_class, BwWindow, colors_switch);
+  gtk_widget_class_bind_template_child (widget_class, BwWindow, colors_row);
+  gtk_widget_class_bind_template_child (widget_class, BwWindow, style_scale_adjustment);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, preset_row);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, optimizer_row);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, preview_stack);
@@ -670,7 +673,8 @@ bw_window_init (BwWindow *self)
   g_signal_connect_swapped (self->tv_adjustment, "value-changed", G_CALLBACK (send_weights), self);
   g_signal_connect_swapped (self->steps_adjustment, "value-changed", G_CALLBACK (on_steps_changed), self);
   g_signal_connect_swapped (self->size_adjustment, "value-changed", G_CALLBACK (_bw_window_queue_restart), self);
-  g_signal_connect_swapped (self->colors_switch, "notify::active", G_CALLBACK (_bw_window_queue_restart), self);
+  g_signal_connect_swapped (self->colors_row, "notify::selected", G_CALLBACK (_bw_window_queue_restart), self);
+  g_signal_connect_swapped (self->style_scale_adjustment, "value-changed", G_CALLBACK (_bw_window_queue_restart), self);
   g_signal_connect_swapped (self->optimizer_row, "notify::selected", G_CALLBACK (_bw_window_queue_restart), self);
   g_signal_connect_swapped (self->preset_row, "notify::selected", G_CALLBACK (on_preset_changed), self);
 

@@ -118,6 +118,7 @@ struct _BwWorker
   GdkTexture *texture;
   BwFrameRecorder *recording;
   char *device_name;
+  BwParams sent_params;  /* of the last start */
 };
 
 G_DEFINE_FINAL_TYPE (BwWorker, bw_worker, G_TYPE_OBJECT)
@@ -972,6 +973,7 @@ static void
 send_run (BwWorker *self,
           Message  *msg)
 {
+  self->sent_params = msg->params;
   self->state = BW_WORKER_PREPARING;
   self->step = 0;
   self->n_steps = msg->params.steps;
@@ -1126,6 +1128,14 @@ bw_worker_get_n_frames (BwWorker *self)
 {
   g_return_val_if_fail (BW_IS_WORKER (self), 0);
   return self->n_frames;
+}
+
+void
+bw_worker_get_params (BwWorker *self,
+                      BwParams *params)
+{
+  g_return_if_fail (BW_IS_WORKER (self));
+  *params = self->sent_params;
 }
 
 BwFrameRecorder *

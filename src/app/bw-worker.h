@@ -78,6 +78,9 @@ const char    *bw_worker_get_device_name  (BwWorker        *self);
  * unknown). */
 int            bw_worker_get_frame        (BwWorker        *self);
 int            bw_worker_get_n_frames     (BwWorker        *self);
+/* The parameters of the last start (what the session was made with). */
+void           bw_worker_get_params       (BwWorker        *self,
+                                           BwParams        *params);
 /* The timelapse of the last painting of a photo, or NULL before the first. */
 BwFrameRecorder *bw_worker_get_recording  (BwWorker        *self);
 
