@@ -253,6 +253,7 @@ bw_window_run_start (BwWindow *self)
 {
   g_autoptr(GPtrArray) files = g_ptr_array_new ();
   g_autoptr(GArray) blends = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GPtrArray) masks = NULL;
   BwParams params;
 
   g_clear_handle_id (&self->restart_source, g_source_remove);
@@ -261,15 +262,19 @@ bw_window_run_start (BwWindow *self)
     return;
   _bw_window_get_styles (self, files, blends);
   _bw_window_get_params (self, &params);
+  masks = _bw_window_get_masks (self);
   bw_loss_plot_clear (self->loss_plot);
   /* The targets take a while (seconds at 512 px on a CPU): show the starting image, the
    * photo, at once; the worker's first frame replaces it. */
   bw_preview_set_image_size (self->preview, params.size);
   bw_preview_set_texture (self->preview, bw_image_pane_get_texture (self->content_pane));
   gtk_stack_set_visible_child_name (self->preview_stack, "preview");
-  bw_worker_start (self->worker, &params, self->content_file,
-                   self->content_is_video ? gtk_adjustment_get_value (self->position_adjustment) : 0,
-                   (GFile **) files->pdata, (double *) blends->data, files->len);
+  bw_worker_start_with_masks (self->worker, &params, self->content_file,
+                              self->content_is_video ? gtk_adjustment_get_value (self->position_adjustment) : 0,
+                              (GFile **) files->pdata, (double *) blends->data,
+                              masks && masks->len == files->len ? (BwImage **) masks->pdata : NULL,
+                              files->len);
+  _bw_window_after_start_regions (self);
 }
 
 void
@@ -601,6 +606,7 @@ bw_window_finalize (GObject *object)
   g_clear_object (&self->settings);
   g_clear_object (&self->content_file);
   g_clear_object (&self->video_output);
+  g_clear_object (&self->regions_photo);
   g_clear_pointer (&self->temporary_files, g_ptr_array_unref);
   g_free (self->weights_path);
   G_OBJECT_CLASS (bw_window_parent_class)->finalize (object);
@@ -647,6 +653,7 @@ bw_window_class_init (BwWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BwWindow, progress_bar);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, loss_plot);
   _bw_window_class_init_open (widget_class);
+  _bw_window_class_init_regions (widget_class);
 }
 
 static void
@@ -667,6 +674,7 @@ bw_window_init (BwWindow *self)
   g_signal_connect_swapped (self->worker, "warning", G_CALLBACK (_bw_window_show_toast), self);
   g_signal_connect_swapped (self->worker, "notify::recording", G_CALLBACK (_bw_window_update_actions), self);
   _bw_window_init_video (self);
+  _bw_window_init_regions (self);
 
   g_signal_connect_swapped (self->style_adjustment, "value-changed", G_CALLBACK (send_weights), self);
   g_signal_connect_swapped (self->content_adjustment, "value-changed", G_CALLBACK (send_weights), self);
