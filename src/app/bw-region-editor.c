@@ -152,7 +152,6 @@ draw_canvas (GtkDrawingArea *area,
       if (self->overlay == NULL)
         self->overlay = build_overlay (self);
       cairo_set_source_surface (cr, self->overlay, 0, 0);
-      cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
       cairo_paint (cr);
     }
 }

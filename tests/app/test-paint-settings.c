@@ -174,6 +174,12 @@ click (GtkWidget *button)
   g_signal_emit_by_name (button, "clicked");
 }
 
+static gboolean
+transition_done (gpointer stack)
+{
+  return !gtk_stack_get_transition_running (stack);
+}
+
 static float
 mask_value (BwImage *mask,
             double   x,
@@ -228,6 +234,8 @@ test_region_brush (void)
   editor = BW_REGION_EDITOR (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_REGION_EDITOR, 0));
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (editor)));
   g_assert_cmpuint (bw_region_editor_get_n_styles (editor), ==, 2);
+  /* the pages' crossfade over, so that what is drawn is the editor alone */
+  bw_app_test_wait (transition_done, gtk_widget_get_parent (GTK_WIDGET (editor)), 10, "the crossfade");
   drawn = bw_app_test_render_drawn (GTK_WIDGET (window));
   canvas = bw_app_test_find (GTK_WIDGET (editor), GTK_TYPE_DRAWING_AREA, 0);
   bw_region_editor_get_mask_size (editor, &mw, &mh);
@@ -252,6 +260,14 @@ test_region_brush (void)
   click (toggle_labelled (GTK_WIDGET (editor), "_Eraser"));
   stroke (&c, 0.85 * mw, y, 0.85 * mw, y);
   click (toggle_labelled (GTK_WIDGET (editor), "_Eraser"));
+  {
+    /* a look at the Regions mode, kept in the test's folder (the README's screenshot) */
+    g_autoptr(GdkTexture) render = bw_app_test_render_drawn (GTK_WIDGET (window));
+    g_autofree char *path = g_build_filename (tmpdir, "regions.png", NULL);
+
+    g_assert_true (gdk_texture_save_to_png (render, path));
+    g_test_message ("the Regions mode in %s", path);
+  }
 
   g_action_group_activate_action (G_ACTION_GROUP (window), "start", NULL);
   m0 = bw_worker_get_mask (worker, 0) ? g_object_ref (bw_worker_get_mask (worker, 0)) : NULL;
