@@ -8,7 +8,8 @@
   seeded random VGG19 of seed_oracle.py: two styles with fractional masks over the photo, the
   second with a mask over its own painting, blend 3 : 7, for the seed's and the matched Gram;
 - a brushwork-cli run of the seed recipe (Adam) with two masked styles: vgg19.pth, PNG inputs
-  at the working size, and the final image.
+  at the working size, and the final image; and the per-step losses of one with
+  --color-transfer histogram.
 
 Usage: regions_oracle.py OUTDIR [--steps N]
 """
@@ -197,6 +198,21 @@ def cli_part(outdir, steps):
         optimizer.step()
         lines.append(("cli_step%d_total" % step, total.item()))
     so.write(outdir, "cli_final.bin", (target.detach() * co.STD + co.MEAN).clamp(0, 1))
+
+    # --color-transfer histogram, one style, no masks: the painting's colours moved to the
+    # photo's (NumPy, as above) before its Gram matrices are taken
+    photo = co.load_png(p("cli_content.png"))[0].double().numpy()
+    painting = co.load_png(p("cli_style_a.png"))[0].double().numpy()
+    recoloured = torch.from_numpy(histogram_transfer(painting, photo).astype(np.float32)).unsqueeze(0)
+    style_grams = {k: so.gram_matrix(v) for k, v in so.get_features(norm(recoloured), vgg).items()}
+    target = content.clone().requires_grad_(True)
+    optimizer = torch.optim.Adam([target], lr=so.LR)
+    for step in range(1, steps + 1):
+        _, _, total = so.seed_losses(so.get_features(target, vgg), content_feats, style_grams)
+        optimizer.zero_grad()
+        total.backward()
+        optimizer.step()
+        lines.append(("hist_step%d_total" % step, total.item()))
     # a mask that is not an image, and one of another shape
     with open(p("cli_notimage.png"), "wb") as f:
         f.write(b"Not a mask, a poem.\n" * 10)
