@@ -260,8 +260,8 @@ test_cli_two_regions (void)
 }
 
 /* --color-transfer histogram through the session: the losses of each step are PyTorch's with
- * the painting recoloured by the NumPy formula first (a painting taken as it is gives
- * losses tens of percent away; see the report of the failure made on purpose). */
+ * the painting recoloured by the NumPy formula first (with the painting's own colours the
+ * losses come out three times PyTorch's here). */
 static void
 test_cli_histogram (void)
 {
