@@ -207,7 +207,8 @@ test_cli_two_regions (void)
 {
   g_autofree char *content = in_oracle ("cli_content.png");
   g_autofree char *style_a = in_oracle ("cli_style_a.png");
-  g_autofree char *style_b = g_strdup_printf ("%s:3", in_oracle ("cli_style_b.png"));
+  g_autofree char *style_b_path = in_oracle ("cli_style_b.png");
+  g_autofree char *style_b = g_strdup_printf ("%s:3", style_b_path);
   g_autofree char *mask_a = in_oracle ("cli_mask_a.png");
   g_autofree char *mask_b = in_oracle ("cli_mask_b.png");
   g_autofree char *style_mask_b = in_oracle ("cli_style_mask_b.png");
