@@ -4,6 +4,7 @@
 
 #include "bw-image-pane.h"
 #include "bw-loss-plot.h"
+#include "bw-region-editor.h"
 #include "bw-window.h"
 
 G_BEGIN_DECLS
@@ -30,7 +31,8 @@ struct _BwWindow
   GtkAdjustment *tv_adjustment;
   GtkAdjustment *size_adjustment;
   GtkAdjustment *steps_adjustment;
-  GtkSwitch *colors_switch;
+  AdwComboRow *colors_row;
+  GtkAdjustment *style_scale_adjustment;
   AdwComboRow *preset_row;
   AdwComboRow *optimizer_row;
   GtkStack *preview_stack;
@@ -67,6 +69,10 @@ struct _BwWindow
   gboolean start_when_loaded;
   gboolean unsaved;
   gboolean close_after_save;
+  /* bw-window-regions.c */
+  GtkToggleButton *regions_button;
+  BwRegionEditor *region_editor;
+  GdkTexture *regions_photo;    /* the photo the editor's masks are for */
   gboolean applying_preset;
 };
 
@@ -120,6 +126,14 @@ void          _bw_window_remove_temporary_files (BwWindow     *self,
 void          _bw_window_class_init_open     (GtkWidgetClass *widget_class);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (BwWindowLoad, _bw_window_load_free)
+
+/* bw-window-regions.c */
+void          _bw_window_init_regions        (BwWindow       *self);
+void          _bw_window_class_init_regions  (GtkWidgetClass *widget_class);
+/* Each style's region mask, a BwImage or NULL where it has none (the array holds them), or
+ * NULL when no region is painted or the photo is a video. */
+GPtrArray    *_bw_window_get_masks           (BwWindow       *self);
+void          _bw_window_after_start_regions (BwWindow       *self);
 
 /* bw-window-video.c */
 void          _bw_window_show_video_dialog   (BwWindow       *self);

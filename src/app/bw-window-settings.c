@@ -30,6 +30,27 @@ static const char *const preset_choices[] = { "default", "seed" };
 static const char *const optimizer_choices[] = { "lbfgs", "adam" };
 
 static gboolean
+colors_get_mapping (GValue   *value,
+                    GVariant *variant,
+                    gpointer  user_data)
+{
+  const char *nick = g_variant_get_string (variant, NULL);
+
+  g_value_set_uint (value, g_str_equal (nick, "histogram") ? 2 : g_str_equal (nick, "luminance") ? 1 : 0);
+  return TRUE;
+}
+
+static GVariant *
+colors_set_mapping (const GValue       *value,
+                    const GVariantType *expected_type,
+                    gpointer            user_data)
+{
+  static const char *const nicks[] = { "none", "luminance", "histogram" };
+
+  return g_variant_new_string (nicks[MIN (g_value_get_uint (value), 2)]);
+}
+
+static gboolean
 choice_get_mapping (GValue   *value,
                     GVariant *variant,
                     gpointer  user_data)
@@ -58,7 +79,9 @@ _bw_window_bind_settings (BwWindow *self)
   g_settings_bind (self->settings, "window-maximized", self, "maximized", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "size", self->size_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind (self->settings, "steps", self->steps_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
-  g_settings_bind (self->settings, "preserve-colors", self->colors_switch, "active", G_SETTINGS_BIND_DEFAULT);
+  g_settings_bind_with_mapping (self->settings, "color-transfer", self->colors_row, "selected",
+                                G_SETTINGS_BIND_DEFAULT, colors_get_mapping, colors_set_mapping, NULL, NULL);
+  g_settings_bind (self->settings, "style-scale", self->style_scale_adjustment, "value", G_SETTINGS_BIND_DEFAULT);
   g_settings_bind_with_mapping (self->settings, "style-weight", self->style_adjustment, "value",
                                 G_SETTINGS_BIND_DEFAULT, log_get_mapping, log_set_mapping, NULL, NULL);
   g_settings_bind_with_mapping (self->settings, "content-weight", self->content_adjustment, "value",
@@ -162,7 +185,8 @@ _bw_window_keep_painting (BwWindow *self)
   /* the preset's own values are left as they are: only the choice goes back */
   adw_combo_row_set_selected (self->preset_row, self->run_preset);
   gtk_adjustment_set_value (self->size_adjustment, p->size);
-  gtk_switch_set_active (self->colors_switch, p->preserve_colors);
+  adw_combo_row_set_selected (self->colors_row, p->transfer_histogram ? 2 : p->preserve_colors ? 1 : 0);
+  gtk_adjustment_set_value (self->style_scale_adjustment, p->style_scale);
   adw_combo_row_set_selected (self->optimizer_row, p->optimizer == BW_OPTIMIZER_ADAM ? 1 : 0);
   self->reverting = FALSE;
   self->restart_pending = FALSE;

@@ -135,7 +135,9 @@ _bw_window_get_params (BwWindow *self,
   params->optimizer = adam ? BW_OPTIMIZER_ADAM : BW_OPTIMIZER_LBFGS;
   /* torch's LBFGS step, and the seed's Adam rate */
   params->lr = adam ? 0.003 : 1.0;
-  params->preserve_colors = gtk_switch_get_active (self->colors_switch);
+  params->preserve_colors = adw_combo_row_get_selected (self->colors_row) == 1;
+  params->transfer_histogram = adw_combo_row_get_selected (self->colors_row) == 2;
+  params->style_scale = gtk_adjustment_get_value (self->style_scale_adjustment);
 }
 
 static void
@@ -270,6 +272,7 @@ _bw_window_run_start (BwWindow *self)
 {
   g_autoptr(GPtrArray) files = g_ptr_array_new ();
   g_autoptr(GArray) blends = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GPtrArray) masks = NULL;
   BwParams params;
 
   g_clear_handle_id (&self->restart_source, g_source_remove);
@@ -282,6 +285,7 @@ _bw_window_run_start (BwWindow *self)
   self->run_preset = adw_combo_row_get_selected (self->preset_row);
   self->restart_pending = FALSE;
   _bw_window_update_restart (self);
+  masks = _bw_window_get_masks (self);
   bw_loss_plot_clear (self->loss_plot);
   gtk_widget_set_visible (GTK_WIDGET (self->loss_plot), FALSE);
   /* The targets take a while (seconds at 512 px on a CPU): show the starting image, the
@@ -289,9 +293,12 @@ _bw_window_run_start (BwWindow *self)
   bw_preview_set_image_size (self->preview, params.size);
   bw_preview_set_texture (self->preview, bw_image_pane_get_texture (self->content_pane));
   gtk_stack_set_visible_child_name (self->preview_stack, "preview");
-  bw_worker_start (self->worker, &params, self->content_file,
-                   self->content_is_video ? gtk_adjustment_get_value (self->position_adjustment) : 0,
-                   (GFile **) files->pdata, (double *) blends->data, files->len);
+  bw_worker_start_with_masks (self->worker, &params, self->content_file,
+                              self->content_is_video ? gtk_adjustment_get_value (self->position_adjustment) : 0,
+                              (GFile **) files->pdata, (double *) blends->data,
+                              masks && masks->len == files->len ? (BwImage **) masks->pdata : NULL,
+                              files->len);
+  _bw_window_after_start_regions (self);
 }
 
 void
@@ -690,6 +697,7 @@ bw_window_finalize (GObject *object)
   g_clear_object (&self->settings);
   g_clear_object (&self->content_file);
   g_clear_object (&self->video_output);
+  g_clear_object (&self->regions_photo);
   g_clear_pointer (&self->temporary_files, g_ptr_array_unref);
   g_free (self->weights_path);
   G_OBJECT_CLASS (bw_window_parent_class)->finalize (object);
@@ -728,7 +736,8 @@ bw_window_class_init (BwWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BwWindow, tv_adjustment);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, size_adjustment);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, steps_adjustment);
-  gtk_widget_class_bind_template_child (widget_class, BwWindow, colors_switch);
+  gtk_widget_class_bind_template_child (widget_class, BwWindow, colors_row);
+  gtk_widget_class_bind_template_child (widget_class, BwWindow, style_scale_adjustment);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, preset_row);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, optimizer_row);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, preview_stack);
@@ -739,6 +748,7 @@ bw_window_class_init (BwWindowClass *klass)
   gtk_widget_class_bind_template_child (widget_class, BwWindow, restart_revealer);
   gtk_widget_class_bind_template_child (widget_class, BwWindow, restart_label);
   _bw_window_class_init_open (widget_class);
+  _bw_window_class_init_regions (widget_class);
 }
 
 /* Paint, Pause and Resume take the same width, so Stop beside them never moves. */
@@ -778,13 +788,15 @@ bw_window_init (BwWindow *self)
   g_signal_connect_swapped (self->worker, "warning", G_CALLBACK (_bw_window_show_toast), self);
   g_signal_connect_swapped (self->worker, "notify::recording", G_CALLBACK (_bw_window_update_actions), self);
   _bw_window_init_video (self);
+  _bw_window_init_regions (self);
 
   g_signal_connect_swapped (self->style_adjustment, "value-changed", G_CALLBACK (send_weights), self);
   g_signal_connect_swapped (self->content_adjustment, "value-changed", G_CALLBACK (send_weights), self);
   g_signal_connect_swapped (self->tv_adjustment, "value-changed", G_CALLBACK (send_weights), self);
   g_signal_connect_swapped (self->steps_adjustment, "value-changed", G_CALLBACK (on_steps_changed), self);
   g_signal_connect_swapped (self->size_adjustment, "value-changed", G_CALLBACK (_bw_window_settings_changed), self);
-  g_signal_connect_swapped (self->colors_switch, "notify::active", G_CALLBACK (_bw_window_settings_changed), self);
+  g_signal_connect_swapped (self->colors_row, "notify::selected", G_CALLBACK (_bw_window_settings_changed), self);
+  g_signal_connect_swapped (self->style_scale_adjustment, "value-changed", G_CALLBACK (_bw_window_settings_changed), self);
   g_signal_connect_swapped (self->optimizer_row, "notify::selected", G_CALLBACK (_bw_window_settings_changed), self);
   g_signal_connect_swapped (self->preset_row, "notify::selected", G_CALLBACK (on_preset_changed), self);
 

@@ -49,6 +49,7 @@ typedef struct {
   char *output;          /* MSG_VIDEO: the stylised video */
   GPtrArray *styles;     /* paths */
   GArray *blends;        /* doubles */
+  GPtrArray *masks;      /* per style, its region mask over the photo (BwImage) or NULL */
   double weights[3];
   int n_steps;           /* MSG_SET_N_STEPS; MSG_VIDEO: of the frames after the first */
 } Message;
@@ -121,6 +122,8 @@ struct _BwWorker
   BwFrameRecorder *recording;
   char *device_name;
   int largest_size;
+  BwParams sent_params;  /* of the last start */
+  GPtrArray *sent_masks; /* of the last start, or NULL */
 };
 
 G_DEFINE_FINAL_TYPE (BwWorker, bw_worker, G_TYPE_OBJECT)
@@ -159,6 +162,7 @@ message_free (Message *msg)
   g_free (msg->output);
   g_clear_pointer (&msg->styles, g_ptr_array_unref);
   g_clear_pointer (&msg->blends, g_array_unref);
+  g_clear_pointer (&msg->masks, g_ptr_array_unref);
   g_free (msg);
 }
 
@@ -469,8 +473,12 @@ prepare (BwWorker     *self,
   session = bw_engine_new_session (ts->engine, &msg->params);
   bw_session_set_content (session, content);
   for (guint i = 0; i < styles->len; i++)
-    bw_session_add_style (session, g_ptr_array_index (styles, i),
-                          g_array_index (msg->blends, double, i));
+    {
+      bw_session_add_style (session, g_ptr_array_index (styles, i),
+                            g_array_index (msg->blends, double, i));
+      if (msg->masks && g_ptr_array_index (msg->masks, i))
+        bw_session_set_style_masks (session, i, g_ptr_array_index (msg->masks, i), NULL);
+    }
   if (!bw_session_start (session, error))
     {
       ts->largest_size = bw_session_get_largest_size (session);
@@ -791,6 +799,7 @@ bw_worker_dispose (GObject *object)
   g_clear_object (&self->image);
   g_clear_object (&self->texture);
   g_clear_object (&self->recording);
+  g_clear_pointer (&self->sent_masks, g_ptr_array_unref);
   G_OBJECT_CLASS (bw_worker_parent_class)->dispose (object);
 }
 
@@ -981,6 +990,10 @@ static void
 send_run (BwWorker *self,
           Message  *msg)
 {
+  self->sent_params = msg->params;
+  g_clear_pointer (&self->sent_masks, g_ptr_array_unref);
+  if (msg->masks)
+    self->sent_masks = g_ptr_array_ref (msg->masks);
   self->state = BW_WORKER_PREPARING;
   self->step = 0;
   self->n_steps = msg->params.steps;
@@ -1000,6 +1013,25 @@ bw_worker_start (BwWorker       *self,
                  const double   *blends,
                  guint           n_styles)
 {
+  bw_worker_start_with_masks (self, params, content, position, styles, blends, NULL, n_styles);
+}
+
+static void
+unref_if_set (gpointer object)
+{
+  g_clear_object (&object);
+}
+
+void
+bw_worker_start_with_masks (BwWorker       *self,
+                            const BwParams *params,
+                            GFile          *content,
+                            double          position,
+                            GFile  *const  *styles,
+                            const double   *blends,
+                            BwImage *const *masks,
+                            guint           n_styles)
+{
   Message *msg;
 
   g_return_if_fail (BW_IS_WORKER (self));
@@ -1007,6 +1039,13 @@ bw_worker_start (BwWorker       *self,
 
   msg = message_new_run (MSG_START, params, content, styles, blends, n_styles);
   msg->position = position;
+  if (masks)
+    {
+      /* BwImages do not change once made: the thread may hold them too */
+      msg->masks = g_ptr_array_new_with_free_func (unref_if_set);
+      for (guint i = 0; i < n_styles; i++)
+        g_ptr_array_add (msg->masks, masks[i] ? g_object_ref (masks[i]) : NULL);
+    }
   send_run (self, msg);
 }
 
@@ -1135,6 +1174,24 @@ bw_worker_get_n_frames (BwWorker *self)
 {
   g_return_val_if_fail (BW_IS_WORKER (self), 0);
   return self->n_frames;
+}
+
+BwImage *
+bw_worker_get_mask (BwWorker *self,
+                    guint     index)
+{
+  g_return_val_if_fail (BW_IS_WORKER (self), NULL);
+  if (self->sent_masks == NULL || index >= self->sent_masks->len)
+    return NULL;
+  return g_ptr_array_index (self->sent_masks, index);
+}
+
+void
+bw_worker_get_params (BwWorker *self,
+                      BwParams *params)
+{
+  g_return_if_fail (BW_IS_WORKER (self));
+  *params = self->sent_params;
 }
 
 BwFrameRecorder *

@@ -40,6 +40,16 @@ void           bw_worker_start            (BwWorker        *self,
                                            GFile   *const  *styles,
                                            const double    *blends,
                                            guint            n_styles);
+/* The same with a region mask over the photo for each style (@masks: @n_styles of them, each
+ * a BwImage or NULL; the array NULL for none): see bw_session_set_style_masks(). */
+void           bw_worker_start_with_masks (BwWorker        *self,
+                                           const BwParams  *params,
+                                           GFile           *content,
+                                           double           position,
+                                           GFile   *const  *styles,
+                                           const double    *blends,
+                                           BwImage *const  *masks,
+                                           guint            n_styles);
 /* Stylises every frame of the video @content into the WebM @output (see BwVideoJob; each
  * frame after the first takes @frame_steps steps, 0: params->steps): the
  * frames show as they are painted, BwWorker:frame counts them, stop ends the file with the
@@ -81,6 +91,12 @@ int            bw_worker_get_largest_size (BwWorker        *self);
  * unknown). */
 int            bw_worker_get_frame        (BwWorker        *self);
 int            bw_worker_get_n_frames     (BwWorker        *self);
+/* The region mask of style @index the last start was given, or NULL. */
+BwImage       *bw_worker_get_mask         (BwWorker        *self,
+                                           guint            index);
+/* The parameters of the last start (what the session was made with). */
+void           bw_worker_get_params       (BwWorker        *self,
+                                           BwParams        *params);
 /* The timelapse of the last painting of a photo, or NULL before the first. */
 BwFrameRecorder *bw_worker_get_recording  (BwWorker        *self);
 

@@ -18,6 +18,7 @@
 #include <glib/gstdio.h>
 
 #include "bw-engine.h"
+#include "image/bw-mask.h"
 #include "motion/bw-motion-error.h"
 #include "motion/bw-video-job.h"
 #include "motion/bw-video-reader.h"
@@ -48,6 +49,8 @@ on_sigint (int sig)
 typedef struct {
   char *content;
   char **styles;
+  char **masks;             /* per style: --mask after it, or NULL */
+  char **style_masks;       /* per style: --style-mask after it, or NULL */
   char *output;
   char *size;
   char *steps;
@@ -62,6 +65,7 @@ typedef struct {
   char *style_layers;
   gint64 seed;
   gboolean preserve_colors;
+  char *color_transfer;
   gboolean normalize_gram;
   double style_scale;
   int scales;
@@ -84,7 +88,15 @@ static void
 options_clear (Options *opts)
 {
   g_free (opts->content);
+  for (int i = 0; opts->masks && opts->styles && opts->styles[i]; i++)
+    {
+      g_free (opts->masks[i]);
+      g_free (opts->style_masks[i]);
+    }
   g_strfreev (opts->styles);
+  g_free (opts->masks);
+  g_free (opts->style_masks);
+  g_free (opts->color_transfer);
   g_free (opts->output);
   g_free (opts->preset);
   g_free (opts->optimizer);
@@ -191,6 +203,47 @@ failure (const GError *error)
   g_printerr ("brushwork-cli: %s\n", error->message);
   /* only Ctrl-C cancels what ends here (the weights' download): say so as a stopped painting does */
   return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ? 130 : EXIT_FAILURE;
+}
+
+/* --style, --mask and --style-mask in the order given: a mask belongs to the --style before
+ * it. GOption's callbacks of the main group get no data of their own, hence the static. */
+static GPtrArray *style_args, *mask_args, *style_mask_args;
+static char *mask_error;
+
+static gboolean
+on_style_arg (const char  *name,
+              const char  *value,
+              gpointer     data,
+              GError     **error)
+{
+  if (style_args == NULL)
+    {
+      style_args = g_ptr_array_new ();
+      mask_args = g_ptr_array_new ();
+      style_mask_args = g_ptr_array_new ();
+    }
+  if (g_str_equal (name, "--style") || g_str_equal (name, "-s"))
+    {
+      g_ptr_array_add (style_args, g_strdup (value));
+      g_ptr_array_add (mask_args, NULL);
+      g_ptr_array_add (style_mask_args, NULL);
+      return TRUE;
+    }
+  if (style_args->len == 0)
+    {
+      /* said after the parse, as the other mistakes of the command line are */
+      if (mask_error == NULL)
+        mask_error = g_strdup_printf ("%s “%s” must come after the --style it belongs to.", name, value);
+      return TRUE;
+    }
+  {
+    GPtrArray *list = g_str_equal (name, "--mask") ? mask_args : style_mask_args;
+    char **slot = (char **) &g_ptr_array_index (list, list->len - 1);
+
+    g_free (*slot);
+    *slot = g_strdup (value);
+  }
+  return TRUE;
 }
 
 /* "file.jpg:0.5" -> file.jpg, 0.5; a colon not followed by a number is part of the name. */
@@ -503,6 +556,40 @@ load_styles (const Options  *opts,
   return TRUE;
 }
 
+static void
+unref_if_set (gpointer object)
+{
+  g_clear_object (&object);
+}
+
+/* Each style's two masks, in @masks as pairs (over the photo, over the painting; NULL for
+ * none), each checked against the shape of the image it covers. */
+static gboolean
+load_masks (const Options  *opts,
+            BwImage        *content,
+            GPtrArray      *styles,
+            GPtrArray      *masks,
+            GError        **error)
+{
+  for (int i = 0; opts->styles[i]; i++)
+    {
+      BwImage *painting = g_ptr_array_index (styles, i);
+      BwImage *mask = NULL, *style_mask = NULL;
+
+      if (opts->masks[i] &&
+          !(mask = bw_mask_load (opts->masks[i], bw_image_get_width (content),
+                                 bw_image_get_height (content), error)))
+        return FALSE;
+      g_ptr_array_add (masks, mask);
+      if (opts->style_masks[i] &&
+          !(style_mask = bw_mask_load (opts->style_masks[i], bw_image_get_width (painting),
+                                       bw_image_get_height (painting), error)))
+        return FALSE;
+      g_ptr_array_add (masks, style_mask);
+    }
+  return TRUE;
+}
+
 static int
 finish_timelapse (Progress *progress)
 {
@@ -533,6 +620,7 @@ run_image (const Options *opts,
   g_autoptr(GCancellable) cancellable = g_cancellable_new ();
   g_autoptr(GPtrArray) styles = g_ptr_array_new_with_free_func (g_object_unref);
   g_autoptr(GArray) blends = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GPtrArray) masks = g_ptr_array_new_with_free_func (unref_if_set);
   g_autoptr(BwVideoWriter) timelapse = NULL;
   Progress progress = { opts, 0, params->steps, isatty (STDERR_FILENO), cancellable, NULL, NULL, NULL };
   gboolean stopped;
@@ -544,6 +632,12 @@ run_image (const Options *opts,
   content = bw_image_load (opts->content, params->size, &error);
   if (content == NULL)
     return failure (error);
+  if (!load_masks (opts, content, styles, masks, &error))
+    {
+      /* a mask that does not fit is a mistake on the command line */
+      g_printerr ("brushwork-cli: %s\n", error->message);
+      return EXIT_USAGE;
+    }
   if (params->init == BW_INIT_IMAGE && !(init_image = bw_image_load (opts->init, 0, &error)))
     return failure (error);
   if (opts->timelapse)
@@ -563,7 +657,11 @@ run_image (const Options *opts,
   session = bw_engine_new_session (engine, params);
   bw_session_set_content (session, content);
   for (guint i = 0; i < styles->len; i++)
-    bw_session_add_style (session, g_ptr_array_index (styles, i), g_array_index (blends, double, i));
+    {
+      bw_session_add_style (session, g_ptr_array_index (styles, i), g_array_index (blends, double, i));
+      bw_session_set_style_masks (session, i, g_ptr_array_index (masks, 2 * i),
+                                  g_ptr_array_index (masks, 2 * i + 1));
+    }
   if (init_image)
     bw_session_set_init_image (session, init_image);
   if (!bw_session_start (session, &error))
@@ -698,7 +796,9 @@ main (int   argc,
   };
   GOptionEntry entries[] = {
     { "content", 'c', 0, G_OPTION_ARG_FILENAME, &opts.content, "The photo to paint", "FILE" },
-    { "style", 's', 0, G_OPTION_ARG_FILENAME_ARRAY, &opts.styles, "A painting to take the style from, with an optional blend weight; repeat for several", "FILE[:WEIGHT]" },
+    { "style", 's', G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, on_style_arg, "A painting to take the style from, with an optional blend weight; repeat for several", "FILE[:WEIGHT]" },
+    { "mask", 0, G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, on_style_arg, "Where on the photo the --style before it goes: a grey image of the photo's shape, white for this style", "FILE" },
+    { "style-mask", 0, G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, on_style_arg, "Which part of the painting given by the --style before it to take the style from (white)", "FILE" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opts.output, "Where to write the result (.png or .jpg)", "FILE" },
     { "size", 0, 0, G_OPTION_ARG_STRING, &opts.size, "Longest side of the output in pixels (default 512)", "N" },
     { "steps", 0, 0, G_OPTION_ARG_STRING, &opts.steps, "Optimisation steps (seed preset: 2000, default preset: 300)", "N" },
@@ -712,7 +812,8 @@ main (int   argc,
     { "seed", 0, 0, G_OPTION_ARG_INT64, &opts.seed, "Random seed for --init noise", "N" },
     { "content-layers", 0, 0, G_OPTION_ARG_STRING, &opts.content_layers, "Content layers and their weights (default relu4_2:1)", "LAYER[:W],…" },
     { "style-layers", 0, 0, G_OPTION_ARG_STRING, &opts.style_layers, "Style layers and their weights (default relu1_1:1,relu2_1:0.75,relu3_1:0.2,relu4_1:0.2,relu5_1:0.2)", "LAYER[:W],…" },
-    { "preserve-colors", 0, 0, G_OPTION_ARG_NONE, &opts.preserve_colors, "Keep the photo's colours, take only the style's luminance", NULL },
+    { "color-transfer", 0, 0, G_OPTION_ARG_STRING, &opts.color_transfer, "none; luminance: keep the photo's colours, take only the style's luminance; histogram: give the paintings the photo's colours before painting", "none|luminance|histogram" },
+    { "preserve-colors", 0, 0, G_OPTION_ARG_NONE, &opts.preserve_colors, "The same as --color-transfer luminance", NULL },
     { "normalize-gram", 0, 0, G_OPTION_ARG_NONE, &opts.normalize_gram, "Divide Gram matrices by c·h·w, so the style weight means the same at every size (pick --style-weight anew: the seed's 1e6 becomes 1e6·c·h·w for each layer)", NULL },
     { "style-scale", 0, 0, G_OPTION_ARG_DOUBLE, &opts.style_scale, "Size of the style image relative to the output (default 1)", "F" },
     { "scales", 0, 0, G_OPTION_ARG_INT, &opts.scales, "Coarse-to-fine passes, each doubling the size (default: from 128 px up with the default preset, 1 with the seed preset)", "N" },
@@ -744,6 +845,15 @@ main (int   argc,
     "Ctrl-C stops after the current step and writes the image so far.\n");
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return usage_error ("%s.", error->message);
+  if (mask_error)
+    return usage_error ("%s", mask_error);
+  if (style_args)
+    {
+      g_ptr_array_add (style_args, NULL);
+      opts.styles = (char **) g_ptr_array_free (style_args, FALSE);
+      opts.masks = (char **) g_ptr_array_free (mask_args, FALSE);
+      opts.style_masks = (char **) g_ptr_array_free (style_mask_args, FALSE);
+    }
   if (opts.version)
     {
       g_print ("brushwork-cli %s\n", BRUSHWORK_VERSION);
@@ -794,6 +904,10 @@ main (int   argc,
       if (!bw_video_writer_check_format (opts.timelapse, &error))
         return usage_error ("--timelapse: %s", error->message);
     }
+  for (int i = 0; video && opts.styles[i]; i++)
+    if (opts.masks[i] || opts.style_masks[i])
+      return usage_error ("--mask and --style-mask are for a photo; with a video as content, "
+                          "give the styles without masks.");
   if (opts.timelapse_fps < 1 || opts.timelapse_fps > 120)
     return usage_error ("--timelapse-fps must be between 1 and 120.");
   if (same_file (opts.output, opts.content))
@@ -844,6 +958,18 @@ main (int   argc,
   if (opts.style_layers && !parse_layers ("--style-layers", opts.style_layers, params.style_layers))
     return EXIT_USAGE;
   params.preserve_colors = opts.preserve_colors;
+  if (opts.color_transfer)
+    {
+      if (opts.preserve_colors && !g_str_equal (opts.color_transfer, "luminance"))
+        return usage_error ("--preserve-colors is --color-transfer luminance: give one of them.");
+      if (g_str_equal (opts.color_transfer, "luminance"))
+        params.preserve_colors = TRUE;
+      else if (g_str_equal (opts.color_transfer, "histogram"))
+        params.transfer_histogram = TRUE;
+      else if (!g_str_equal (opts.color_transfer, "none"))
+        return usage_error ("Unknown --color-transfer “%s”: use none, luminance or histogram.",
+                            opts.color_transfer);
+    }
   if (opts.normalize_gram)
     params.gram_mode = BW_GRAM_NORMALISED;
   if (!(opts.style_scale > 0.05 && opts.style_scale <= 4))

@@ -6,6 +6,7 @@
 #include "bw-export-dialog.h"
 #include "bw-image-pane.h"
 #include "bw-preview.h"
+#include "bw-region-editor.h"
 #include "bw-style-row.h"
 #include "bw-weights-dialog.h"
 #include "bw-window.h"
@@ -70,7 +71,7 @@ test_all_listed (void)
         g_error ("ui/%s is not in brushwork.gresource.xml", name);
       n++;
     }
-  g_assert_cmpint (n, ==, 7);
+  g_assert_cmpint (n, ==, 8);
 }
 
 int
@@ -88,6 +89,7 @@ main (int   argc,
   g_test_add_data_func ("/ui/image-pane", GSIZE_TO_POINTER (bw_image_pane_get_type ()), test_template);
   g_test_add_data_func ("/ui/style-row", GSIZE_TO_POINTER (bw_style_row_get_type ()), test_template);
   g_test_add_data_func ("/ui/preview", GSIZE_TO_POINTER (bw_preview_get_type ()), test_template);
+  g_test_add_data_func ("/ui/region-editor", GSIZE_TO_POINTER (bw_region_editor_get_type ()), test_template);
   g_test_add_data_func ("/ui/weights-dialog", GSIZE_TO_POINTER (bw_weights_dialog_get_type ()), test_template);
   g_test_add_data_func ("/ui/export-dialog", GSIZE_TO_POINTER (bw_export_dialog_get_type ()), test_template);
   g_test_add_func ("/ui/help-overlay", test_help_overlay);

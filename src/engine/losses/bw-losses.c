@@ -18,7 +18,18 @@ typedef struct {
   BwBuffer *gram;                 /* G_l, then S_l in place */
   BwTensor *grad;                 /* dLoss/dF_l */
   guint content_partial, style_partial;   /* offsets into the partials buffer */
+  BwTensor *masked;               /* guided: F_l m, then S F_l (scratch) */
 } Layer;
+
+/* A style of its own term, once any style has a region mask (bw_losses_add_guided_style_target);
+ * per layer l: */
+typedef struct {
+  double blend;
+  BwBuffer *target[BW_VGG19_N_CONVS];   /* A_l, from the painting and its own mask */
+  BwBuffer *mask[BW_VGG19_N_CONVS];     /* m_l at the photo's feature size, h * w floats */
+  double q[BW_VGG19_N_CONVS];           /* (h w) / sum(m_l^2), 0 where the mask covers nothing */
+  guint partial[BW_VGG19_N_CONVS];
+} Guided;
 
 struct _BwLosses {
   GObject parent_instance;
@@ -36,6 +47,7 @@ struct _BwLosses {
   BwBuffer *partials;
   guint n_partials;
   gboolean recorded_content[BW_VGG19_N_CONVS], recorded_style[BW_VGG19_N_CONVS];
+  GPtrArray *guided;                      /* Guided, or NULL: one blended target */
 };
 
 G_DEFINE_FINAL_TYPE (BwLosses, bw_losses, G_TYPE_OBJECT)
@@ -50,10 +62,22 @@ bw_losses_finalize (GObject *object)
       Layer *layer = &self->layers[i];
       g_clear_object (&layer->content_target);
       g_clear_object (&layer->grad);
+      g_clear_object (&layer->masked);
       bw_device_free_buffer (self->device, layer->style_target);
       bw_device_free_buffer (self->device, layer->gram);
     }
   bw_device_free_buffer (self->device, self->partials);
+  for (guint g = 0; self->guided && g < self->guided->len; g++)
+    {
+      Guided *guided = g_ptr_array_index (self->guided, g);
+      for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+        {
+          bw_device_free_buffer (self->device, guided->target[i]);
+          bw_device_free_buffer (self->device, guided->mask[i]);
+        }
+      g_free (guided);
+    }
+  g_clear_pointer (&self->guided, g_ptr_array_unref);
   g_clear_object (&self->vgg);
   g_clear_object (&self->device);
   G_OBJECT_CLASS (bw_losses_parent_class)->finalize (object);
@@ -223,6 +247,243 @@ bw_losses_add_style_target (BwLosses  *self,
   return TRUE;
 }
 
+/* The mask at pooling level @level: @mask (@h x @w; NULL: ones) halved @level times by 2x2
+ * average pooling, rounding down as the network's max-pools do. Returns its sum of squares. */
+static float *
+mask_at_level (const float *mask,
+               int          h,
+               int          w,
+               int          level,
+               int         *out_h,
+               int         *out_w,
+               double      *sum_sq)
+{
+  gsize n = (gsize) h * w;
+  float *cur = mask ? g_memdup2 (mask, n * sizeof (float)) : g_new (float, n);
+  double acc = 0;
+
+  if (mask == NULL)
+    for (gsize i = 0; i < n; i++)
+      cur[i] = 1.0f;
+  for (int l = 0; l < level; l++)
+    {
+      int nh = h / 2, nw = w / 2;
+      float *next = g_new (float, MAX ((gsize) nh * nw, 1));
+
+      for (int y = 0; y < nh; y++)
+        for (int x = 0; x < nw; x++)
+          {
+            const float *r0 = cur + (gsize) (2 * y) * w + 2 * x, *r1 = r0 + w;
+            next[(gsize) y * nw + x] = 0.25f * (r0[0] + r0[1] + r1[0] + r1[1]);
+          }
+      g_free (cur);
+      cur = next;
+      h = nh;
+      w = nw;
+    }
+  for (gsize i = 0; i < (gsize) h * w; i++)
+    acc += (double) cur[i] * cur[i];
+  *out_h = h;
+  *out_w = w;
+  *sum_sq = acc;
+  return cur;
+}
+
+/* The pooling level of conv @i's output (0 before the first max-pool). */
+static int
+level_of_layer (int i)
+{
+  return g_bit_storage (bw_vgg19_min_side (i)) - 1;
+}
+
+static BwBuffer *
+upload_floats (BwDevice     *device,
+               const float  *data,
+               gsize         n,
+               GError      **error)
+{
+  BwBuffer *buffer = bw_device_alloc_buffer (device, MAX (n, 4) * sizeof (float), error);
+
+  if (buffer && !bw_device_write_buffer (device, buffer, 0, data, n * sizeof (float), error))
+    {
+      bw_device_free_buffer (device, buffer);
+      return NULL;
+    }
+  return buffer;
+}
+
+gboolean
+bw_losses_add_guided_style_target (BwLosses     *self,
+                                   BwTensor     *style,
+                                   const float  *style_mask,
+                                   const float  *mask,
+                                   double        blend,
+                                   GError      **error)
+{
+  int deepest = deepest_of (self, TRUE);
+  int sh = bw_tensor_get_height (style), sw = bw_tensor_get_width (style);
+  Guided *guided;
+
+  g_return_val_if_fail (blend > 0, FALSE);
+  g_return_val_if_fail (self->style_blend_total == 0, FALSE);   /* not with blended targets */
+  g_return_val_if_fail (self->image_height > 0 && self->image_width > 0, FALSE);
+  if (deepest < 0)
+    return TRUE;
+  if (!bw_vgg19_prepare (self->vgg, sh, sw, deepest, FALSE, error) ||
+      !bw_vgg19_forward (self->vgg, style, error))
+    return FALSE;
+
+  guided = g_new0 (Guided, 1);
+  guided->blend = blend;
+  if (self->guided == NULL)
+    self->guided = g_ptr_array_new ();
+  g_ptr_array_add (self->guided, guided);   /* finalize frees what is made below */
+
+  for (int i = 0; i <= deepest; i++)
+    {
+      Layer *layer = &self->layers[i];
+      BwTensor *f;
+      g_autoptr(BwTensor) masked = NULL;
+      g_autofree float *level_mask = NULL;
+      BwBuffer *style_level = NULL;
+      int c, mh, mw;
+      double s, d, sum_sq;
+      gboolean ok;
+
+      if (layer->style_weight == 0)
+        continue;
+      f = bw_vgg19_get_feature (self->vgg, i);
+      c = bw_tensor_get_channels (f);
+      gram_factors (self, f, &s, &d);
+      if (self->mode == BW_GRAM_MATCHED)
+        {
+          int side = bw_vgg19_min_side (i);
+          s *= (double) (self->image_height / side) * (self->image_width / side) /
+               ((double) bw_tensor_get_height (f) * bw_tensor_get_width (f));
+        }
+
+      /* A_l = s (h w / sum(m^2)) (F m)(F m)^T from the painting and its own mask */
+      level_mask = mask_at_level (style_mask, sh, sw, level_of_layer (i), &mh, &mw, &sum_sq);
+      g_assert (mh == bw_tensor_get_height (f) && mw == bw_tensor_get_width (f));
+      if (!(sum_sq > 0))
+        {
+          g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_FAILED,
+                       _("The mask over a painting leaves none of it to take the style from at "
+                         "layer %s. Paint a larger part of the painting white in its mask."),
+                       bw_vgg19_layer_name (i));
+          return FALSE;
+        }
+      guided->target[i] = bw_device_alloc_buffer (self->device, bw_ops_gram_size (c), error);
+      if (guided->target[i] == NULL ||
+          !(style_level = upload_floats (self->device, level_mask, (gsize) mh * mw, error)) ||
+          !(masked = bw_tensor_new (self->device, c, mh, mw, error)))
+        {
+          bw_device_free_buffer (self->device, style_level);
+          return FALSE;
+        }
+      ok = bw_ops_mask_mul (f, style_level, NULL, 1.0f, FALSE, masked, error) &&
+           bw_ops_gram (masked, guided->target[i], error) &&
+           bw_ops_eltwise (self->device, guided->target[i], NULL, NULL, NULL, 1.0f,
+                           s * mh * mw / sum_sq, guided->target[i], bw_ops_gram_size (c) / 16,
+                           error) &&
+           bw_device_submit (self->device, error);
+      bw_device_free_buffer (self->device, style_level);
+      if (!ok)
+        return FALSE;
+
+      /* the photo's mask at this layer's size */
+      g_clear_pointer (&level_mask, g_free);
+      level_mask = mask_at_level (mask, self->image_height, self->image_width,
+                                  level_of_layer (i), &mh, &mw, &sum_sq);
+      guided->q[i] = sum_sq > 0 ? mh * mw / sum_sq : 0;
+      guided->mask[i] = upload_floats (self->device, level_mask, (gsize) mh * mw, error);
+      if (guided->mask[i] == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Guided terms at layer @i of the photo's features @f: the scratch map and each term's
+ * place among the partial sums. */
+static gboolean
+guided_layer_prepare (BwLosses  *self,
+                      int        i,
+                      BwTensor  *f,
+                      guint     *n_partials,
+                      GError   **error)
+{
+  int c = bw_tensor_get_channels (f);
+
+  /* the masks were made at the size bw_losses_set_image_size() gave */
+  g_return_val_if_fail (bw_tensor_get_height (f) == self->image_height / bw_vgg19_min_side (i) &&
+                        bw_tensor_get_width (f) == self->image_width / bw_vgg19_min_side (i), FALSE);
+  self->layers[i].masked = bw_tensor_new (self->device, c, bw_tensor_get_height (f),
+                                          bw_tensor_get_width (f), error);
+  if (self->layers[i].masked == NULL)
+    return FALSE;
+  for (guint g = 0; g < self->guided->len; g++)
+    {
+      Guided *guided = g_ptr_array_index (self->guided, g);
+
+      guided->partial[i] = *n_partials;
+      *n_partials += bw_ops_reduce_n_partials (bw_ops_gram_size (c) / 16);
+    }
+  return TRUE;
+}
+
+/* Sum of the guided terms' blend weights, which are normalised by it. */
+static double
+guided_blend_total (BwLosses *self)
+{
+  double total = 0;
+
+  for (guint g = 0; g < self->guided->len; g++)
+    total += ((Guided *) g_ptr_array_index (self->guided, g))->blend;
+  return total;
+}
+
+/* Records the guided style terms at layer @i: for each style, with G = (F m)(F m)^T and
+ * q = h w / sum(m^2), the loss kappa sum((s q G - A)^2) and its gradient
+ * m * (S (F m)) = m^2 (S F), S = 4 kappa s q (s q G - A), added to the layer's gradient
+ * (which holds the content's when @have_grad). */
+static gboolean
+record_guided (BwLosses  *self,
+               int        i,
+               BwTensor  *f,
+               gboolean   have_grad,
+               GError   **error)
+{
+  Layer *layer = &self->layers[i];
+  int c = bw_tensor_get_channels (f);
+  guint n_vec4 = bw_ops_gram_size (c) / 16;
+  double s, d, total = guided_blend_total (self);
+
+  gram_factors (self, f, &s, &d);
+  for (guint g = 0; g < self->guided->len; g++)
+    {
+      Guided *guided = g_ptr_array_index (self->guided, g);
+      double sq = s * guided->q[i];
+      double kappa = self->beta * layer->style_weight * d * (guided->blend / total) / ((double) c * c);
+
+      if (guided->q[i] == 0)
+        continue;   /* the mask covers nothing at this layer */
+      if (!bw_ops_mask_mul (f, guided->mask[i], NULL, 1.0f, FALSE, layer->masked, error) ||
+          !bw_ops_gram (layer->masked, layer->gram, error) ||
+          !bw_ops_reduce (self->device, BW_REDUCE_SQDIFF, layer->gram, guided->target[i], sq,
+                          n_vec4, self->partials, guided->partial[i], error) ||
+          !bw_ops_eltwise (self->device, layer->gram, guided->target[i], NULL, NULL,
+                           4.0 * kappa * sq, sq, layer->gram, n_vec4, error) ||
+          !bw_ops_conv (f, layer->gram, 1, NULL, NULL, FALSE, NULL, layer->masked, error) ||
+          !bw_ops_mask_mul (layer->masked, guided->mask[i], have_grad ? layer->grad : NULL, 1.0f,
+                            TRUE, layer->grad, error))
+        return FALSE;
+      have_grad = TRUE;
+    }
+  if (!have_grad)
+    bw_device_fill_zero (self->device, bw_tensor_get_buffer (layer->grad));
+  return TRUE;
+}
+
 gboolean
 bw_losses_set_content_target (BwLosses  *self,
                               BwTensor  *content,
@@ -246,6 +507,7 @@ bw_losses_set_content_target (BwLosses  *self,
 
       g_clear_object (&layer->content_target);
       g_clear_object (&layer->grad);
+      g_clear_object (&layer->masked);
       if (layer->content_weight == 0 && layer->style_weight == 0)
         continue;
       layer->grad = bw_tensor_new (self->device, c, bw_tensor_get_height (f),
@@ -274,6 +536,8 @@ bw_losses_set_content_target (BwLosses  *self,
             }
           layer->style_partial = n_partials;
           n_partials += bw_ops_reduce_n_partials (bw_ops_gram_size (c) / 16);
+          if (self->guided && !guided_layer_prepare (self, i, f, &n_partials, error))
+            return FALSE;
         }
     }
   bw_device_free_buffer (self->device, self->partials);
@@ -306,7 +570,8 @@ bw_losses_record (BwLosses  *self,
       style = layer->style_weight != 0;
       if (!content && !style)
         continue;
-      if ((content && layer->content_target == NULL) || (style && layer->style_target == NULL) ||
+      if ((content && layer->content_target == NULL) ||
+          (style && layer->style_target == NULL && (self->guided == NULL || layer->masked == NULL)) ||
           layer->grad == NULL)
         {
           g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_FAILED,
@@ -331,7 +596,13 @@ bw_losses_record (BwLosses  *self,
             return FALSE;
           self->recorded_content[i] = TRUE;
         }
-      if (style)
+      if (style && self->guided)
+        {
+          if (!record_guided (self, i, f, content, error))
+            return FALSE;
+          self->recorded_style[i] = TRUE;
+        }
+      else if (style)
         {
           int c = bw_tensor_get_channels (f);
           guint n_vec4 = bw_ops_gram_size (c) / 16;
@@ -401,7 +672,22 @@ bw_losses_read_values (BwLosses      *self,
           values->content += self->alpha * layer->content_weight *
                              sum_range (p, layer->content_partial, n) / count;
         }
-      if (self->recorded_style[i])
+      if (self->recorded_style[i] && self->guided)
+        {
+          guint n = bw_ops_reduce_n_partials (bw_ops_gram_size (c) / 16);
+          double s, d, total = guided_blend_total (self);
+
+          gram_factors (self, f, &s, &d);
+          for (guint g = 0; g < self->guided->len; g++)
+            {
+              Guided *guided = g_ptr_array_index (self->guided, g);
+
+              if (guided->q[i] != 0)
+                values->style += self->beta * layer->style_weight * d * (guided->blend / total) *
+                                 sum_range (p, guided->partial[i], n) / ((double) c * c);
+            }
+        }
+      else if (self->recorded_style[i])
         {
           guint n = bw_ops_reduce_n_partials (bw_ops_gram_size (c) / 16);
           double s, d;

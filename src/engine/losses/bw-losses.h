@@ -62,6 +62,24 @@ gboolean  bw_losses_add_style_target      (BwLosses       *self,
                                            double          blend,
                                            GError        **error);
 
+/* Region masks (guided Gram matrices, Gatys et al. 2017): a style term of its own for
+ * @style, instead of the blended target. @mask (h x w of bw_losses_set_image_size(), which
+ * must come first) says where on the photo the style goes and @style_mask (the style's
+ * h x w) which part of the painting it is taken from; NULL for either is a mask of ones.
+ * Values in [0, 1]. At each max-pool a mask is halved by 2x2 average pooling (floor); at a
+ * style layer, with features F (c x h x w) and mask m (h x w), the guided Gram is
+ *   G = (F m)(F m)^T * (h w) / sum(m^2)
+ * and A likewise from the painting; then the loss is the formula above with G and A, times the
+ * style's @blend normalised over all guided styles. A photo mask that covers nothing at a
+ * layer adds nothing there. Not to be mixed with bw_losses_add_style_target(); submits and
+ * waits. */
+gboolean  bw_losses_add_guided_style_target (BwLosses    *self,
+                                             BwTensor    *style,
+                                             const float *style_mask,
+                                             const float *mask,
+                                             double       blend,
+                                             GError     **error);
+
 /* Records, after a forward pass of the network at the content's size, the loss values and
  * the gradient of the total with respect to each feature. */
 gboolean  bw_losses_record                (BwLosses       *self,

@@ -523,6 +523,34 @@ bw_ops_eltwise (BwDevice  *device,
   return TRUE;
 }
 
+gboolean
+bw_ops_mask_mul (BwTensor  *x,
+                 BwBuffer  *m,
+                 BwTensor  *addend,
+                 float      k,
+                 gboolean   square,
+                 BwTensor  *out,
+                 GError   **error)
+{
+  BwDevice *dev = bw_tensor_get_device (x);
+  const guint32 spec[] = { addend != NULL, square };
+  guint n_vec4 = bw_tensor_get_n_vec4 (x);
+  struct { float k; gint32 n_pixels, n; } push = {
+    k, bw_tensor_get_height (x) * bw_tensor_get_width (x), n_vec4
+  };
+  BwBuffer *buffers[] = { bw_tensor_get_buffer (x), m,
+                          addend ? bw_tensor_get_buffer (addend) : NULL, bw_tensor_get_buffer (out) };
+  BwPipeline *pipe;
+
+  g_return_val_if_fail (bw_tensor_get_n_vec4 (out) == n_vec4, FALSE);
+  g_return_val_if_fail (m->size >= (guint64) push.n_pixels * sizeof (float), FALSE);
+  pipe = bw_device_get_pipeline (dev, "mask_mul", spec, G_N_ELEMENTS (spec), 4, sizeof push, error);
+  if (pipe == NULL)
+    return FALSE;
+  bw_device_dispatch (dev, pipe, buffers, &push, div_up (n_vec4, GROUP), 1, 1);
+  return TRUE;
+}
+
 guint
 bw_ops_reduce_n_partials (guint n_vec4)
 {

@@ -101,6 +101,16 @@ gboolean bw_ops_eltwise         (BwDevice  *device,
                                  guint      n_vec4,
                                  GError   **error);
 
+/* out = k * x * m^2 (@square) or k * x * m, plus @addend: a feature map times a per-pixel
+ * mask @m of h * w floats (region masks); @addend may be NULL or @out. */
+gboolean bw_ops_mask_mul        (BwTensor  *x,
+                                 BwBuffer  *m,
+                                 BwTensor  *addend,
+                                 float      k,
+                                 gboolean   square,
+                                 BwTensor  *out,
+                                 GError   **error);
+
 typedef enum {
   BW_REDUCE_SQDIFF,   /* sum of (s * a - b)^2, or of (s * a)^2 without b */
   BW_REDUCE_DOT,      /* sum of a * b */

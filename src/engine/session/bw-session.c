@@ -8,6 +8,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "image/bw-color-transfer.h"
+#include "image/bw-mask.h"
 #include "ops/bw-ops.h"
 #include "optim/bw-adam.h"
 #include "optim/bw-lbfgs.h"
@@ -16,6 +18,9 @@
 typedef struct {
   BwImage *image;
   double blend;
+  BwImage *mask;            /* region masks (bw_session_set_style_masks()), or NULL */
+  BwImage *style_mask;
+  BwImage *recoloured;      /* the image with the photo's colours (transfer_histogram) */
 } Style;
 
 struct _BwSession {
@@ -69,7 +74,12 @@ G_DEFINE_FINAL_TYPE (BwSession, bw_session, G_TYPE_OBJECT)
 static void
 clear_style (gpointer data)
 {
-  g_clear_object (&((Style *) data)->image);
+  Style *s = data;
+
+  g_clear_object (&s->image);
+  g_clear_object (&s->mask);
+  g_clear_object (&s->style_mask);
+  g_clear_object (&s->recoloured);
 }
 
 static void
@@ -199,9 +209,24 @@ bw_session_add_style (BwSession *self,
                       BwImage   *style,
                       double     blend)
 {
-  Style s = { g_object_ref (style), blend };
+  Style s = { g_object_ref (style), blend, NULL, NULL, NULL };
 
   g_array_append_val (self->styles, s);
+  self->started = FALSE;
+}
+
+void
+bw_session_set_style_masks (BwSession *self,
+                            guint      index,
+                            BwImage   *mask,
+                            BwImage   *style_mask)
+{
+  Style *s;
+
+  g_return_if_fail (index < self->styles->len);
+  s = &g_array_index (self->styles, Style, index);
+  g_set_object (&s->mask, mask);
+  g_set_object (&s->style_mask, style_mask);
   self->started = FALSE;
 }
 
@@ -256,6 +281,34 @@ scaled_style (BwSession *self,
 
   style_size_at (self, style, self->passes - 1 - self->pass, &w, &h);
   return bw_image_scale (style, w, h);
+}
+
+static gboolean
+any_mask (BwSession *self)
+{
+  for (guint i = 0; i < self->styles->len; i++)
+    {
+      Style *s = &g_array_index (self->styles, Style, i);
+      if (s->mask || s->style_mask)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Style @s's target with its masks, at the pass's sizes: the photo's mask at @w x @h. */
+static gboolean
+add_guided_style (BwSession  *self,
+                  Style      *s,
+                  BwTensor   *painting,
+                  int         w,
+                  int         h,
+                  GError    **error)
+{
+  g_autofree float *mask = s->mask ? bw_mask_to_plane (s->mask, w, h) : NULL;
+  g_autofree float *style_mask = s->style_mask ?
+    bw_mask_to_plane (s->style_mask, bw_tensor_get_width (painting), bw_tensor_get_height (painting)) : NULL;
+
+  return bw_losses_add_guided_style_target (self->losses, painting, style_mask, mask, s->blend, error);
 }
 
 /* The shortest side of any painting in a pass @shift halvings below the output; @narrowest,
@@ -351,6 +404,7 @@ start_pass (BwSession  *self,
   int shift = self->passes - 1 - pass;
   int w = MAX (1, (int) lround (bw_image_get_width (self->content) / (double) (1 << shift)));
   int h = MAX (1, (int) lround (bw_image_get_height (self->content) / (double) (1 << shift)));
+  gboolean guided = any_mask (self);
 
   g_clear_object (&self->pass_content);
   self->pass_content = bw_image_scale (self->content, w, h);
@@ -370,10 +424,13 @@ start_pass (BwSession  *self,
   for (guint i = 0; i < self->styles->len; i++)
     {
       Style *s = &g_array_index (self->styles, Style, i);
-      g_autoptr(BwImage) scaled = scaled_style (self, s->image);
+      g_autoptr(BwImage) scaled = scaled_style (self, s->recoloured ? s->recoloured : s->image);
       g_autoptr(BwTensor) t = upload_normalised (self, scaled, error);
 
-      if (t == NULL || !bw_losses_add_style_target (self->losses, t, s->blend, error))
+      if (t == NULL)
+        return FALSE;
+      if (guided ? !add_guided_style (self, s, t, w, h, error)
+                 : !bw_losses_add_style_target (self->losses, t, s->blend, error))
         return FALSE;
     }
   content = upload_normalised (self, self->pass_content, error);
@@ -545,6 +602,16 @@ bw_session_start (BwSession  *self,
   /* every pass must fit, not only the first: the last is the largest */
   if (!check_fits (self, deepest, error))
     return FALSE;
+
+  /* the paintings' colours, once for all passes */
+  for (guint i = 0; i < self->styles->len; i++)
+    {
+      Style *s = &g_array_index (self->styles, Style, i);
+
+      g_clear_object (&s->recoloured);
+      if (self->params.transfer_histogram)
+        s->recoloured = bw_color_transfer_histogram (s->image, self->content);
+    }
 
   self->started = FALSE;
   self->step = 0;

@@ -37,7 +37,9 @@ typedef struct {
   BwInit init;
   guint64 seed;                               /* for noise */
   double style_scale;                         /* style images' size relative to the output */
-  gboolean preserve_colors;
+  gboolean preserve_colors;                   /* luminance only: the photo's colours kept */
+  gboolean transfer_histogram;                /* the paintings' colours moved to the photo's
+                                                 before painting (bw-color-transfer.h) */
   int scales;                                 /* coarse-to-fine passes (1 = single scale,
                                                  0 = from the size: bw_session_get_passes()) */
 } BwParams;
@@ -62,6 +64,14 @@ void       bw_session_set_content      (BwSession      *self,
 void       bw_session_add_style        (BwSession      *self,
                                         BwImage        *style,
                                         double          blend);
+/* Region masks for style @index (in the order added; bw-mask.h): @mask over the photo (any
+ * size of its shape: scaled to each pass), @style_mask over the painting; NULL for none. Once
+ * any style has a mask, each style is a term of its own (bw_losses_add_guided_style_target()),
+ * a style without a mask covering the whole photo. Takes effect at the next start. */
+void       bw_session_set_style_masks  (BwSession      *self,
+                                        guint           index,
+                                        BwImage        *mask,
+                                        BwImage        *style_mask);
 /* The starting image for BW_INIT_IMAGE (scaled to the content's size). */
 void       bw_session_set_init_image   (BwSession      *self,
                                         BwImage        *image);
