@@ -437,6 +437,20 @@ load_styles (Message  *msg,
   return g_steal_pointer (&styles);
 }
 
+/* Worker thread: the session went on after a lost device, on one opened anew (the engine
+ * keeps it for the next runs); the window shows the sentence in a toast. */
+static void
+on_device_lost (BwSession *session,
+                int        losses,
+                BwWorker  *self)
+{
+  g_autofree char *text =
+    g_strdup_printf (_("The graphics device stopped working; painting goes on from step %d."),
+                     bw_session_get_step (session));
+
+  post_text (self, REPORT_WARNING, text);
+}
+
 /* Loads the images, the engine if need be, and computes the targets. */
 static gboolean
 prepare (BwWorker     *self,
@@ -461,6 +475,7 @@ prepare (BwWorker     *self,
     return FALSE;
 
   session = bw_engine_new_session (ts->engine, &msg->params);
+  g_signal_connect (session, "device-lost", G_CALLBACK (on_device_lost), self);
   bw_session_set_content (session, content);
   for (guint i = 0; i < styles->len; i++)
     bw_session_add_style (session, g_ptr_array_index (styles, i),
@@ -560,6 +575,12 @@ on_video_step (BwVideoJob         *job,
   Report *report = g_new0 (Report, 1);
   Message *msg;
 
+  /* each frame is a session of its own (a loss before its first step goes unsaid) */
+  if (!g_object_get_data (G_OBJECT (session), "bw-worker-watched"))
+    {
+      g_signal_connect (session, "device-lost", G_CALLBACK (on_device_lost), run->worker);
+      g_object_set_data (G_OBJECT (session), "bw-worker-watched", GINT_TO_POINTER (1));
+    }
   report->kind = REPORT_PROGRESS;
   report->step = step;
   report->n_steps = bw_video_job_get_steps (job);
