@@ -40,7 +40,10 @@ on_save_thread_done (GObject      *object,
     }
   /* a newer frame than the one written is still unsaved */
   if (image == bw_worker_get_image (self->worker))
-    self->unsaved = FALSE;
+    {
+      self->unsaved = FALSE;
+      bw_worker_forget_autosave (self->worker);
+    }
   g_task_return_boolean (task, TRUE);
 }
 

@@ -14,6 +14,7 @@
  */
 #include <glib/gi18n.h>
 
+#include "bw-autosave.h"
 #include "bw-texture.h"
 #include "bw-worker.h"
 #include "motion/bw-video-job.h"
@@ -22,6 +23,10 @@
 /* The timelapse kept for Export Animation: small frames, a bounded number (~85 MB at most). */
 #define RECORDING_SIDE 400
 #define RECORDING_FRAMES 240
+
+/* A painting in progress is written to its autosave after its first step, then at most this
+ * often, and whenever it pauses, stops or ends (bw-autosave.h). */
+#define AUTOSAVE_SECONDS 30
 
 G_DEFINE_ENUM_TYPE (BwWorkerState, bw_worker_state,
   G_DEFINE_ENUM_VALUE (BW_WORKER_IDLE, "idle"),
@@ -38,6 +43,8 @@ typedef enum {
   MSG_STOP,
   MSG_SET_WEIGHTS,
   MSG_SET_N_STEPS,
+  MSG_RESTORE,
+  MSG_FORGET_AUTOSAVE,
   MSG_QUIT,
 } MessageKind;
 
@@ -51,6 +58,7 @@ typedef struct {
   GArray *blends;        /* doubles */
   double weights[3];
   int n_steps;           /* MSG_SET_N_STEPS; MSG_VIDEO: of the frames after the first */
+  BwAutosave *autosave;  /* MSG_RESTORE */
 } Message;
 
 typedef enum {
@@ -94,6 +102,15 @@ typedef struct {
   BwVideoJob *video;
   GCancellable *video_cancellable;
   GQueue deferred;       /* messages that end the video, handled after it */
+  /* the photo's painting in progress, kept on disk (bw-autosave.h); the one it replaces,
+   * removed once the new one is written */
+  BwAutosave *autosave, *autosave_old;
+  gint64 autosaved_at;
+  /* a restored painting (MSG_RESTORE): the next start with the same photo and paintings
+   * goes on from its image and step */
+  BwAutosave *restored;
+  BwImage *restored_image;
+  int step_offset;       /* the steps the restored painting had done */
 } ThreadState;
 
 struct _BwWorker
@@ -156,6 +173,7 @@ message_free (Message *msg)
   g_free (msg->output);
   g_clear_pointer (&msg->styles, g_ptr_array_unref);
   g_clear_pointer (&msg->blends, g_array_unref);
+  g_clear_pointer (&msg->autosave, bw_autosave_free);
   g_free (msg);
 }
 
@@ -357,14 +375,15 @@ post_progress (BwWorker           *self,
                const BwLossValues *losses)
 {
   Report *report = g_new0 (Report, 1);
-  int step = bw_session_get_step (ts->session);
+  int step = ts->step_offset + bw_session_get_step (ts->session);
 
   report->kind = REPORT_PROGRESS;
   report->step = step;
   report->n_steps = ts->n_steps;
   report->losses = *losses;
   /* the session knows that later coarse-to-fine passes cost more per step */
-  report->seconds_left = step <= 0 ? -1 : bw_session_get_seconds_left (ts->session);
+  report->seconds_left = bw_session_get_step (ts->session) <= 0 ? -1
+                         : bw_session_get_seconds_left (ts->session);
   post (self, report);
 }
 
@@ -393,6 +412,102 @@ end_run (BwWorker    *self,
   report->completed = completed;
   post (self, report);
   post_state (self, BW_WORKER_IDLE);
+}
+
+/* --- autosave ----------------------------------------------------------------------------- */
+
+/* Writes the painting in progress to its autosave now, on this thread. */
+static void
+autosave_now (ThreadState *ts)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwImage) image = NULL;
+
+  if (ts->autosave == NULL || ts->session == NULL)
+    return;
+  image = bw_session_get_output_image (ts->session, &error);
+  if (image == NULL ||
+      !bw_autosave_write (ts->autosave, image, ts->step_offset + bw_session_get_step (ts->session),
+                          &error))
+    {
+      /* painting goes on; the last autosave, if any, stays */
+      g_warning ("The painting in progress could not be kept for after a crash: %s", error->message);
+      return;
+    }
+  ts->autosaved_at = g_get_monotonic_time ();
+  if (ts->autosave_old)
+    {
+      bw_autosave_remove (ts->autosave_old);
+      g_clear_pointer (&ts->autosave_old, bw_autosave_free);
+    }
+}
+
+static void
+autosave_maybe (ThreadState *ts,
+                gboolean     always)
+{
+  if (always || ts->autosaved_at == 0 ||
+      g_get_monotonic_time () - ts->autosaved_at >= AUTOSAVE_SECONDS * G_USEC_PER_SEC)
+    autosave_now (ts);
+}
+
+/* Saved or discarded: nothing to keep (until the painting changes again). */
+static void
+autosave_forget (ThreadState *ts)
+{
+  if (ts->autosave)
+    bw_autosave_remove (ts->autosave);
+  if (ts->autosave_old)
+    bw_autosave_remove (ts->autosave_old);
+  g_clear_pointer (&ts->autosave_old, bw_autosave_free);
+}
+
+static gboolean
+same_painting (const BwAutosave *restored,
+               const Message    *msg)
+{
+  if (g_strcmp0 (restored->content, msg->path) != 0 || restored->styles->len != msg->styles->len)
+    return FALSE;
+  for (guint i = 0; i < msg->styles->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (restored->styles, i), g_ptr_array_index (msg->styles, i)) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+/* MSG_RESTORE: the painting of an earlier run is shown, and becomes this worker's (its
+ * autosave is written again as this process's, so that no other start offers it). */
+static void
+restore (BwWorker    *self,
+         ThreadState *ts,
+         Message     *msg)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwImage) image = bw_image_load (msg->autosave->image, 0, &error);
+  Report *report;
+
+  if (image == NULL)
+    {
+      post_failure (self, ts, g_steal_pointer (&error));
+      return;
+    }
+  g_clear_object (&ts->session);
+  ts->paused = FALSE;
+  if (!bw_autosave_write (msg->autosave, image, msg->autosave->step, &error))
+    g_warning ("The restored painting could not be kept for after a crash: %s", error->message);
+  autosave_forget (ts);
+  g_clear_pointer (&ts->autosave, bw_autosave_free);
+  g_clear_pointer (&ts->restored, bw_autosave_free);
+  ts->restored = bw_autosave_copy (msg->autosave);
+  ts->autosave = g_steal_pointer (&msg->autosave);
+  g_set_object (&ts->restored_image, image);
+
+  post_frame (self, NULL, image, TRUE);
+  report = g_new0 (Report, 1);
+  report->kind = REPORT_PROGRESS;
+  report->step = ts->restored->step;
+  report->n_steps = ts->restored->params.steps;
+  report->seconds_left = -1;
+  post (self, report);
 }
 
 static BwEngine *
@@ -462,6 +577,8 @@ prepare (BwWorker     *self,
   g_autoptr(GPtrArray) styles = NULL;
   g_autoptr(BwSession) session = NULL;
   Report *report;
+  BwParams params = msg->params;
+  gboolean resuming;
   double f;
 
   /* a video as content: its frame at the scrubber's position, as the video job will see it */
@@ -474,16 +591,38 @@ prepare (BwWorker     *self,
   if (open_engine (self, ts, error) == NULL)
     return FALSE;
 
-  session = bw_engine_new_session (ts->engine, &msg->params);
+  /* a restored painting goes on from its image and step, at the output size */
+  resuming = ts->restored != NULL && same_painting (ts->restored, msg);
+  ts->step_offset = 0;
+  if (resuming)
+    {
+      ts->step_offset = MIN (ts->restored->step, msg->params.steps - 1);
+      params.steps = msg->params.steps - ts->step_offset;
+      params.init = BW_INIT_IMAGE;
+      params.scales = 1;
+    }
+  session = bw_engine_new_session (ts->engine, &params);
   g_signal_connect (session, "device-lost", G_CALLBACK (on_device_lost), self);
   bw_session_set_content (session, content);
   for (guint i = 0; i < styles->len; i++)
     bw_session_add_style (session, g_ptr_array_index (styles, i),
                           g_array_index (msg->blends, double, i));
+  if (resuming)
+    bw_session_set_init_image (session, ts->restored_image);
   if (!bw_session_start (session, error))
     return FALSE;
   ts->session = g_steal_pointer (&session);
   ts->n_steps = msg->params.steps;
+  g_clear_pointer (&ts->restored, bw_autosave_free);
+  g_clear_object (&ts->restored_image);
+
+  /* a new autosave; the last one goes once this one is written */
+  if (ts->autosave_old)
+    bw_autosave_remove (ts->autosave_old);
+  g_clear_pointer (&ts->autosave_old, bw_autosave_free);
+  ts->autosave_old = g_steal_pointer (&ts->autosave);
+  ts->autosave = bw_autosave_new (msg->path, msg->position, msg->styles, msg->blends, &msg->params);
+  ts->autosaved_at = 0;
 
   /* a new painting, a new timelapse */
   f = MIN (1.0, (double) RECORDING_SIDE / MAX (bw_image_get_width (content), bw_image_get_height (content)));
@@ -685,6 +824,9 @@ handle_message (BwWorker    *self,
       if (ts->session && !ts->paused)
         {
           ts->paused = TRUE;
+          autosave_now (ts);
+          /* the image kept is the one shown */
+          post_frame (self, ts->session, NULL, TRUE);
           post_state (self, BW_WORKER_PAUSED);
         }
       break;
@@ -700,9 +842,18 @@ handle_message (BwWorker    *self,
     case MSG_STOP:
       if (ts->session)
         {
+          autosave_now (ts);
           post_frame (self, ts->session, NULL, TRUE);
           end_run (self, ts, FALSE);
         }
+      break;
+
+    case MSG_RESTORE:
+      restore (self, ts, msg);
+      break;
+
+    case MSG_FORGET_AUTOSAVE:
+      autosave_forget (ts);
       break;
 
     case MSG_SET_WEIGHTS:
@@ -713,7 +864,8 @@ handle_message (BwWorker    *self,
     case MSG_SET_N_STEPS:
       /* the session shares the new count among the passes still to come, so the run still
        * ends at the size asked for */
-      ts->n_steps = ts->session ? bw_session_set_steps (ts->session, msg->n_steps) : msg->n_steps;
+      ts->n_steps = ts->session ? ts->step_offset + bw_session_set_steps (ts->session, msg->n_steps - ts->step_offset)
+                                : msg->n_steps;
       break;
 
     case MSG_QUIT:
@@ -735,14 +887,18 @@ run_step (BwWorker    *self,
 
   if (!bw_session_step (ts->session, &values, &error))
     {
+      /* the image of the last finished step is still there (for a lost device, on the host) */
+      autosave_now (ts);
       g_clear_object (&ts->session);
       post_failure (self, ts, g_steal_pointer (&error));
       post_state (self, BW_WORKER_IDLE);
       return;
     }
-  done = bw_session_get_step (ts->session) >= ts->n_steps || bw_session_is_converged (ts->session);
+  done = ts->step_offset + bw_session_get_step (ts->session) >= ts->n_steps ||
+         bw_session_is_converged (ts->session);
   post_progress (self, ts, &values);
   record_frame (self, ts, done);
+  autosave_maybe (ts, done);
   if (done)
     end_run (self, ts, TRUE);
 }
@@ -775,6 +931,11 @@ worker_thread (gpointer data)
     }
 
   g_queue_clear_full (&ts.deferred, (GDestroyNotify) message_free);
+  /* a clean quit: the window has asked about the painting already */
+  autosave_forget (&ts);
+  g_clear_pointer (&ts.autosave, bw_autosave_free);
+  g_clear_pointer (&ts.restored, bw_autosave_free);
+  g_clear_object (&ts.restored_image);
   g_clear_object (&ts.session);
   g_clear_object (&ts.recording);
   g_clear_object (&ts.engine);
@@ -1056,6 +1217,25 @@ bw_worker_resume (BwWorker *self)
 {
   g_return_if_fail (BW_IS_WORKER (self));
   send (self, message_new (MSG_RESUME));
+}
+
+void
+bw_worker_restore (BwWorker         *self,
+                   const BwAutosave *autosave)
+{
+  Message *msg = message_new (MSG_RESTORE);
+
+  g_return_if_fail (BW_IS_WORKER (self));
+
+  msg->autosave = bw_autosave_copy (autosave);
+  send (self, msg);
+}
+
+void
+bw_worker_forget_autosave (BwWorker *self)
+{
+  g_return_if_fail (BW_IS_WORKER (self));
+  send (self, message_new (MSG_FORGET_AUTOSAVE));
 }
 
 void

@@ -7,6 +7,7 @@
 
 #include <gtk/gtk.h>
 
+#include "bw-autosave.h"
 #include "bw-engine.h"
 #include "motion/bw-frame-recorder.h"
 
@@ -52,6 +53,14 @@ void           bw_worker_start_video      (BwWorker        *self,
                                            GFile   *const  *styles,
                                            const double    *blends,
                                            guint            n_styles);
+/* A photo's painting in progress is kept in its autosave (bw-autosave.h) after its first
+ * step, every 30 s, and when it pauses, stops or ends; a clean shutdown removes it. */
+/* Shows the painting kept by an earlier run, which becomes this worker's: the next start
+ * with the same photo and paintings goes on from its image and step. */
+void           bw_worker_restore          (BwWorker        *self,
+                                           const BwAutosave *autosave);
+/* The painting was saved: its autosave goes (until the painting changes again). */
+void           bw_worker_forget_autosave  (BwWorker        *self);
 void           bw_worker_pause            (BwWorker        *self);
 void           bw_worker_resume           (BwWorker        *self);
 /* Ends the run; the image so far stays the result. */

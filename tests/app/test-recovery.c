@@ -1,0 +1,228 @@
+/* test-recovery: the app loses no painting (issue 20).
+ *
+ * /recovery/restore: a painting in progress, paused (which writes its autosave, and shows
+ *   the image it kept), is abandoned by a process that ends without quitting (_exit, as a
+ *   kill or a crash would). The next start offers it; Restore shows the same pixels at the
+ *   same step, and Paint goes on from the step after it to the end. Saving removes the
+ *   autosave.
+ */
+#include <adwaita.h>
+#include <glib/gstdio.h>
+#include <unistd.h>
+
+#include "bw-app-test-util.h"
+#include "bw-autosave.h"
+#include "bw-window.h"
+
+#define SIZE 40
+/* Adam: every step counts (L-BFGS may converge before the last) */
+#define STEPS 12
+
+static char *tmpdir;
+static char *weights;
+
+static gboolean
+has_painted_two (gpointer worker)
+{
+  return bw_worker_get_step (worker) >= 2 && bw_worker_get_texture (worker) != NULL;
+}
+
+static gboolean
+is_paused (gpointer worker)
+{
+  return bw_worker_get_state (worker) == BW_WORKER_PAUSED;
+}
+
+static gboolean
+is_done (gpointer worker)
+{
+  return bw_worker_get_state (worker) == BW_WORKER_IDLE && bw_worker_get_step (worker) == STEPS;
+}
+
+static gboolean
+has_texture (gpointer worker)
+{
+  return bw_worker_get_texture (worker) != NULL;
+}
+
+static guint
+count_autosaves (void)
+{
+  g_autofree char *dir = bw_autosave_get_dir ();
+  g_autoptr(GDir) listing = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (listing && (name = g_dir_read_name (listing)))
+    n += g_str_has_suffix (name, ".ini");
+  return n;
+}
+
+static gboolean
+has_no_autosave (gpointer data)
+{
+  return count_autosaves () == 0;
+}
+
+static gboolean
+find_message_dialog (gpointer data)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GObject) w = g_list_model_get_item (toplevels, i);
+
+      if (ADW_IS_MESSAGE_DIALOG (w) && gtk_widget_get_visible (GTK_WIDGET (w)))
+        {
+          *(AdwMessageDialog **) data = ADW_MESSAGE_DIALOG (w);
+          return TRUE;
+        }
+    }
+  return FALSE;
+}
+
+static BwWindow *
+new_window (BwApplication *app)
+{
+  g_autoptr(GError) error = NULL;
+  BwWindow *window;
+
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  window = bw_window_new (app);
+  bw_window_set_weights_path (window, weights);
+  gtk_window_present (GTK_WINDOW (window));
+  return window;
+}
+
+static void
+on_step (BwWorker   *worker,
+         GParamSpec *pspec,
+         int        *first)
+{
+  int step = bw_worker_get_step (worker);
+
+  if (*first == 0 && step > 0)
+    *first = step;
+}
+
+/* The abandoned run, in a process of its own that ends as a killed one would. */
+static void
+abandon_painting (const char *truth)
+{
+  BwApplication *app = bw_app_test_new_app (SIZE, STEPS, "adam");
+  BwWindow *window = new_window (app);
+  BwWorker *worker = bw_window_get_worker (window);
+  g_autofree char *content = bw_app_test_sample ("chelsea.png");
+  g_autofree char *style = bw_app_test_sample ("starry-night.jpg");
+  g_autoptr(GFile) content_file = g_file_new_for_path (content);
+  g_autoptr(GFile) style_file = g_file_new_for_path (style);
+  g_autofree char *step_text = NULL;
+  g_autofree char *step_path = g_strconcat (truth, ".step", NULL);
+
+  bw_window_open_content (window, content_file);
+  bw_window_add_style (window, style_file);
+  bw_window_start (window);
+  bw_app_test_wait (has_painted_two, worker, 400, "two steps");
+  bw_worker_pause (worker);
+  bw_app_test_wait (is_paused, worker, 60, "the pause");
+  g_assert_true (gdk_texture_save_to_png (bw_worker_get_texture (worker), truth));
+  step_text = g_strdup_printf ("%d", bw_worker_get_step (worker));
+  g_assert_true (g_file_set_contents (step_path, step_text, -1, NULL));
+  /* no quit, no dispose: what a kill leaves */
+  _exit (0);
+}
+
+static void
+test_restore (void)
+{
+  g_autofree char *truth = g_build_filename (tmpdir, "abandoned.png", NULL);
+  g_autofree char *step_path = g_strconcat (truth, ".step", NULL);
+  g_autofree char *step_text = NULL;
+  g_autofree char *saved = g_build_filename (tmpdir, "restored.png", NULL);
+  g_autoptr(GFile) saved_file = g_file_new_for_path (saved);
+  g_autoptr(GdkTexture) want = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwApplication) app = NULL;
+  AdwMessageDialog *dialog = NULL;
+  BwWindow *window;
+  BwWorker *worker;
+  int abandoned_step, first_step = 0;
+  double diff;
+
+  if (g_test_subprocess ())
+    {
+      abandon_painting (truth);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+  g_assert_cmpuint (count_autosaves (), ==, 1);
+  g_assert_true (g_file_get_contents (step_path, &step_text, NULL, NULL));
+  abandoned_step = atoi (step_text);
+  g_assert_cmpint (abandoned_step, >=, 2);
+  g_assert_cmpint (abandoned_step, <, STEPS);
+
+  /* the next start: the window the app presents first offers it */
+  app = bw_app_test_new_app (SIZE, 3, "lbfgs");
+  g_assert_true (g_application_register (G_APPLICATION (app), NULL, &error));
+  g_assert_no_error (error);
+  g_application_activate (G_APPLICATION (app));
+  window = BW_WINDOW (gtk_application_get_active_window (GTK_APPLICATION (app)));
+  g_assert_nonnull (window);
+  bw_window_set_weights_path (window, weights);
+  worker = bw_window_get_worker (window);
+  bw_app_test_wait (find_message_dialog, &dialog, 20, "the offer to restore");
+  g_test_message ("%s: %s", adw_message_dialog_get_heading (dialog), adw_message_dialog_get_body (dialog));
+  adw_message_dialog_response (dialog, "restore");
+
+  /* the same pixels (8-bit values read back as floats and converted again: exact) */
+  bw_app_test_wait (has_texture, worker, 60, "the restored painting");
+  want = gdk_texture_new_from_filename (truth, &error);
+  g_assert_no_error (error);
+  diff = bw_app_test_texture_diff (want, bw_worker_get_texture (worker));
+  g_test_message ("restored painting: %.4f per byte from the abandoned one", diff);
+  g_assert_cmpfloat (diff, ==, 0);
+  g_assert_cmpint (bw_worker_get_step (worker), ==, abandoned_step);
+
+  /* Paint goes on from the next step, with the painting's own settings (12 Adam steps) */
+  g_signal_connect (worker, "notify::step", G_CALLBACK (on_step), &first_step);
+  bw_window_start (window);
+  bw_app_test_wait (is_done, worker, 400, "the rest of the steps");
+  g_assert_cmpint (first_step, ==, abandoned_step + 1);
+  g_assert_cmpuint (count_autosaves (), ==, 1);
+
+  /* saved: nothing left to offer */
+  bw_app_test_save (window, saved_file);
+  bw_app_test_wait (has_no_autosave, NULL, 20, "the autosave's removal");
+  gtk_window_destroy (GTK_WINDOW (window));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int status;
+
+  g_test_init (&argc, &argv, NULL);
+  tmpdir = bw_app_test_setup_env ();
+  if (g_test_subprocess ())
+    {
+      /* the parent's folders, kept in the environment */
+      g_free (tmpdir);
+      tmpdir = g_strdup (g_getenv ("BW_APP_TEST_TMPDIR"));
+    }
+  else
+    {
+      g_setenv ("BW_APP_TEST_KEEP_STATE", "1", TRUE);
+      g_setenv ("BW_APP_TEST_TMPDIR", tmpdir, TRUE);
+    }
+  weights = bw_app_test_make_weights (tmpdir);
+
+  g_test_add_func ("/recovery/restore", test_restore);
+  status = g_test_run ();
+  g_free (weights);
+  g_free (tmpdir);
+  return status;
+}
