@@ -189,8 +189,11 @@ bw_application_startup (GApplication *app)
     gtk_application_set_accels_for_action (GTK_APPLICATION (self), accels[i].action, accels[i].accels);
 }
 
-/* Windows go before the app does: each one's dispose stops its worker and joins the thread,
- * so quitting mid-run leaves no engine behind. */
+/* Windows go before the app does: each one's dispose stops its worker without waiting
+ * (the app is held until the thread has ended, so a window closed mid-step leaves the main
+ * loop running). Here the main loop is over (g_application_quit() does not wait for the
+ * holds): the threads still running are waited for, so that none outlives the process's
+ * exit handlers. */
 static void
 bw_application_shutdown (GApplication *app)
 {
@@ -198,6 +201,7 @@ bw_application_shutdown (GApplication *app)
 
   while ((windows = gtk_application_get_windows (GTK_APPLICATION (app))))
     gtk_window_destroy (windows->data);
+  bw_worker_wait_all ();
   G_APPLICATION_CLASS (bw_application_parent_class)->shutdown (app);
 }
 

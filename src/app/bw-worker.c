@@ -4,9 +4,9 @@
  * app's life: it creates the engine lazily (loading VGG19's weights is slow), runs
  * bw_session_step() in a loop and reads its message queue between steps. Everything it has
  * to say travels back as a Report, dispatched on the main context, where the signals are
- * emitted and the properties change. Nothing here ever blocks the main thread except
- * bw_worker_shutdown(), which waits for at most the step under way (and, during a video, for
- * the file to be ended).
+ * emitted and the properties change. Nothing here ever blocks the main thread: not even
+ * bw_worker_shutdown(), which lets the thread end on its own (after the step under way and,
+ * during a video, once the file is ended) while the application is held.
  *
  * A whole video (bw_worker_start_video()) holds the thread in bw_video_job_run(); its step
  * signal is where the messages are read then, and those that end the video cancel it and are
@@ -70,6 +70,7 @@ typedef enum {
   REPORT_DEVICE,
   REPORT_RECORDING,
   REPORT_WARNING,
+  REPORT_DONE,           /* the thread has ended */
 } ReportKind;
 
 typedef struct {
@@ -118,6 +119,8 @@ struct _BwWorker
   GObject parent_instance;
 
   GThread *thread;
+  gboolean shutting_down;
+  GApplication *held;    /* held from shutdown until the thread has ended */
   GAsyncQueue *queue;
   /* frames the main thread has not shown yet; the thread skips frames while one waits, so a
    * slow main loop never falls behind the engine */
@@ -138,6 +141,11 @@ struct _BwWorker
 };
 
 G_DEFINE_FINAL_TYPE (BwWorker, bw_worker, G_TYPE_OBJECT)
+
+/* Threads not yet ended, for bw_worker_wait_all(). */
+static GMutex running_lock;
+static GCond running_cond;
+static guint n_running;
 
 enum {
   PROP_0,
@@ -214,7 +222,7 @@ dispatch_report (gpointer data)
   BwWorker *self = report->worker;
 
   /* after shutdown only what is already decided matters: no more signals */
-  if (self->thread == NULL && report->kind != REPORT_FRAME)
+  if (self->shutting_down && report->kind != REPORT_FRAME && report->kind != REPORT_DONE)
     return G_SOURCE_REMOVE;
 
   switch (report->kind)
@@ -274,6 +282,12 @@ dispatch_report (gpointer data)
 
     case REPORT_WARNING:
       g_signal_emit (self, signals[SIGNAL_WARNING], 0, report->text);
+      break;
+
+    case REPORT_DONE:
+      if (self->held)
+        g_application_release (self->held);
+      g_clear_object (&self->held);
       break;
 
     default:
@@ -908,6 +922,7 @@ worker_thread (gpointer data)
 {
   BwWorker *self = data;
   ThreadState ts = { 0 };
+  Report *report;
 
   for (;;)
     {
@@ -940,19 +955,62 @@ worker_thread (gpointer data)
   g_clear_object (&ts.recording);
   g_clear_object (&ts.engine);
   g_free (ts.weights_path);
+
+  /* the reference bw_worker_shutdown() took for this thread goes to the report, so that the
+   * worker is let go of on the main thread */
+  report = g_new0 (Report, 1);
+  report->kind = REPORT_DONE;
+  report->worker = self;
+  g_idle_add_full (G_PRIORITY_DEFAULT, dispatch_report, report, (GDestroyNotify) report_free);
+  g_mutex_lock (&running_lock);
+  n_running--;
+  g_cond_broadcast (&running_cond);
+  g_mutex_unlock (&running_lock);
   return NULL;
 }
 
 void
 bw_worker_shutdown (BwWorker *self)
 {
+  GApplication *app = g_application_get_default ();
+
   g_return_if_fail (BW_IS_WORKER (self));
 
-  if (self->thread == NULL)
+  if (self->shutting_down)
     return;
+  self->shutting_down = TRUE;
+  /* the app runs on until the thread has ended (REPORT_DONE), which may take a step */
+  if (app != NULL)
+    {
+      self->held = g_object_ref (app);
+      g_application_hold (app);
+    }
+  /* the thread's own, dropped as it ends (from dispose too: this one outlives it) */
+  g_object_ref (self);
   /* jump the queue: nothing waiting matters any more */
   g_async_queue_push_front (self->queue, message_new (MSG_QUIT));
-  g_thread_join (g_steal_pointer (&self->thread));
+  /* not joined: it ends on its own, and GLib frees it then */
+  g_thread_unref (g_steal_pointer (&self->thread));
+}
+
+guint
+bw_worker_get_n_running (void)
+{
+  guint n;
+
+  g_mutex_lock (&running_lock);
+  n = n_running;
+  g_mutex_unlock (&running_lock);
+  return n;
+}
+
+void
+bw_worker_wait_all (void)
+{
+  g_mutex_lock (&running_lock);
+  while (n_running > 0)
+    g_cond_wait (&running_cond, &running_lock);
+  g_mutex_unlock (&running_lock);
 }
 
 static void
@@ -1106,6 +1164,9 @@ bw_worker_init (BwWorker *self)
 {
   self->queue = g_async_queue_new_full ((GDestroyNotify) message_free);
   self->seconds_left = -1;
+  g_mutex_lock (&running_lock);
+  n_running++;
+  g_mutex_unlock (&running_lock);
   self->thread = g_thread_new ("brushwork-engine", worker_thread, self);
 }
 

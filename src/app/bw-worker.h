@@ -72,8 +72,15 @@ void           bw_worker_set_weights      (BwWorker        *self,
                                            double           tv_weight);
 void           bw_worker_set_n_steps      (BwWorker        *self,
                                            int              n_steps);
-/* Stops any run and joins the thread; the worker accepts nothing afterwards. */
+/* Stops any run, without waiting: the thread ends after the step under way, holding the
+ * default application (and a reference on the worker) until then. The worker accepts
+ * nothing afterwards. */
 void           bw_worker_shutdown         (BwWorker        *self);
+/* The workers' threads that have not ended yet, in the whole process. */
+guint          bw_worker_get_n_running    (void);
+/* Blocks until every worker's thread has ended: only once the main loop is over (the
+ * application's shutdown), so that none runs on while the process exits. */
+void           bw_worker_wait_all         (void);
 
 BwWorkerState  bw_worker_get_state        (BwWorker        *self);
 int            bw_worker_get_step         (BwWorker        *self);

@@ -5,6 +5,11 @@
  *   kill or a crash would). The next start offers it; Restore shows the same pixels at the
  *   same step, and Paint goes on from the step after it to the end. Saving removes the
  *   autosave.
+ * /recovery/quit-mid-step: Ctrl+Q while a step runs, the close prompt answered Discard: the
+ *   window goes at once, and the answer returns to the main loop with the worker's thread
+ *   still running (before, dispose joined it on the main thread, blocking the UI for up to a
+ *   step); the main loop runs on, the application held, until the thread has ended; then
+ *   the run returns, the worker is finalised and no thread is left.
  */
 #include <adwaita.h>
 #include <glib/gstdio.h>
@@ -80,6 +85,12 @@ find_message_dialog (gpointer data)
         }
     }
   return FALSE;
+}
+
+static gboolean
+no_thread_runs (gpointer data)
+{
+  return bw_worker_get_n_running () == 0;
 }
 
 static BwWindow *
@@ -197,6 +208,82 @@ test_restore (void)
   bw_app_test_save (window, saved_file);
   bw_app_test_wait (has_no_autosave, NULL, 20, "the autosave's removal");
   gtk_window_destroy (GTK_WINDOW (window));
+  bw_app_test_wait (no_thread_runs, NULL, 60, "the worker's thread to end");
+}
+
+/* --- quitting mid-step ---------------------------------------------------------------- */
+
+typedef struct {
+  BwApplication *app;
+  BwWorker *worker;             /* weak */
+  gboolean quit_sent, answered;
+  guint running_after_close;    /* workers' threads still running once the answer returned */
+  gboolean window_gone;
+  guint iterations;             /* main loop iterations after it */
+} Quit;
+
+static gboolean
+drive_quit (gpointer data)
+{
+  Quit *t = data;
+  GtkWindow *window = gtk_application_get_active_window (GTK_APPLICATION (t->app));
+  AdwMessageDialog *dialog = NULL;
+
+  if (!t->quit_sent)
+    {
+      BwWorker *worker;
+
+      if (!BW_IS_WINDOW (window))
+        return G_SOURCE_CONTINUE;
+      worker = bw_window_get_worker (BW_WINDOW (window));
+      if (bw_worker_get_state (worker) != BW_WORKER_RUNNING || bw_worker_get_step (worker) < 1)
+        return G_SOURCE_CONTINUE;
+      t->worker = worker;
+      g_object_add_weak_pointer (G_OBJECT (worker), (gpointer *) &t->worker);
+      g_action_group_activate_action (G_ACTION_GROUP (t->app), "quit", NULL);
+      t->quit_sent = TRUE;
+      return G_SOURCE_CONTINUE;
+    }
+  if (!t->answered)
+    {
+      /* the painting is unsaved: the close prompt */
+      if (!find_message_dialog (&dialog))
+        return G_SOURCE_CONTINUE;
+      adw_message_dialog_response (dialog, "discard");
+      t->running_after_close = bw_worker_get_n_running ();
+      t->window_gone = gtk_application_get_windows (GTK_APPLICATION (t->app)) == NULL;
+      t->answered = TRUE;
+      return G_SOURCE_CONTINUE;
+    }
+  t->iterations++;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+test_quit_mid_step (void)
+{
+  g_autofree char *content = bw_app_test_sample ("chelsea.png");
+  g_autofree char *style = bw_app_test_sample ("starry-night.jpg");
+  char *argv[] = { "brushwork", "--content", content, "--style", style, "--start",
+                   "--weights", weights, NULL };
+  Quit t = { 0 };
+  guint source;
+  int status;
+
+  t.app = bw_app_test_new_app (SIZE, 500, "lbfgs");
+  source = g_timeout_add (5, drive_quit, &t);
+  status = g_application_run (G_APPLICATION (t.app), G_N_ELEMENTS (argv) - 1, argv);
+  g_source_remove (source);
+  g_test_message ("threads running once the answer returned: %u; main loop iterations "
+                  "until the worker had ended: %u", t.running_after_close, t.iterations);
+  g_assert_cmpint (status, ==, 0);
+  g_assert_true (t.answered);
+  g_assert_true (t.window_gone);
+  g_assert_cmpuint (t.running_after_close, ==, 1);
+  g_assert_cmpuint (bw_worker_get_n_running (), ==, 0);
+  /* the thread's reference went on the main thread, with the application's hold */
+  g_assert_null (t.worker);
+  g_object_unref (t.app);
 }
 
 int
@@ -221,6 +308,7 @@ main (int   argc,
   weights = bw_app_test_make_weights (tmpdir);
 
   g_test_add_func ("/recovery/restore", test_restore);
+  g_test_add_func ("/recovery/quit-mid-step", test_quit_mid_step);
   status = g_test_run ();
   g_free (weights);
   g_free (tmpdir);
