@@ -234,3 +234,28 @@ bw_autosave_find_abandoned (void)
     }
   return newest;
 }
+
+char *
+bw_autosave_rescue (BwImage     *image,
+                    const char  *output,
+                    GError     **error)
+{
+  g_autofree char *base = g_path_get_basename (output);
+  g_autofree char *dir = g_build_filename (g_get_user_cache_dir (), "brushwork", "rescued", NULL);
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
+  g_autofree char *name = g_strdup_printf ("%s-%s", stamp, base);
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+
+  if (g_mkdir_with_parents (dir, 0700) != 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (saved_errno), "%s: %s", dir,
+                   g_strerror (saved_errno));
+      return NULL;
+    }
+  if (!bw_image_save (image, path, 92, error))
+    return NULL;
+  return g_steal_pointer (&path);
+}

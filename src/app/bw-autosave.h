@@ -43,6 +43,12 @@ gboolean    bw_autosave_write          (BwAutosave        *self,
 void        bw_autosave_remove         (BwAutosave        *self);
 /* The newest autosave whose process has gone, or NULL. */
 BwAutosave *bw_autosave_find_abandoned (void);
+/* A painting that could not be saved at @output is written to
+ * $XDG_CACHE_HOME/brushwork/rescued/ instead (where the CLI puts one too), named after
+ * @output with the time before it; returns that file's path. */
+char       *bw_autosave_rescue         (BwImage           *image,
+                                        const char        *output,
+                                        GError           **error);
 /* The folder (for tests). */
 char       *bw_autosave_get_dir        (void);
 

@@ -10,9 +10,15 @@
  *   still running (before, dispose joined it on the main thread, blocking the UI for up to a
  *   step); the main loop runs on, the application held, until the thread has ended; then
  *   the run returns, the worker is finalised and no thread is left.
+ * /recovery/save-fails: a save that fails (BRUSHWORK_FAULT=write@save: as on a full disk)
+ *   says so in a sentence naming the file, the reason and where a copy went
+ *   ($XDG_CACHE_HOME/brushwork/rescued/, as the CLI); the copy is the painting; nothing is
+ *   left at the file asked for; the window stays unsaved (closing asks).
  */
 #include <adwaita.h>
+#include <errno.h>
 #include <glib/gstdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "bw-app-test-util.h"
@@ -42,6 +48,12 @@ static gboolean
 is_done (gpointer worker)
 {
   return bw_worker_get_state (worker) == BW_WORKER_IDLE && bw_worker_get_step (worker) == STEPS;
+}
+
+static gboolean
+is_done_3 (gpointer worker)
+{
+  return bw_worker_get_state (worker) == BW_WORKER_IDLE && bw_worker_get_step (worker) == 3;
 }
 
 static gboolean
@@ -186,7 +198,9 @@ test_restore (void)
   worker = bw_window_get_worker (window);
   bw_app_test_wait (find_message_dialog, &dialog, 20, "the offer to restore");
   g_test_message ("%s: %s", adw_message_dialog_get_heading (dialog), adw_message_dialog_get_body (dialog));
+  /* as a click would: the response, then the dialog closes */
   adw_message_dialog_response (dialog, "restore");
+  gtk_window_destroy (GTK_WINDOW (dialog));
 
   /* the same pixels (8-bit values read back as floats and converted again: exact) */
   bw_app_test_wait (has_texture, worker, 60, "the restored painting");
@@ -251,6 +265,7 @@ drive_quit (gpointer data)
         return G_SOURCE_CONTINUE;
       adw_message_dialog_response (dialog, "discard");
       t->running_after_close = bw_worker_get_n_running ();
+      gtk_window_destroy (GTK_WINDOW (dialog));
       t->window_gone = gtk_application_get_windows (GTK_APPLICATION (t->app)) == NULL;
       t->answered = TRUE;
       return G_SOURCE_CONTINUE;
@@ -286,6 +301,80 @@ test_quit_mid_step (void)
   g_object_unref (t.app);
 }
 
+/* --- a save that fails ------------------------------------------------------------------ */
+
+static void
+on_saved (GObject      *object,
+          GAsyncResult *result,
+          gpointer      data)
+{
+  GError **error = data;
+
+  if (bw_window_save_finish (BW_WINDOW (object), result, error))
+    g_assert_not_reached ();
+}
+
+static gboolean
+is_set (gpointer data)
+{
+  return *(GError **) data != NULL;
+}
+
+static void
+test_save_fails (void)
+{
+  g_autoptr(BwApplication) app = bw_app_test_new_app (SIZE, 3, "lbfgs");
+  BwWindow *window = new_window (app);
+  BwWorker *worker = bw_window_get_worker (window);
+  g_autofree char *content = bw_app_test_sample ("chelsea.png");
+  g_autofree char *style = bw_app_test_sample ("starry-night.jpg");
+  g_autoptr(GFile) content_file = g_file_new_for_path (content);
+  g_autoptr(GFile) style_file = g_file_new_for_path (style);
+  g_autofree char *out = g_build_filename (tmpdir, "full-disk.png", NULL);
+  g_autoptr(GFile) out_file = g_file_new_for_path (out);
+  g_autofree char *rescue_dir = g_build_filename (g_get_user_cache_dir (), "brushwork", "rescued", NULL);
+  g_autofree char *rescued = NULL;
+  g_autoptr(GdkTexture) copy = NULL;
+  g_autoptr(GError) error = NULL, load_error = NULL;
+  AdwMessageDialog *prompt = NULL;
+  const char *start, *end;
+  double diff;
+
+  bw_window_open_content (window, content_file);
+  bw_window_add_style (window, style_file);
+  bw_window_start (window);
+  bw_app_test_wait (is_done_3, worker, 400, "three steps");
+
+  g_setenv ("BRUSHWORK_FAULT", "write@save", TRUE);
+  bw_window_save_async (window, out_file, NULL, on_saved, &error);
+  bw_app_test_wait (is_set, &error, 20, "the save's failure");
+  g_unsetenv ("BRUSHWORK_FAULT");
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "full-disk.png"));
+  g_assert_nonnull (strstr (error->message, g_strerror (ENOSPC)));
+  g_assert_false (g_file_test (out, G_FILE_TEST_EXISTS));
+
+  /* the copy it names, in the rescue folder, is the painting */
+  start = strstr (error->message, rescue_dir);
+  g_assert_nonnull (start);
+  end = strstr (start, "”");
+  g_assert_nonnull (end);
+  rescued = g_strndup (start, end - start);
+  copy = gdk_texture_new_from_filename (rescued, &load_error);
+  g_assert_no_error (load_error);
+  diff = bw_app_test_texture_diff (copy, bw_worker_get_texture (worker));
+  g_test_message ("the rescued copy: %.4f per byte from the painting", diff);
+  g_assert_cmpfloat (diff, ==, 0);
+  g_unlink (rescued);
+
+  /* still unsaved: closing asks */
+  gtk_window_close (GTK_WINDOW (window));
+  bw_app_test_wait (find_message_dialog, &prompt, 20, "the close prompt");
+  adw_message_dialog_response (prompt, "discard");
+  gtk_window_destroy (GTK_WINDOW (prompt));
+  bw_app_test_wait (no_thread_runs, NULL, 60, "the worker's thread to end");
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -309,6 +398,7 @@ main (int   argc,
 
   g_test_add_func ("/recovery/restore", test_restore);
   g_test_add_func ("/recovery/quit-mid-step", test_quit_mid_step);
+  g_test_add_func ("/recovery/save-fails", test_save_fails);
   status = g_test_run ();
   g_free (weights);
   g_free (tmpdir);
