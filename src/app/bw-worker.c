@@ -8,25 +8,18 @@
  * bw_worker_shutdown(), which lets the thread end on its own (after the step under way and,
  * during a video, once the file is ended) while the application is held.
  *
- * A whole video (bw_worker_start_video()) holds the thread in bw_video_job_run(); its step
- * signal is where the messages are read then, and those that end the video cancel it and are
- * handled once it is over.
+ * A whole video is in bw-worker-video.c, the autosave of a painting in progress in
+ * bw-worker-autosave.c.
  */
 #include <glib/gi18n.h>
 
-#include "bw-autosave.h"
 #include "bw-texture.h"
-#include "bw-worker.h"
-#include "motion/bw-video-job.h"
+#include "bw-worker-private.h"
 #include "motion/bw-video-reader.h"
 
 /* The timelapse kept for Export Animation: small frames, a bounded number (~85 MB at most). */
 #define RECORDING_SIDE 400
 #define RECORDING_FRAMES 240
-
-/* A painting in progress is written to its autosave after its first step, then at most this
- * often, and whenever it pauses, stops or ends (bw-autosave.h). */
-#define AUTOSAVE_SECONDS 30
 
 G_DEFINE_ENUM_TYPE (BwWorkerState, bw_worker_state,
   G_DEFINE_ENUM_VALUE (BW_WORKER_IDLE, "idle"),
@@ -34,111 +27,6 @@ G_DEFINE_ENUM_TYPE (BwWorkerState, bw_worker_state,
   G_DEFINE_ENUM_VALUE (BW_WORKER_RUNNING, "running"),
   G_DEFINE_ENUM_VALUE (BW_WORKER_PAUSED, "paused"))
 
-typedef enum {
-  MSG_WEIGHTS_PATH,
-  MSG_START,
-  MSG_VIDEO,
-  MSG_PAUSE,
-  MSG_RESUME,
-  MSG_STOP,
-  MSG_SET_WEIGHTS,
-  MSG_SET_N_STEPS,
-  MSG_RESTORE,
-  MSG_FORGET_AUTOSAVE,
-  MSG_QUIT,
-} MessageKind;
-
-typedef struct {
-  MessageKind kind;
-  BwParams params;
-  char *path;            /* weights, or the content image or video */
-  double position;       /* the video frame to paint, in seconds */
-  char *output;          /* MSG_VIDEO: the stylised video */
-  GPtrArray *styles;     /* paths */
-  GArray *blends;        /* doubles */
-  double weights[3];
-  int n_steps;           /* MSG_SET_N_STEPS; MSG_VIDEO: of the frames after the first */
-  BwAutosave *autosave;  /* MSG_RESTORE */
-} Message;
-
-typedef enum {
-  REPORT_STATE,
-  REPORT_PROGRESS,
-  REPORT_FRAME,
-  REPORT_FINISHED,
-  REPORT_FAILED,
-  REPORT_DEVICE,
-  REPORT_RECORDING,
-  REPORT_WARNING,
-  REPORT_DONE,           /* the thread has ended */
-} ReportKind;
-
-typedef struct {
-  BwWorker *worker;      /* a reference, dropped on the main thread */
-  ReportKind kind;
-  BwWorkerState state;
-  int step;
-  int n_steps;
-  int frame;
-  int n_frames;
-  BwLossValues losses;
-  double seconds_left;
-  gboolean completed;
-  BwImage *image;
-  GdkTexture *texture;
-  BwFrameRecorder *recording;
-  GError *error;
-  char *text;
-} Report;
-
-/* What only the thread touches. */
-typedef struct {
-  char *weights_path;
-  BwEngine *engine;
-  BwSession *session;
-  BwFrameRecorder *recording;
-  int n_steps;
-  gboolean paused;
-  /* while a video is stylised (bw_video_job_run() holds the thread) */
-  BwVideoJob *video;
-  GCancellable *video_cancellable;
-  GQueue deferred;       /* messages that end the video, handled after it */
-  /* the photo's painting in progress, kept on disk (bw-autosave.h); the one it replaces,
-   * removed once the new one is written */
-  BwAutosave *autosave, *autosave_old;
-  gint64 autosaved_at;
-  /* a restored painting (MSG_RESTORE): the next start with the same photo and paintings
-   * goes on from its image and step */
-  BwAutosave *restored;
-  BwImage *restored_image;
-  int step_offset;       /* the steps the restored painting had done */
-} ThreadState;
-
-struct _BwWorker
-{
-  GObject parent_instance;
-
-  GThread *thread;
-  gboolean shutting_down;
-  GApplication *held;    /* held from shutdown until the thread has ended */
-  GAsyncQueue *queue;
-  /* frames the main thread has not shown yet; the thread skips frames while one waits, so a
-   * slow main loop never falls behind the engine */
-  gint frames_pending;
-
-  /* main thread only */
-  BwWorkerState state;
-  int step;
-  int n_steps;
-  int frame;
-  int n_frames;
-  BwLossValues losses;
-  double seconds_left;
-  BwImage *image;
-  GdkTexture *texture;
-  BwFrameRecorder *recording;
-  char *device_name;
-};
 
 G_DEFINE_FINAL_TYPE (BwWorker, bw_worker, G_TYPE_OBJECT)
 
@@ -174,8 +62,8 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static void
-message_free (Message *msg)
+void
+_bw_worker_message_free (Message *msg)
 {
   g_free (msg->path);
   g_free (msg->output);
@@ -299,48 +187,49 @@ dispatch_report (gpointer data)
 /* Worker thread: hand a report to the main thread, always queued, so that reports arrive in
  * order and on the main thread. (g_main_context_invoke() would run one at once, on this
  * thread, whenever the main thread happens not to hold the context between iterations.) */
-static void
-post (BwWorker *self,
-      Report   *report)
+void
+_bw_worker_post (BwWorker *self,
+                 Report   *report)
 {
   report->worker = g_object_ref (self);
   g_idle_add_full (G_PRIORITY_DEFAULT, dispatch_report, report, (GDestroyNotify) report_free);
 }
 
-static void
-post_state (BwWorker      *self,
-            BwWorkerState  state)
+void
+_bw_worker_post_state (BwWorker      *self,
+                       BwWorkerState  state)
 {
   Report *report = g_new0 (Report, 1);
 
   report->kind = REPORT_STATE;
   report->state = state;
-  post (self, report);
+  _bw_worker_post (self, report);
 }
 
-static void
-post_failure (BwWorker    *self,
-              ThreadState *ts,
-              GError      *error)
+void
+_bw_worker_post_failure (BwWorker    *self,
+                         ThreadState *ts,
+                         GError      *error)
 {
   Report *report = g_new0 (Report, 1);
 
-  /* a lost device stays lost: the next Paint opens it anew (and uploads the weights again) */
+  /* a device lost for good (the session opens one anew a few times first): the next Paint
+   * opens it anew, and uploads the weights again */
   if (g_error_matches (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_LOST))
     g_clear_object (&ts->engine);
 
   report->kind = REPORT_FAILED;
   report->error = error;
-  post (self, report);
+  _bw_worker_post (self, report);
 }
 
 /* @image: the current one; NULL to read it back here. Skipped while the main thread has
  * not shown the last frame, unless @always. */
-static void
-post_frame (BwWorker   *self,
-            BwSession  *session,
-            BwImage    *image,
-            gboolean    always)
+void
+_bw_worker_post_frame (BwWorker   *self,
+                       BwSession  *session,
+                       BwImage    *image,
+                       gboolean    always)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(BwImage) read = NULL;
@@ -362,7 +251,7 @@ post_frame (BwWorker   *self,
   report->texture = bw_texture_new_for_image (image);
   report->image = g_object_ref (image);
   g_atomic_int_inc (&self->frames_pending);
-  post (self, report);
+  _bw_worker_post (self, report);
 }
 
 /* Every frame of a photo's painting goes into the timelapse, shown or not. */
@@ -380,7 +269,7 @@ record_frame (BwWorker    *self,
       return;
     }
   bw_frame_recorder_add (ts->recording, image);
-  post_frame (self, ts->session, image, always);
+  _bw_worker_post_frame (self, ts->session, image, always);
 }
 
 static void
@@ -398,25 +287,25 @@ post_progress (BwWorker           *self,
   /* the session knows that later coarse-to-fine passes cost more per step */
   report->seconds_left = bw_session_get_step (ts->session) <= 0 ? -1
                          : bw_session_get_seconds_left (ts->session);
-  post (self, report);
+  _bw_worker_post (self, report);
 }
 
-static void
-post_text (BwWorker    *self,
-           ReportKind   kind,
-           const char  *text)
+void
+_bw_worker_post_text (BwWorker    *self,
+                      ReportKind   kind,
+                      const char  *text)
 {
   Report *report = g_new0 (Report, 1);
 
   report->kind = kind;
   report->text = g_strdup (text);
-  post (self, report);
+  _bw_worker_post (self, report);
 }
 
-static void
-end_run (BwWorker    *self,
-         ThreadState *ts,
-         gboolean     completed)
+void
+_bw_worker_end_run (BwWorker    *self,
+                    ThreadState *ts,
+                    gboolean     completed)
 {
   Report *report = g_new0 (Report, 1);
 
@@ -424,110 +313,14 @@ end_run (BwWorker    *self,
   ts->paused = FALSE;
   report->kind = REPORT_FINISHED;
   report->completed = completed;
-  post (self, report);
-  post_state (self, BW_WORKER_IDLE);
+  _bw_worker_post (self, report);
+  _bw_worker_post_state (self, BW_WORKER_IDLE);
 }
 
-/* --- autosave ----------------------------------------------------------------------------- */
-
-/* Writes the painting in progress to its autosave now, on this thread. */
-static void
-autosave_now (ThreadState *ts)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(BwImage) image = NULL;
-
-  if (ts->autosave == NULL || ts->session == NULL)
-    return;
-  image = bw_session_get_output_image (ts->session, &error);
-  if (image == NULL ||
-      !bw_autosave_write (ts->autosave, image, ts->step_offset + bw_session_get_step (ts->session),
-                          &error))
-    {
-      /* painting goes on; the last autosave, if any, stays */
-      g_warning ("The painting in progress could not be kept for after a crash: %s", error->message);
-      return;
-    }
-  ts->autosaved_at = g_get_monotonic_time ();
-  if (ts->autosave_old)
-    {
-      bw_autosave_remove (ts->autosave_old);
-      g_clear_pointer (&ts->autosave_old, bw_autosave_free);
-    }
-}
-
-static void
-autosave_maybe (ThreadState *ts,
-                gboolean     always)
-{
-  if (always || ts->autosaved_at == 0 ||
-      g_get_monotonic_time () - ts->autosaved_at >= AUTOSAVE_SECONDS * G_USEC_PER_SEC)
-    autosave_now (ts);
-}
-
-/* Saved or discarded: nothing to keep (until the painting changes again). */
-static void
-autosave_forget (ThreadState *ts)
-{
-  if (ts->autosave)
-    bw_autosave_remove (ts->autosave);
-  if (ts->autosave_old)
-    bw_autosave_remove (ts->autosave_old);
-  g_clear_pointer (&ts->autosave_old, bw_autosave_free);
-}
-
-static gboolean
-same_painting (const BwAutosave *restored,
-               const Message    *msg)
-{
-  if (g_strcmp0 (restored->content, msg->path) != 0 || restored->styles->len != msg->styles->len)
-    return FALSE;
-  for (guint i = 0; i < msg->styles->len; i++)
-    if (g_strcmp0 (g_ptr_array_index (restored->styles, i), g_ptr_array_index (msg->styles, i)) != 0)
-      return FALSE;
-  return TRUE;
-}
-
-/* MSG_RESTORE: the painting of an earlier run is shown, and becomes this worker's (its
- * autosave is written again as this process's, so that no other start offers it). */
-static void
-restore (BwWorker    *self,
-         ThreadState *ts,
-         Message     *msg)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(BwImage) image = bw_image_load (msg->autosave->image, 0, &error);
-  Report *report;
-
-  if (image == NULL)
-    {
-      post_failure (self, ts, g_steal_pointer (&error));
-      return;
-    }
-  g_clear_object (&ts->session);
-  ts->paused = FALSE;
-  if (!bw_autosave_write (msg->autosave, image, msg->autosave->step, &error))
-    g_warning ("The restored painting could not be kept for after a crash: %s", error->message);
-  autosave_forget (ts);
-  g_clear_pointer (&ts->autosave, bw_autosave_free);
-  g_clear_pointer (&ts->restored, bw_autosave_free);
-  ts->restored = bw_autosave_copy (msg->autosave);
-  ts->autosave = g_steal_pointer (&msg->autosave);
-  g_set_object (&ts->restored_image, image);
-
-  post_frame (self, NULL, image, TRUE);
-  report = g_new0 (Report, 1);
-  report->kind = REPORT_PROGRESS;
-  report->step = ts->restored->step;
-  report->n_steps = ts->restored->params.steps;
-  report->seconds_left = -1;
-  post (self, report);
-}
-
-static BwEngine *
-open_engine (BwWorker     *self,
-             ThreadState  *ts,
-             GError      **error)
+BwEngine *
+_bw_worker_open_engine (BwWorker     *self,
+                        ThreadState  *ts,
+                        GError      **error)
 {
   g_autoptr(BwWeights) weights = NULL;
 
@@ -545,13 +338,13 @@ open_engine (BwWorker     *self,
   ts->engine = bw_engine_new (NULL, weights, error);
   if (ts->engine == NULL)
     return NULL;
-  post_text (self, REPORT_DEVICE, bw_engine_get_device_name (ts->engine));
+  _bw_worker_post_text (self, REPORT_DEVICE, bw_engine_get_device_name (ts->engine));
   return ts->engine;
 }
 
-static GPtrArray *
-load_styles (Message  *msg,
-             GError  **error)
+GPtrArray *
+_bw_worker_load_styles (Message  *msg,
+                        GError  **error)
 {
   g_autoptr(GPtrArray) styles = g_ptr_array_new_with_free_func (g_object_unref);
 
@@ -568,16 +361,16 @@ load_styles (Message  *msg,
 
 /* Worker thread: the session went on after a lost device, on one opened anew (the engine
  * keeps it for the next runs); the window shows the sentence in a toast. */
-static void
-on_device_lost (BwSession *session,
-                int        losses,
-                BwWorker  *self)
+void
+_bw_worker_on_device_lost (BwSession *session,
+                           int        losses,
+                           BwWorker  *self)
 {
   g_autofree char *text =
     g_strdup_printf (_("The graphics device stopped working; painting goes on from step %d."),
                      bw_session_get_step (session));
 
-  post_text (self, REPORT_WARNING, text);
+  _bw_worker_post_text (self, REPORT_WARNING, text);
 }
 
 /* Loads the images, the engine if need be, and computes the targets. */
@@ -600,13 +393,13 @@ prepare (BwWorker     *self,
     content = bw_video_reader_get_frame_at (msg->path, msg->params.size, msg->position, NULL, error);
   else
     content = bw_image_load (msg->path, msg->params.size, error);
-  if (content == NULL || !(styles = load_styles (msg, error)))
+  if (content == NULL || !(styles = _bw_worker_load_styles (msg, error)))
     return FALSE;
-  if (open_engine (self, ts, error) == NULL)
+  if (_bw_worker_open_engine (self, ts, error) == NULL)
     return FALSE;
 
   /* a restored painting goes on from its image and step, at the output size */
-  resuming = ts->restored != NULL && same_painting (ts->restored, msg);
+  resuming = ts->restored != NULL && _bw_worker_same_painting (ts->restored, msg);
   ts->step_offset = 0;
   if (resuming)
     {
@@ -616,7 +409,7 @@ prepare (BwWorker     *self,
       params.scales = 1;
     }
   session = bw_engine_new_session (ts->engine, &params);
-  g_signal_connect (session, "device-lost", G_CALLBACK (on_device_lost), self);
+  g_signal_connect (session, "device-lost", G_CALLBACK (_bw_worker_on_device_lost), self);
   bw_session_set_content (session, content);
   for (guint i = 0; i < styles->len; i++)
     bw_session_add_style (session, g_ptr_array_index (styles, i),
@@ -647,151 +440,8 @@ prepare (BwWorker     *self,
   report = g_new0 (Report, 1);
   report->kind = REPORT_RECORDING;
   report->recording = g_object_ref (ts->recording);
-  post (self, report);
+  _bw_worker_post (self, report);
   return TRUE;
-}
-
-/* --- a video as content ----------------------------------------------------------------- */
-
-typedef struct {
-  BwWorker *worker;
-  ThreadState *ts;
-} VideoRun;
-
-/* A message that arrives while a video is stylised. Those that end the video cancel it and
- * wait in ts->deferred for the main loop. */
-static void
-handle_video_message (VideoRun *run,
-                      Message  *msg)
-{
-  ThreadState *ts = run->ts;
-
-  switch (msg->kind)
-    {
-    case MSG_PAUSE:
-      if (!ts->paused)
-        {
-          ts->paused = TRUE;
-          post_state (run->worker, BW_WORKER_PAUSED);
-        }
-      message_free (msg);
-      break;
-
-    case MSG_RESUME:
-      if (ts->paused)
-        {
-          ts->paused = FALSE;
-          post_state (run->worker, BW_WORKER_RUNNING);
-        }
-      message_free (msg);
-      break;
-
-    case MSG_SET_WEIGHTS:
-      bw_video_job_set_weights (ts->video, msg->weights[0], msg->weights[1], msg->weights[2]);
-      message_free (msg);
-      break;
-
-    case MSG_STOP:
-      g_cancellable_cancel (ts->video_cancellable);
-      ts->paused = FALSE;
-      message_free (msg);
-      break;
-
-    case MSG_WEIGHTS_PATH:
-      /* the video keeps the network it has; the next run loads the new one */
-      g_queue_push_tail (&ts->deferred, msg);
-      break;
-
-    case MSG_START:
-    case MSG_VIDEO:
-    case MSG_QUIT:
-      g_cancellable_cancel (ts->video_cancellable);
-      ts->paused = FALSE;
-      g_queue_push_tail (&ts->deferred, msg);
-      break;
-
-    case MSG_SET_N_STEPS:
-      /* the frames share one step count, set when the video started */
-    default:
-      message_free (msg);
-      break;
-    }
-}
-
-static void
-on_video_step (BwVideoJob         *job,
-               BwSession          *session,
-               int                 step,
-               const BwLossValues *values,
-               VideoRun           *run)
-{
-  Report *report = g_new0 (Report, 1);
-  Message *msg;
-
-  /* each frame is a session of its own (a loss before its first step goes unsaid) */
-  if (!g_object_get_data (G_OBJECT (session), "bw-worker-watched"))
-    {
-      g_signal_connect (session, "device-lost", G_CALLBACK (on_device_lost), run->worker);
-      g_object_set_data (G_OBJECT (session), "bw-worker-watched", GINT_TO_POINTER (1));
-    }
-  report->kind = REPORT_PROGRESS;
-  report->step = step;
-  report->n_steps = bw_video_job_get_steps (job);
-  report->frame = bw_video_job_get_n_frames (job) + 1;
-  report->n_frames = MAX (0, bw_video_job_get_n_frames_expected (job));
-  report->losses = *values;
-  report->seconds_left = bw_video_job_get_seconds_left (job);
-  post (run->worker, report);
-  post_frame (run->worker, session, NULL, FALSE);
-
-  /* between steps, as for a still image; a pause holds the thread here */
-  while ((msg = run->ts->paused ? g_async_queue_pop (run->worker->queue)
-                                : g_async_queue_try_pop (run->worker->queue)))
-    handle_video_message (run, msg);
-}
-
-static void
-run_video (BwWorker    *self,
-           ThreadState *ts,
-           Message     *msg)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) styles = NULL;
-  g_autoptr(BwVideoJob) job = NULL;
-  VideoRun run = { self, ts };
-  gboolean ok;
-
-  post_state (self, BW_WORKER_PREPARING);
-  if (!(styles = load_styles (msg, &error)) ||
-      !(job = bw_video_job_new (&msg->params, msg->path, msg->output, &error)) ||
-      open_engine (self, ts, &error) == NULL)
-    {
-      post_failure (self, ts, g_steal_pointer (&error));
-      post_state (self, BW_WORKER_IDLE);
-      return;
-    }
-  for (guint i = 0; i < styles->len; i++)
-    bw_video_job_add_style (job, g_ptr_array_index (styles, i), g_array_index (msg->blends, double, i));
-  bw_video_job_set_frame_steps (job, msg->n_steps);
-  g_signal_connect (job, "step", G_CALLBACK (on_video_step), &run);
-  post_state (self, BW_WORKER_RUNNING);
-
-  ts->video = job;
-  ts->video_cancellable = g_cancellable_new ();
-  ok = bw_video_job_run (job, ts->engine, ts->video_cancellable, &error);
-  ts->video = NULL;
-  g_clear_object (&ts->video_cancellable);
-  ts->paused = FALSE;
-
-  if (bw_video_job_get_warning (job))
-    post_text (self, REPORT_WARNING, bw_video_job_get_warning (job));
-  if (ok || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    end_run (self, ts, ok);
-  else
-    {
-      post_failure (self, ts, g_steal_pointer (&error));
-      post_state (self, BW_WORKER_IDLE);
-    }
 }
 
 /* Returns FALSE on MSG_QUIT. */
@@ -817,31 +467,31 @@ handle_message (BwWorker    *self,
     case MSG_START:
       g_clear_object (&ts->session);
       ts->paused = FALSE;
-      post_state (self, BW_WORKER_PREPARING);
+      _bw_worker_post_state (self, BW_WORKER_PREPARING);
       if (!prepare (self, ts, msg, &error))
         {
-          post_failure (self, ts, g_steal_pointer (&error));
-          post_state (self, BW_WORKER_IDLE);
+          _bw_worker_post_failure (self, ts, g_steal_pointer (&error));
+          _bw_worker_post_state (self, BW_WORKER_IDLE);
           break;
         }
       record_frame (self, ts, TRUE);
-      post_state (self, BW_WORKER_RUNNING);
+      _bw_worker_post_state (self, BW_WORKER_RUNNING);
       break;
 
     case MSG_VIDEO:
       g_clear_object (&ts->session);
       ts->paused = FALSE;
-      run_video (self, ts, msg);
+      _bw_worker_run_video (self, ts, msg);
       break;
 
     case MSG_PAUSE:
       if (ts->session && !ts->paused)
         {
           ts->paused = TRUE;
-          autosave_now (ts);
+          _bw_worker_autosave_now (ts);
           /* the image kept is the one shown */
-          post_frame (self, ts->session, NULL, TRUE);
-          post_state (self, BW_WORKER_PAUSED);
+          _bw_worker_post_frame (self, ts->session, NULL, TRUE);
+          _bw_worker_post_state (self, BW_WORKER_PAUSED);
         }
       break;
 
@@ -849,25 +499,25 @@ handle_message (BwWorker    *self,
       if (ts->session && ts->paused)
         {
           ts->paused = FALSE;
-          post_state (self, BW_WORKER_RUNNING);
+          _bw_worker_post_state (self, BW_WORKER_RUNNING);
         }
       break;
 
     case MSG_STOP:
       if (ts->session)
         {
-          autosave_now (ts);
-          post_frame (self, ts->session, NULL, TRUE);
-          end_run (self, ts, FALSE);
+          _bw_worker_autosave_now (ts);
+          _bw_worker_post_frame (self, ts->session, NULL, TRUE);
+          _bw_worker_end_run (self, ts, FALSE);
         }
       break;
 
     case MSG_RESTORE:
-      restore (self, ts, msg);
+      _bw_worker_restore (self, ts, msg);
       break;
 
     case MSG_FORGET_AUTOSAVE:
-      autosave_forget (ts);
+      _bw_worker_autosave_forget (ts);
       break;
 
     case MSG_SET_WEIGHTS:
@@ -902,19 +552,19 @@ run_step (BwWorker    *self,
   if (!bw_session_step (ts->session, &values, &error))
     {
       /* the image of the last finished step is still there (for a lost device, on the host) */
-      autosave_now (ts);
+      _bw_worker_autosave_now (ts);
       g_clear_object (&ts->session);
-      post_failure (self, ts, g_steal_pointer (&error));
-      post_state (self, BW_WORKER_IDLE);
+      _bw_worker_post_failure (self, ts, g_steal_pointer (&error));
+      _bw_worker_post_state (self, BW_WORKER_IDLE);
       return;
     }
   done = ts->step_offset + bw_session_get_step (ts->session) >= ts->n_steps ||
          bw_session_is_converged (ts->session);
   post_progress (self, ts, &values);
   record_frame (self, ts, done);
-  autosave_maybe (ts, done);
+  _bw_worker_autosave_maybe (ts, done);
   if (done)
-    end_run (self, ts, TRUE);
+    _bw_worker_end_run (self, ts, TRUE);
 }
 
 static gpointer
@@ -936,7 +586,7 @@ worker_thread (gpointer data)
         {
           gboolean go_on = handle_message (self, &ts, msg);
 
-          message_free (msg);
+          _bw_worker_message_free (msg);
           if (!go_on)
             break;
           /* read every waiting message before the next step */
@@ -945,9 +595,9 @@ worker_thread (gpointer data)
       run_step (self, &ts);
     }
 
-  g_queue_clear_full (&ts.deferred, (GDestroyNotify) message_free);
+  g_queue_clear_full (&ts.deferred, (GDestroyNotify) _bw_worker_message_free);
   /* a clean quit: the window has asked about the painting already */
-  autosave_forget (&ts);
+  _bw_worker_autosave_forget (&ts);
   g_clear_pointer (&ts.autosave, bw_autosave_free);
   g_clear_pointer (&ts.restored, bw_autosave_free);
   g_clear_object (&ts.restored_image);
@@ -1162,7 +812,7 @@ bw_worker_class_init (BwWorkerClass *klass)
 static void
 bw_worker_init (BwWorker *self)
 {
-  self->queue = g_async_queue_new_full ((GDestroyNotify) message_free);
+  self->queue = g_async_queue_new_full ((GDestroyNotify) _bw_worker_message_free);
   self->seconds_left = -1;
   g_mutex_lock (&running_lock);
   n_running++;
