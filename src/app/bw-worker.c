@@ -12,6 +12,7 @@
  * bw-worker-autosave.c.
  */
 #include <glib/gi18n.h>
+#include <stdlib.h>
 
 #include "bw-texture.h"
 #include "bw-worker-private.h"
@@ -34,6 +35,9 @@ G_DEFINE_FINAL_TYPE (BwWorker, bw_worker, G_TYPE_OBJECT)
 static GMutex running_lock;
 static GCond running_cond;
 static guint n_running;
+static gsize exit_hook;
+
+static void wait_at_exit (void);
 
 enum {
   PROP_0,
@@ -663,6 +667,20 @@ bw_worker_wait_all (void)
   g_mutex_unlock (&running_lock);
 }
 
+/* At exit, a thread still tearing its engine down (a window closed just before, and no
+ * application shutdown since: a test, or a quit that never ran the main loop) would race
+ * the drivers' own teardown: it is given a while to end. */
+static void
+wait_at_exit (void)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  g_mutex_lock (&running_lock);
+  while (n_running > 0 && g_cond_wait_until (&running_cond, &running_lock, deadline))
+    ;
+  g_mutex_unlock (&running_lock);
+}
+
 static void
 bw_worker_dispose (GObject *object)
 {
@@ -814,6 +832,11 @@ bw_worker_init (BwWorker *self)
 {
   self->queue = g_async_queue_new_full ((GDestroyNotify) _bw_worker_message_free);
   self->seconds_left = -1;
+  if (g_once_init_enter (&exit_hook))
+    {
+      atexit (wait_at_exit);
+      g_once_init_leave (&exit_hook, 1);
+    }
   g_mutex_lock (&running_lock);
   n_running++;
   g_mutex_unlock (&running_lock);

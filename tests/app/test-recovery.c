@@ -10,6 +10,9 @@
  *   still running (before, dispose joined it on the main thread, blocking the UI for up to a
  *   step); the main loop runs on, the application held, until the thread has ended; then
  *   the run returns, the worker is finalised and no thread is left.
+ * /recovery/device-lost: the device lost at step 3 of a painting (BRUSHWORK_FAULT): the
+ *   window says so (the worker's warning, shown as a toast) and painting goes on to the
+ *   last step, the preview updated past the loss.
  * /recovery/save-fails: a save that fails (BRUSHWORK_FAULT=write@save: as on a full disk)
  *   says so in a sentence naming the file, the reason and where a copy went
  *   ($XDG_CACHE_HOME/brushwork/rescued/, as the CLI); the copy is the painting; nothing is
@@ -301,6 +304,61 @@ test_quit_mid_step (void)
   g_object_unref (t.app);
 }
 
+/* --- a lost device ---------------------------------------------------------------------- */
+
+static void
+on_warning (BwWorker    *worker,
+            const char  *text,
+            char       **warning)
+{
+  g_free (*warning);
+  *warning = g_strdup (text);
+}
+
+static void
+on_texture (BwWorker   *worker,
+            GParamSpec *pspec,
+            int        *last_step_shown)
+{
+  *last_step_shown = bw_worker_get_step (worker);
+}
+
+static void
+test_device_lost (void)
+{
+  g_autoptr(BwApplication) app = bw_app_test_new_app (SIZE, STEPS, "adam");
+  BwWindow *window = new_window (app);
+  BwWorker *worker = bw_window_get_worker (window);
+  g_autofree char *content = bw_app_test_sample ("chelsea.png");
+  g_autofree char *style = bw_app_test_sample ("starry-night.jpg");
+  g_autoptr(GFile) content_file = g_file_new_for_path (content);
+  g_autoptr(GFile) style_file = g_file_new_for_path (style);
+  g_autofree char *warning = NULL;
+  AdwMessageDialog *prompt = NULL;
+  int last_step_shown = 0;
+
+  g_signal_connect (worker, "warning", G_CALLBACK (on_warning), &warning);
+  g_signal_connect (worker, "notify::texture", G_CALLBACK (on_texture), &last_step_shown);
+  /* read when the worker opens its device, at the first Paint */
+  g_setenv ("BRUSHWORK_FAULT", "device-lost@3", TRUE);
+  bw_window_open_content (window, content_file);
+  bw_window_add_style (window, style_file);
+  bw_window_start (window);
+  bw_app_test_wait (is_done, worker, 400, "every step");
+  g_unsetenv ("BRUSHWORK_FAULT");
+  g_test_message ("%s", warning ? warning : "(no warning)");
+  g_assert_nonnull (warning);
+  g_assert_nonnull (strstr (warning, "painting goes on from step 2"));
+  g_assert_cmpint (bw_worker_get_step (worker), ==, STEPS);
+  g_assert_cmpint (last_step_shown, >, 3);
+
+  gtk_window_close (GTK_WINDOW (window));
+  bw_app_test_wait (find_message_dialog, &prompt, 20, "the close prompt");
+  adw_message_dialog_response (prompt, "discard");
+  gtk_window_destroy (GTK_WINDOW (prompt));
+  bw_app_test_wait (no_thread_runs, NULL, 60, "the worker's thread to end");
+}
+
 /* --- a save that fails ------------------------------------------------------------------ */
 
 static void
@@ -398,6 +456,7 @@ main (int   argc,
 
   g_test_add_func ("/recovery/restore", test_restore);
   g_test_add_func ("/recovery/quit-mid-step", test_quit_mid_step);
+  g_test_add_func ("/recovery/device-lost", test_device_lost);
   g_test_add_func ("/recovery/save-fails", test_save_fails);
   status = g_test_run ();
   g_free (weights);
