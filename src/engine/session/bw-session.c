@@ -80,9 +80,11 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (BwSession, bw_session, G_TYPE_OBJECT)
 
 /* after a lost device: at the end of this file */
-static gboolean save_step   (BwSession  *self,
-                             GError    **error);
-static BwImage *saved_image (BwSession  *self);
+static gboolean save_step        (BwSession  *self,
+                                  GError    **error);
+static BwImage *saved_image      (BwSession  *self);
+static gboolean go_on_after_loss (BwSession  *self,
+                                  GError    **error);
 
 static void
 clear_style (gpointer data)
@@ -604,7 +606,6 @@ bw_session_get_passes (BwSession *self)
   return self->passes;
 }
 
-
 /* The current image in [0, 1], as optimised (no colours restored). */
 static BwImage *
 download_image (BwSession  *self,
@@ -760,8 +761,6 @@ step_once (BwSession     *self,
   self->pixel_steps_done += pass_pixels (self, self->pass);
   return TRUE;
 }
-
-static gboolean go_on_after_loss (BwSession *self, GError **error);
 
 static gboolean
 try_step (BwSession     *self,
