@@ -35,9 +35,8 @@ G_DEFINE_FINAL_TYPE (BwWorker, bw_worker, G_TYPE_OBJECT)
 static GMutex running_lock;
 static GCond running_cond;
 static guint n_running;
-static gsize exit_hook;
 
-static void wait_at_exit (void);
+static void hold_exit (void);
 
 enum {
   PROP_0,
@@ -342,6 +341,7 @@ _bw_worker_open_engine (BwWorker     *self,
   ts->engine = bw_engine_new (NULL, weights, error);
   if (ts->engine == NULL)
     return NULL;
+  hold_exit ();
   _bw_worker_post_text (self, REPORT_DEVICE, bw_engine_get_device_name (ts->engine));
   return ts->engine;
 }
@@ -374,6 +374,8 @@ _bw_worker_on_device_lost (BwSession *session,
     g_strdup_printf (_("The graphics device stopped working; painting goes on from step %d."),
                      bw_session_get_step (session));
 
+  /* the session opened a device anew */
+  hold_exit ();
   _bw_worker_post_text (self, REPORT_WARNING, text);
 }
 
@@ -681,6 +683,15 @@ wait_at_exit (void)
   g_mutex_unlock (&running_lock);
 }
 
+/* Exit handlers run last registered first, and the Vulkan loader's layers and drivers
+ * register their own (C++ static destructors) when a device is opened: so the wait is
+ * registered after each device this thread opens, to run before theirs. */
+static void
+hold_exit (void)
+{
+  atexit (wait_at_exit);
+}
+
 static void
 bw_worker_dispose (GObject *object)
 {
@@ -832,11 +843,6 @@ bw_worker_init (BwWorker *self)
 {
   self->queue = g_async_queue_new_full ((GDestroyNotify) _bw_worker_message_free);
   self->seconds_left = -1;
-  if (g_once_init_enter (&exit_hook))
-    {
-      atexit (wait_at_exit);
-      g_once_init_leave (&exit_hook, 1);
-    }
   g_mutex_lock (&running_lock);
   n_running++;
   g_mutex_unlock (&running_lock);
