@@ -17,6 +17,7 @@ struct _BwApplication
   AdwApplication parent_instance;
 
   GSettings *settings;
+  gboolean restore_offered;
 };
 
 G_DEFINE_FINAL_TYPE (BwApplication, bw_application, ADW_TYPE_APPLICATION)
@@ -31,10 +32,23 @@ get_window (BwApplication *self)
   return bw_window_new (self);
 }
 
+/* Presents @window; the first time, a painting an earlier run left behind is offered. */
+static void
+present (BwApplication *self,
+         BwWindow      *window)
+{
+  gtk_window_present (GTK_WINDOW (window));
+  if (!self->restore_offered)
+    {
+      self->restore_offered = TRUE;
+      bw_window_offer_restore (window);
+    }
+}
+
 static void
 bw_application_activate (GApplication *app)
 {
-  gtk_window_present (GTK_WINDOW (get_window (BW_APPLICATION (app))));
+  present (BW_APPLICATION (app), get_window (BW_APPLICATION (app)));
 }
 
 static void
@@ -46,7 +60,7 @@ bw_application_open (GApplication  *app,
   BwWindow *window = get_window (BW_APPLICATION (app));
 
   bw_window_open_files (window, files, n_files);
-  gtk_window_present (GTK_WINDOW (window));
+  present (BW_APPLICATION (app), window);
 }
 
 static int
@@ -96,7 +110,7 @@ bw_application_command_line (GApplication            *app,
       g_autoptr(GFile) file = g_application_command_line_create_file_for_arg (cmdline, styles[i]);
       bw_window_add_style (window, file);
     }
-  gtk_window_present (GTK_WINDOW (window));
+  present (BW_APPLICATION (app), window);
   if (start)
     bw_window_start (window);
   return EXIT_SUCCESS;
@@ -175,8 +189,11 @@ bw_application_startup (GApplication *app)
     gtk_application_set_accels_for_action (GTK_APPLICATION (self), accels[i].action, accels[i].accels);
 }
 
-/* Windows go before the app does: each one's dispose stops its worker and joins the thread,
- * so quitting mid-run leaves no engine behind. */
+/* Windows go before the app does: each one's dispose stops its worker without waiting
+ * (the app is held until the thread has ended, so a window closed mid-step leaves the main
+ * loop running). Here the main loop is over (g_application_quit() does not wait for the
+ * holds): the threads still running are waited for, so that none outlives the process's
+ * exit handlers. */
 static void
 bw_application_shutdown (GApplication *app)
 {
@@ -184,6 +201,7 @@ bw_application_shutdown (GApplication *app)
 
   while ((windows = gtk_application_get_windows (GTK_APPLICATION (app))))
     gtk_window_destroy (windows->data);
+  bw_worker_wait_all ();
   G_APPLICATION_CLASS (bw_application_parent_class)->shutdown (app);
 }
 

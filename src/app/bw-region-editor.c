@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bw-region-editor.h"
+#include "bw-alert.h"
 #include "image/bw-mask.h"
 
 /* Each style's tint (GNOME's palette), in turn. */
@@ -310,11 +311,8 @@ show_error (BwRegionEditor *self,
             const GError   *error)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  GtkWidget *dialog = adw_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                              heading, error->message);
 
-  adw_message_dialog_add_response (ADW_MESSAGE_DIALOG (dialog), "close", _("_Close"));
-  gtk_window_present (GTK_WINDOW (dialog));
+  bw_alert_tell (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, heading, error->message);
 }
 
 static void

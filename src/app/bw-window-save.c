@@ -1,6 +1,7 @@
 /* bw-window-save.c: saving the painting, on a thread, and the save dialogs. */
 #include <glib/gi18n.h>
 
+#include "bw-autosave.h"
 #include "bw-engine.h"
 #include "bw-style-row.h"
 #include "bw-window-private.h"
@@ -17,10 +18,22 @@ save_thread (GTask        *task,
   const char *path = task_data;
   GError *error = NULL;
 
+  g_autofree char *rescued = NULL;
+  g_autoptr(GError) rescue_error = NULL;
+
   if (bw_image_save (image, path, JPEG_QUALITY, &error))
-    g_task_return_boolean (task, TRUE);
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+  /* the painting stays unsaved in the window; a copy goes where the CLI puts one */
+  rescued = bw_autosave_rescue (image, path, &rescue_error);
+  if (rescued != NULL)
+    g_task_return_new_error (task, error->domain, error->code,
+                             _("%s A copy was kept in “%s”."), error->message, rescued);
   else
-    g_task_return_error (task, error);
+    g_task_return_error (task, g_steal_pointer (&error));
+  g_clear_error (&error);
 }
 
 static void
@@ -40,7 +53,10 @@ on_save_thread_done (GObject      *object,
     }
   /* a newer frame than the one written is still unsaved */
   if (image == bw_worker_get_image (self->worker))
-    self->unsaved = FALSE;
+    {
+      self->unsaved = FALSE;
+      bw_worker_forget_autosave (self->worker);
+    }
   g_task_return_boolean (task, TRUE);
 }
 

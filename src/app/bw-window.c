@@ -673,12 +673,13 @@ bw_window_dispose (GObject *object)
   g_clear_handle_id (&self->pulse_source, g_source_remove);
   if (self->worker)
     {
-      /* quitting mid-run: the thread ends after the step under way */
+      /* quitting mid-run: the thread ends after the step under way, without this waiting
+       * for it (the application is held until then) */
       g_signal_handlers_disconnect_by_data (self->worker, self);
       bw_worker_shutdown (self->worker);
     }
   g_clear_object (&self->worker);
-  /* the worker's thread has ended: nothing reads the stored images any more */
+  /* (a worker still preparing may then fail to read one: it is quitting anyway) */
   if (self->temporary_files)
     _bw_window_remove_temporary_files (self, TRUE);
   if (self->chooser)

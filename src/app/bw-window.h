@@ -44,6 +44,11 @@ gboolean   bw_window_save_finish      (BwWindow             *self,
                                        GAsyncResult         *result,
                                        GError              **error);
 
+/* Offers back a painting an earlier run left when it crashed or was killed (bw-autosave.h),
+ * in a dialog: Restore shows it in this window and Paint goes on from its step; Discard
+ * removes it. Does nothing when there is none. */
+void       bw_window_offer_restore    (BwWindow             *self);
+
 BwWorker  *bw_window_get_worker       (BwWindow             *self);
 BwPreview *bw_window_get_preview      (BwWindow             *self);
 /* The name the Save dialog proposes: "content-style.png". */

@@ -4,19 +4,18 @@
  * app's life: it creates the engine lazily (loading VGG19's weights is slow), runs
  * bw_session_step() in a loop and reads its message queue between steps. Everything it has
  * to say travels back as a Report, dispatched on the main context, where the signals are
- * emitted and the properties change. Nothing here ever blocks the main thread except
- * bw_worker_shutdown(), which waits for at most the step under way (and, during a video, for
- * the file to be ended).
+ * emitted and the properties change. Nothing here ever blocks the main thread: not even
+ * bw_worker_shutdown(), which lets the thread end on its own (after the step under way and,
+ * during a video, once the file is ended) while the application is held.
  *
- * A whole video (bw_worker_start_video()) holds the thread in bw_video_job_run(); its step
- * signal is where the messages are read then, and those that end the video cancel it and are
- * handled once it is over.
+ * A whole video is in bw-worker-video.c, the autosave of a painting in progress in
+ * bw-worker-autosave.c.
  */
 #include <glib/gi18n.h>
+#include <stdlib.h>
 
 #include "bw-texture.h"
-#include "bw-worker.h"
-#include "motion/bw-video-job.h"
+#include "bw-worker-private.h"
 #include "motion/bw-video-reader.h"
 
 /* The timelapse kept for Export Animation: small frames, a bounded number (~85 MB at most). */
@@ -29,104 +28,15 @@ G_DEFINE_ENUM_TYPE (BwWorkerState, bw_worker_state,
   G_DEFINE_ENUM_VALUE (BW_WORKER_RUNNING, "running"),
   G_DEFINE_ENUM_VALUE (BW_WORKER_PAUSED, "paused"))
 
-typedef enum {
-  MSG_WEIGHTS_PATH,
-  MSG_START,
-  MSG_VIDEO,
-  MSG_PAUSE,
-  MSG_RESUME,
-  MSG_STOP,
-  MSG_SET_WEIGHTS,
-  MSG_SET_N_STEPS,
-  MSG_QUIT,
-} MessageKind;
-
-typedef struct {
-  MessageKind kind;
-  BwParams params;
-  char *path;            /* weights, or the content image or video */
-  double position;       /* the video frame to paint, in seconds */
-  char *output;          /* MSG_VIDEO: the stylised video */
-  GPtrArray *styles;     /* paths */
-  GArray *blends;        /* doubles */
-  GPtrArray *masks;      /* per style, its region mask over the photo (BwImage) or NULL */
-  double weights[3];
-  int n_steps;           /* MSG_SET_N_STEPS; MSG_VIDEO: of the frames after the first */
-} Message;
-
-typedef enum {
-  REPORT_STATE,
-  REPORT_PROGRESS,
-  REPORT_FRAME,
-  REPORT_FINISHED,
-  REPORT_FAILED,
-  REPORT_DEVICE,
-  REPORT_RECORDING,
-  REPORT_WARNING,
-} ReportKind;
-
-typedef struct {
-  BwWorker *worker;      /* a reference, dropped on the main thread */
-  ReportKind kind;
-  BwWorkerState state;
-  int step;
-  int n_steps;
-  int frame;
-  int n_frames;
-  BwLossValues losses;
-  double seconds_left;
-  gboolean completed;
-  BwImage *image;
-  GdkTexture *texture;
-  BwFrameRecorder *recording;
-  GError *error;
-  int largest_size;
-  char *text;
-} Report;
-
-/* What only the thread touches. */
-typedef struct {
-  char *weights_path;
-  BwEngine *engine;
-  BwSession *session;
-  BwFrameRecorder *recording;
-  int n_steps;
-  gboolean paused;
-  int largest_size;      /* of the last start too large for the device */
-  /* while a video is stylised (bw_video_job_run() holds the thread) */
-  BwVideoJob *video;
-  GCancellable *video_cancellable;
-  GQueue deferred;       /* messages that end the video, handled after it */
-} ThreadState;
-
-struct _BwWorker
-{
-  GObject parent_instance;
-
-  GThread *thread;
-  GAsyncQueue *queue;
-  /* frames the main thread has not shown yet; the thread skips frames while one waits, so a
-   * slow main loop never falls behind the engine */
-  gint frames_pending;
-
-  /* main thread only */
-  BwWorkerState state;
-  int step;
-  int n_steps;
-  int frame;
-  int n_frames;
-  BwLossValues losses;
-  double seconds_left;
-  BwImage *image;
-  GdkTexture *texture;
-  BwFrameRecorder *recording;
-  char *device_name;
-  int largest_size;
-  BwParams sent_params;  /* of the last start */
-  GPtrArray *sent_masks; /* of the last start, or NULL */
-};
 
 G_DEFINE_FINAL_TYPE (BwWorker, bw_worker, G_TYPE_OBJECT)
+
+/* Threads not yet ended, for bw_worker_wait_all(). */
+static GMutex running_lock;
+static GCond running_cond;
+static guint n_running;
+
+static void hold_exit (void);
 
 enum {
   PROP_0,
@@ -155,14 +65,15 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static void
-message_free (Message *msg)
+void
+_bw_worker_message_free (Message *msg)
 {
   g_free (msg->path);
   g_free (msg->output);
   g_clear_pointer (&msg->styles, g_ptr_array_unref);
   g_clear_pointer (&msg->blends, g_array_unref);
   g_clear_pointer (&msg->masks, g_ptr_array_unref);
+  g_clear_pointer (&msg->autosave, bw_autosave_free);
   g_free (msg);
 }
 
@@ -203,7 +114,7 @@ dispatch_report (gpointer data)
   BwWorker *self = report->worker;
 
   /* after shutdown only what is already decided matters: no more signals */
-  if (self->thread == NULL && report->kind != REPORT_FRAME)
+  if (self->shutting_down && report->kind != REPORT_FRAME && report->kind != REPORT_DONE)
     return G_SOURCE_REMOVE;
 
   switch (report->kind)
@@ -266,6 +177,12 @@ dispatch_report (gpointer data)
       g_signal_emit (self, signals[SIGNAL_WARNING], 0, report->text);
       break;
 
+    case REPORT_DONE:
+      if (self->held)
+        g_application_release (self->held);
+      g_clear_object (&self->held);
+      break;
+
     default:
       g_assert_not_reached ();
     }
@@ -275,33 +192,34 @@ dispatch_report (gpointer data)
 /* Worker thread: hand a report to the main thread, always queued, so that reports arrive in
  * order and on the main thread. (g_main_context_invoke() would run one at once, on this
  * thread, whenever the main thread happens not to hold the context between iterations.) */
-static void
-post (BwWorker *self,
-      Report   *report)
+void
+_bw_worker_post (BwWorker *self,
+                 Report   *report)
 {
   report->worker = g_object_ref (self);
   g_idle_add_full (G_PRIORITY_DEFAULT, dispatch_report, report, (GDestroyNotify) report_free);
 }
 
-static void
-post_state (BwWorker      *self,
-            BwWorkerState  state)
+void
+_bw_worker_post_state (BwWorker      *self,
+                       BwWorkerState  state)
 {
   Report *report = g_new0 (Report, 1);
 
   report->kind = REPORT_STATE;
   report->state = state;
-  post (self, report);
+  _bw_worker_post (self, report);
 }
 
-static void
-post_failure (BwWorker    *self,
-              ThreadState *ts,
-              GError      *error)
+void
+_bw_worker_post_failure (BwWorker    *self,
+                         ThreadState *ts,
+                         GError      *error)
 {
   Report *report = g_new0 (Report, 1);
 
-  /* a lost device stays lost: the next Paint opens it anew (and uploads the weights again) */
+  /* a device lost for good (the session opens one anew a few times first): the next Paint
+   * opens it anew, and uploads the weights again */
   if (g_error_matches (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_LOST))
     g_clear_object (&ts->engine);
 
@@ -309,16 +227,16 @@ post_failure (BwWorker    *self,
   report->error = error;
   report->largest_size = ts->largest_size;
   ts->largest_size = 0;
-  post (self, report);
+  _bw_worker_post (self, report);
 }
 
 /* @image: the current one; NULL to read it back here. Skipped while the main thread has
  * not shown the last frame, unless @always. */
-static void
-post_frame (BwWorker   *self,
-            BwSession  *session,
-            BwImage    *image,
-            gboolean    always)
+void
+_bw_worker_post_frame (BwWorker   *self,
+                       BwSession  *session,
+                       BwImage    *image,
+                       gboolean    always)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(BwImage) read = NULL;
@@ -340,7 +258,7 @@ post_frame (BwWorker   *self,
   report->texture = bw_texture_new_for_image (image);
   report->image = g_object_ref (image);
   g_atomic_int_inc (&self->frames_pending);
-  post (self, report);
+  _bw_worker_post (self, report);
 }
 
 /* Every frame of a photo's painting goes into the timelapse, shown or not. */
@@ -358,7 +276,7 @@ record_frame (BwWorker    *self,
       return;
     }
   bw_frame_recorder_add (ts->recording, image);
-  post_frame (self, ts->session, image, always);
+  _bw_worker_post_frame (self, ts->session, image, always);
 }
 
 static void
@@ -367,33 +285,34 @@ post_progress (BwWorker           *self,
                const BwLossValues *losses)
 {
   Report *report = g_new0 (Report, 1);
-  int step = bw_session_get_step (ts->session);
+  int step = ts->step_offset + bw_session_get_step (ts->session);
 
   report->kind = REPORT_PROGRESS;
   report->step = step;
   report->n_steps = ts->n_steps;
   report->losses = *losses;
   /* the session knows that later coarse-to-fine passes cost more per step */
-  report->seconds_left = step <= 0 ? -1 : bw_session_get_seconds_left (ts->session);
-  post (self, report);
+  report->seconds_left = bw_session_get_step (ts->session) <= 0 ? -1
+                         : bw_session_get_seconds_left (ts->session);
+  _bw_worker_post (self, report);
 }
 
-static void
-post_text (BwWorker    *self,
-           ReportKind   kind,
-           const char  *text)
+void
+_bw_worker_post_text (BwWorker    *self,
+                      ReportKind   kind,
+                      const char  *text)
 {
   Report *report = g_new0 (Report, 1);
 
   report->kind = kind;
   report->text = g_strdup (text);
-  post (self, report);
+  _bw_worker_post (self, report);
 }
 
-static void
-end_run (BwWorker    *self,
-         ThreadState *ts,
-         gboolean     completed)
+void
+_bw_worker_end_run (BwWorker    *self,
+                    ThreadState *ts,
+                    gboolean     completed)
 {
   Report *report = g_new0 (Report, 1);
 
@@ -401,14 +320,14 @@ end_run (BwWorker    *self,
   ts->paused = FALSE;
   report->kind = REPORT_FINISHED;
   report->completed = completed;
-  post (self, report);
-  post_state (self, BW_WORKER_IDLE);
+  _bw_worker_post (self, report);
+  _bw_worker_post_state (self, BW_WORKER_IDLE);
 }
 
-static BwEngine *
-open_engine (BwWorker     *self,
-             ThreadState  *ts,
-             GError      **error)
+BwEngine *
+_bw_worker_open_engine (BwWorker     *self,
+                        ThreadState  *ts,
+                        GError      **error)
 {
   g_autoptr(BwWeights) weights = NULL;
 
@@ -426,13 +345,14 @@ open_engine (BwWorker     *self,
   ts->engine = bw_engine_new (NULL, weights, error);
   if (ts->engine == NULL)
     return NULL;
-  post_text (self, REPORT_DEVICE, bw_engine_get_device_name (ts->engine));
+  hold_exit ();
+  _bw_worker_post_text (self, REPORT_DEVICE, bw_engine_get_device_name (ts->engine));
   return ts->engine;
 }
 
-static GPtrArray *
-load_styles (Message  *msg,
-             GError  **error)
+GPtrArray *
+_bw_worker_load_styles (Message  *msg,
+                        GError  **error)
 {
   g_autoptr(GPtrArray) styles = g_ptr_array_new_with_free_func (g_object_unref);
 
@@ -447,6 +367,22 @@ load_styles (Message  *msg,
   return g_steal_pointer (&styles);
 }
 
+/* Worker thread: the session went on after a lost device, on one opened anew (the engine
+ * keeps it for the next runs); the window shows the sentence in a toast. */
+void
+_bw_worker_on_device_lost (BwSession *session,
+                           int        losses,
+                           BwWorker  *self)
+{
+  g_autofree char *text =
+    g_strdup_printf (_("The graphics device stopped working; painting goes on from step %d."),
+                     bw_session_get_step (session));
+
+  /* the session opened a device anew */
+  hold_exit ();
+  _bw_worker_post_text (self, REPORT_WARNING, text);
+}
+
 /* Loads the images, the engine if need be, and computes the targets. */
 static gboolean
 prepare (BwWorker     *self,
@@ -458,6 +394,8 @@ prepare (BwWorker     *self,
   g_autoptr(GPtrArray) styles = NULL;
   g_autoptr(BwSession) session = NULL;
   Report *report;
+  BwParams params = msg->params;
+  gboolean resuming;
   double f;
 
   /* a video as content: its frame at the scrubber's position, as the video job will see it */
@@ -465,12 +403,23 @@ prepare (BwWorker     *self,
     content = bw_video_reader_get_frame_at (msg->path, msg->params.size, msg->position, NULL, error);
   else
     content = bw_image_load (msg->path, msg->params.size, error);
-  if (content == NULL || !(styles = load_styles (msg, error)))
+  if (content == NULL || !(styles = _bw_worker_load_styles (msg, error)))
     return FALSE;
-  if (open_engine (self, ts, error) == NULL)
+  if (_bw_worker_open_engine (self, ts, error) == NULL)
     return FALSE;
 
-  session = bw_engine_new_session (ts->engine, &msg->params);
+  /* a restored painting goes on from its image and step, at the output size */
+  resuming = ts->restored != NULL && _bw_worker_same_painting (ts->restored, msg);
+  ts->step_offset = 0;
+  if (resuming)
+    {
+      ts->step_offset = MIN (ts->restored->step, msg->params.steps - 1);
+      params.steps = msg->params.steps - ts->step_offset;
+      params.init = BW_INIT_IMAGE;
+      params.scales = 1;
+    }
+  session = bw_engine_new_session (ts->engine, &params);
+  g_signal_connect (session, "device-lost", G_CALLBACK (_bw_worker_on_device_lost), self);
   bw_session_set_content (session, content);
   for (guint i = 0; i < styles->len; i++)
     {
@@ -479,6 +428,8 @@ prepare (BwWorker     *self,
       if (msg->masks && g_ptr_array_index (msg->masks, i))
         bw_session_set_style_masks (session, i, g_ptr_array_index (msg->masks, i), NULL);
     }
+  if (resuming)
+    bw_session_set_init_image (session, ts->restored_image);
   if (!bw_session_start (session, error))
     {
       ts->largest_size = bw_session_get_largest_size (session);
@@ -486,6 +437,16 @@ prepare (BwWorker     *self,
     }
   ts->session = g_steal_pointer (&session);
   ts->n_steps = msg->params.steps;
+  g_clear_pointer (&ts->restored, bw_autosave_free);
+  g_clear_object (&ts->restored_image);
+
+  /* a new autosave; the last one goes once this one is written */
+  if (ts->autosave_old)
+    bw_autosave_remove (ts->autosave_old);
+  g_clear_pointer (&ts->autosave_old, bw_autosave_free);
+  ts->autosave_old = g_steal_pointer (&ts->autosave);
+  ts->autosave = bw_autosave_new (msg->path, msg->position, msg->styles, msg->blends, &msg->params);
+  ts->autosaved_at = 0;
 
   /* a new painting, a new timelapse */
   f = MIN (1.0, (double) RECORDING_SIDE / MAX (bw_image_get_width (content), bw_image_get_height (content)));
@@ -496,145 +457,8 @@ prepare (BwWorker     *self,
   report = g_new0 (Report, 1);
   report->kind = REPORT_RECORDING;
   report->recording = g_object_ref (ts->recording);
-  post (self, report);
+  _bw_worker_post (self, report);
   return TRUE;
-}
-
-/* --- a video as content ----------------------------------------------------------------- */
-
-typedef struct {
-  BwWorker *worker;
-  ThreadState *ts;
-} VideoRun;
-
-/* A message that arrives while a video is stylised. Those that end the video cancel it and
- * wait in ts->deferred for the main loop. */
-static void
-handle_video_message (VideoRun *run,
-                      Message  *msg)
-{
-  ThreadState *ts = run->ts;
-
-  switch (msg->kind)
-    {
-    case MSG_PAUSE:
-      if (!ts->paused)
-        {
-          ts->paused = TRUE;
-          post_state (run->worker, BW_WORKER_PAUSED);
-        }
-      message_free (msg);
-      break;
-
-    case MSG_RESUME:
-      if (ts->paused)
-        {
-          ts->paused = FALSE;
-          post_state (run->worker, BW_WORKER_RUNNING);
-        }
-      message_free (msg);
-      break;
-
-    case MSG_SET_WEIGHTS:
-      bw_video_job_set_weights (ts->video, msg->weights[0], msg->weights[1], msg->weights[2]);
-      message_free (msg);
-      break;
-
-    case MSG_STOP:
-      g_cancellable_cancel (ts->video_cancellable);
-      ts->paused = FALSE;
-      message_free (msg);
-      break;
-
-    case MSG_WEIGHTS_PATH:
-      /* the video keeps the network it has; the next run loads the new one */
-      g_queue_push_tail (&ts->deferred, msg);
-      break;
-
-    case MSG_START:
-    case MSG_VIDEO:
-    case MSG_QUIT:
-      g_cancellable_cancel (ts->video_cancellable);
-      ts->paused = FALSE;
-      g_queue_push_tail (&ts->deferred, msg);
-      break;
-
-    case MSG_SET_N_STEPS:
-      /* the frames share one step count, set when the video started */
-    default:
-      message_free (msg);
-      break;
-    }
-}
-
-static void
-on_video_step (BwVideoJob         *job,
-               BwSession          *session,
-               int                 step,
-               const BwLossValues *values,
-               VideoRun           *run)
-{
-  Report *report = g_new0 (Report, 1);
-  Message *msg;
-
-  report->kind = REPORT_PROGRESS;
-  report->step = step;
-  report->n_steps = bw_video_job_get_steps (job);
-  report->frame = bw_video_job_get_n_frames (job) + 1;
-  report->n_frames = MAX (0, bw_video_job_get_n_frames_expected (job));
-  report->losses = *values;
-  report->seconds_left = bw_video_job_get_seconds_left (job);
-  post (run->worker, report);
-  post_frame (run->worker, session, NULL, FALSE);
-
-  /* between steps, as for a still image; a pause holds the thread here */
-  while ((msg = run->ts->paused ? g_async_queue_pop (run->worker->queue)
-                                : g_async_queue_try_pop (run->worker->queue)))
-    handle_video_message (run, msg);
-}
-
-static void
-run_video (BwWorker    *self,
-           ThreadState *ts,
-           Message     *msg)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GPtrArray) styles = NULL;
-  g_autoptr(BwVideoJob) job = NULL;
-  VideoRun run = { self, ts };
-  gboolean ok;
-
-  post_state (self, BW_WORKER_PREPARING);
-  if (!(styles = load_styles (msg, &error)) ||
-      !(job = bw_video_job_new (&msg->params, msg->path, msg->output, &error)) ||
-      open_engine (self, ts, &error) == NULL)
-    {
-      post_failure (self, ts, g_steal_pointer (&error));
-      post_state (self, BW_WORKER_IDLE);
-      return;
-    }
-  for (guint i = 0; i < styles->len; i++)
-    bw_video_job_add_style (job, g_ptr_array_index (styles, i), g_array_index (msg->blends, double, i));
-  bw_video_job_set_frame_steps (job, msg->n_steps);
-  g_signal_connect (job, "step", G_CALLBACK (on_video_step), &run);
-  post_state (self, BW_WORKER_RUNNING);
-
-  ts->video = job;
-  ts->video_cancellable = g_cancellable_new ();
-  ok = bw_video_job_run (job, ts->engine, ts->video_cancellable, &error);
-  ts->video = NULL;
-  g_clear_object (&ts->video_cancellable);
-  ts->paused = FALSE;
-
-  if (bw_video_job_get_warning (job))
-    post_text (self, REPORT_WARNING, bw_video_job_get_warning (job));
-  if (ok || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    end_run (self, ts, ok);
-  else
-    {
-      post_failure (self, ts, g_steal_pointer (&error));
-      post_state (self, BW_WORKER_IDLE);
-    }
 }
 
 /* Returns FALSE on MSG_QUIT. */
@@ -660,28 +484,31 @@ handle_message (BwWorker    *self,
     case MSG_START:
       g_clear_object (&ts->session);
       ts->paused = FALSE;
-      post_state (self, BW_WORKER_PREPARING);
+      _bw_worker_post_state (self, BW_WORKER_PREPARING);
       if (!prepare (self, ts, msg, &error))
         {
-          post_failure (self, ts, g_steal_pointer (&error));
-          post_state (self, BW_WORKER_IDLE);
+          _bw_worker_post_failure (self, ts, g_steal_pointer (&error));
+          _bw_worker_post_state (self, BW_WORKER_IDLE);
           break;
         }
       record_frame (self, ts, TRUE);
-      post_state (self, BW_WORKER_RUNNING);
+      _bw_worker_post_state (self, BW_WORKER_RUNNING);
       break;
 
     case MSG_VIDEO:
       g_clear_object (&ts->session);
       ts->paused = FALSE;
-      run_video (self, ts, msg);
+      _bw_worker_run_video (self, ts, msg);
       break;
 
     case MSG_PAUSE:
       if (ts->session && !ts->paused)
         {
           ts->paused = TRUE;
-          post_state (self, BW_WORKER_PAUSED);
+          _bw_worker_autosave_now (ts);
+          /* the image kept is the one shown */
+          _bw_worker_post_frame (self, ts->session, NULL, TRUE);
+          _bw_worker_post_state (self, BW_WORKER_PAUSED);
         }
       break;
 
@@ -689,16 +516,25 @@ handle_message (BwWorker    *self,
       if (ts->session && ts->paused)
         {
           ts->paused = FALSE;
-          post_state (self, BW_WORKER_RUNNING);
+          _bw_worker_post_state (self, BW_WORKER_RUNNING);
         }
       break;
 
     case MSG_STOP:
       if (ts->session)
         {
-          post_frame (self, ts->session, NULL, TRUE);
-          end_run (self, ts, FALSE);
+          _bw_worker_autosave_now (ts);
+          _bw_worker_post_frame (self, ts->session, NULL, TRUE);
+          _bw_worker_end_run (self, ts, FALSE);
         }
+      break;
+
+    case MSG_RESTORE:
+      _bw_worker_restore (self, ts, msg);
+      break;
+
+    case MSG_FORGET_AUTOSAVE:
+      _bw_worker_autosave_forget (ts);
       break;
 
     case MSG_SET_WEIGHTS:
@@ -709,7 +545,8 @@ handle_message (BwWorker    *self,
     case MSG_SET_N_STEPS:
       /* the session shares the new count among the passes still to come, so the run still
        * ends at the size asked for */
-      ts->n_steps = ts->session ? bw_session_set_steps (ts->session, msg->n_steps) : msg->n_steps;
+      ts->n_steps = ts->session ? ts->step_offset + bw_session_set_steps (ts->session, msg->n_steps - ts->step_offset)
+                                : msg->n_steps;
       break;
 
     case MSG_QUIT:
@@ -731,16 +568,20 @@ run_step (BwWorker    *self,
 
   if (!bw_session_step (ts->session, &values, &error))
     {
+      /* the image of the last finished step is still there (for a lost device, on the host) */
+      _bw_worker_autosave_now (ts);
       g_clear_object (&ts->session);
-      post_failure (self, ts, g_steal_pointer (&error));
-      post_state (self, BW_WORKER_IDLE);
+      _bw_worker_post_failure (self, ts, g_steal_pointer (&error));
+      _bw_worker_post_state (self, BW_WORKER_IDLE);
       return;
     }
-  done = bw_session_get_step (ts->session) >= ts->n_steps || bw_session_is_converged (ts->session);
+  done = ts->step_offset + bw_session_get_step (ts->session) >= ts->n_steps ||
+         bw_session_is_converged (ts->session);
   post_progress (self, ts, &values);
   record_frame (self, ts, done);
+  _bw_worker_autosave_maybe (ts, done);
   if (done)
-    end_run (self, ts, TRUE);
+    _bw_worker_end_run (self, ts, TRUE);
 }
 
 static gpointer
@@ -748,6 +589,7 @@ worker_thread (gpointer data)
 {
   BwWorker *self = data;
   ThreadState ts = { 0 };
+  Report *report;
 
   for (;;)
     {
@@ -761,7 +603,7 @@ worker_thread (gpointer data)
         {
           gboolean go_on = handle_message (self, &ts, msg);
 
-          message_free (msg);
+          _bw_worker_message_free (msg);
           if (!go_on)
             break;
           /* read every waiting message before the next step */
@@ -770,24 +612,95 @@ worker_thread (gpointer data)
       run_step (self, &ts);
     }
 
-  g_queue_clear_full (&ts.deferred, (GDestroyNotify) message_free);
+  g_queue_clear_full (&ts.deferred, (GDestroyNotify) _bw_worker_message_free);
+  /* a clean quit: the window has asked about the painting already */
+  _bw_worker_autosave_forget (&ts);
+  g_clear_pointer (&ts.autosave, bw_autosave_free);
+  g_clear_pointer (&ts.restored, bw_autosave_free);
+  g_clear_object (&ts.restored_image);
   g_clear_object (&ts.session);
   g_clear_object (&ts.recording);
   g_clear_object (&ts.engine);
   g_free (ts.weights_path);
+
+  /* the reference bw_worker_shutdown() took for this thread goes to the report, so that the
+   * worker is let go of on the main thread */
+  report = g_new0 (Report, 1);
+  report->kind = REPORT_DONE;
+  report->worker = self;
+  g_idle_add_full (G_PRIORITY_DEFAULT, dispatch_report, report, (GDestroyNotify) report_free);
+  g_mutex_lock (&running_lock);
+  n_running--;
+  g_cond_broadcast (&running_cond);
+  g_mutex_unlock (&running_lock);
   return NULL;
 }
 
 void
 bw_worker_shutdown (BwWorker *self)
 {
+  GApplication *app = g_application_get_default ();
+
   g_return_if_fail (BW_IS_WORKER (self));
 
-  if (self->thread == NULL)
+  if (self->shutting_down)
     return;
+  self->shutting_down = TRUE;
+  /* the app runs on until the thread has ended (REPORT_DONE), which may take a step */
+  if (app != NULL)
+    {
+      self->held = g_object_ref (app);
+      g_application_hold (app);
+    }
+  /* the thread's own, dropped as it ends (from dispose too: this one outlives it) */
+  g_object_ref (self);
   /* jump the queue: nothing waiting matters any more */
   g_async_queue_push_front (self->queue, message_new (MSG_QUIT));
-  g_thread_join (g_steal_pointer (&self->thread));
+  /* not joined: it ends on its own, and GLib frees it then */
+  g_thread_unref (g_steal_pointer (&self->thread));
+}
+
+guint
+bw_worker_get_n_running (void)
+{
+  guint n;
+
+  g_mutex_lock (&running_lock);
+  n = n_running;
+  g_mutex_unlock (&running_lock);
+  return n;
+}
+
+void
+bw_worker_wait_all (void)
+{
+  g_mutex_lock (&running_lock);
+  while (n_running > 0)
+    g_cond_wait (&running_cond, &running_lock);
+  g_mutex_unlock (&running_lock);
+}
+
+/* At exit, a thread still tearing its engine down (a window closed just before, and no
+ * application shutdown since: a test, or a quit that never ran the main loop) would race
+ * the drivers' own teardown: it is given a while to end. */
+static void
+wait_at_exit (void)
+{
+  gint64 deadline = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+
+  g_mutex_lock (&running_lock);
+  while (n_running > 0 && g_cond_wait_until (&running_cond, &running_lock, deadline))
+    ;
+  g_mutex_unlock (&running_lock);
+}
+
+/* Exit handlers run last registered first, and the Vulkan loader's layers and drivers
+ * register their own (C++ static destructors) when a device is opened: so the wait is
+ * registered after each device this thread opens, to run before theirs. */
+static void
+hold_exit (void)
+{
+  atexit (wait_at_exit);
 }
 
 static void
@@ -940,8 +853,11 @@ bw_worker_class_init (BwWorkerClass *klass)
 static void
 bw_worker_init (BwWorker *self)
 {
-  self->queue = g_async_queue_new_full ((GDestroyNotify) message_free);
+  self->queue = g_async_queue_new_full ((GDestroyNotify) _bw_worker_message_free);
   self->seconds_left = -1;
+  g_mutex_lock (&running_lock);
+  n_running++;
+  g_mutex_unlock (&running_lock);
   self->thread = g_thread_new ("brushwork-engine", worker_thread, self);
 }
 
@@ -1083,6 +999,25 @@ bw_worker_resume (BwWorker *self)
 {
   g_return_if_fail (BW_IS_WORKER (self));
   send (self, message_new (MSG_RESUME));
+}
+
+void
+bw_worker_restore (BwWorker         *self,
+                   const BwAutosave *autosave)
+{
+  Message *msg = message_new (MSG_RESTORE);
+
+  g_return_if_fail (BW_IS_WORKER (self));
+
+  msg->autosave = bw_autosave_copy (autosave);
+  send (self, msg);
+}
+
+void
+bw_worker_forget_autosave (BwWorker *self)
+{
+  g_return_if_fail (BW_IS_WORKER (self));
+  send (self, message_new (MSG_FORGET_AUTOSAVE));
 }
 
 void

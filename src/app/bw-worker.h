@@ -7,6 +7,7 @@
 
 #include <gtk/gtk.h>
 
+#include "bw-autosave.h"
 #include "bw-engine.h"
 #include "motion/bw-frame-recorder.h"
 
@@ -62,6 +63,14 @@ void           bw_worker_start_video      (BwWorker        *self,
                                            GFile   *const  *styles,
                                            const double    *blends,
                                            guint            n_styles);
+/* A photo's painting in progress is kept in its autosave (bw-autosave.h) after its first
+ * step, every 30 s, and when it pauses, stops or ends; a clean shutdown removes it. */
+/* Shows the painting kept by an earlier run, which becomes this worker's: the next start
+ * with the same photo and paintings goes on from its image and step. */
+void           bw_worker_restore          (BwWorker        *self,
+                                           const BwAutosave *autosave);
+/* The painting was saved: its autosave goes (until the painting changes again). */
+void           bw_worker_forget_autosave  (BwWorker        *self);
 void           bw_worker_pause            (BwWorker        *self);
 void           bw_worker_resume           (BwWorker        *self);
 /* Ends the run; the image so far stays the result. */
@@ -73,8 +82,15 @@ void           bw_worker_set_weights      (BwWorker        *self,
                                            double           tv_weight);
 void           bw_worker_set_n_steps      (BwWorker        *self,
                                            int              n_steps);
-/* Stops any run and joins the thread; the worker accepts nothing afterwards. */
+/* Stops any run, without waiting: the thread ends after the step under way, holding the
+ * default application (and a reference on the worker) until then. The worker accepts
+ * nothing afterwards. */
 void           bw_worker_shutdown         (BwWorker        *self);
+/* The workers' threads that have not ended yet, in the whole process. */
+guint          bw_worker_get_n_running    (void);
+/* Blocks until every worker's thread has ended: only once the main loop is over (the
+ * application's shutdown), so that none runs on while the process exits. */
+void           bw_worker_wait_all         (void);
 
 BwWorkerState  bw_worker_get_state        (BwWorker        *self);
 int            bw_worker_get_step         (BwWorker        *self);

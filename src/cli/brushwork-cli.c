@@ -498,6 +498,17 @@ on_step (BwSession    *session,
     g_cancellable_cancel (p->cancellable);
 }
 
+/* A device opened anew took over from a lost one: one line, and painting goes on. */
+static void
+on_device_lost (BwSession *session,
+                int        losses,
+                Progress  *p)
+{
+  if (!p->opts->quiet)
+    g_printerr ("%sThe graphics device was lost; painting goes on from step %d on the device "
+                "opened anew.\n", p->tty ? "\n" : "", bw_session_get_step (session));
+}
+
 /* Loads the weights and opens the device. */
 static BwEngine *
 open_engine (const Options  *opts,
@@ -667,6 +678,7 @@ run_image (const Options *opts,
   if (!bw_session_start (session, &error))
     return failure (error);
   g_signal_connect (session, "step", G_CALLBACK (on_step), &progress);
+  g_signal_connect (session, "device-lost", G_CALLBACK (on_device_lost), &progress);
   bw_session_run (session, cancellable, &run_error);
   if (progress.tty && !opts->quiet && !opts->verbose)
     g_printerr ("\n");
@@ -675,9 +687,10 @@ run_image (const Options *opts,
   stopped = g_error_matches (run_error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   if (run_error && !stopped)
     {
-      /* the session keeps the last good image when the numbers overflow: nothing is lost
-       * (a lost device keeps nothing readable, and then there is nothing to write) */
-      if (g_error_matches (run_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA) &&
+      /* the session keeps the last good image when the numbers overflow, and a copy of the
+       * last finished step's when the device is lost for good: nothing is lost */
+      if ((g_error_matches (run_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA) ||
+           g_error_matches (run_error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_LOST)) &&
           save_image (session, opts->output, opts->jpeg_quality, NULL))
         g_printerr ("brushwork-cli: %s\nThe image so far is in “%s”.\n", run_error->message,
                     opts->output);
@@ -712,6 +725,12 @@ on_video_step (BwVideoJob *job,
 {
   /* "step 3/10" counts the frame's steps, which may be fewer after the first */
   progress->total_steps = bw_video_job_get_steps (job);
+  if (!g_object_get_data (G_OBJECT (session), "brushwork-cli-watched"))
+    {
+      /* each frame is a session of its own (a loss before its first step goes unsaid) */
+      g_signal_connect (session, "device-lost", G_CALLBACK (on_device_lost), progress);
+      g_object_set_data (G_OBJECT (session), "brushwork-cli-watched", GINT_TO_POINTER (1));
+    }
   on_step (session, step, values, progress);
 }
 

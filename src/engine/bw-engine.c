@@ -8,6 +8,10 @@ struct _BwEngine {
 
   BwDevice *device;
   BwVgg19 *vgg;
+  /* to open the device anew after it was lost: the conv layers' weights stay on the host
+   * (~80 MB), which spares reading the file again */
+  char *device_selector;
+  BwWeights *weights;
 };
 
 G_DEFINE_FINAL_TYPE (BwEngine, bw_engine, G_TYPE_OBJECT)
@@ -19,6 +23,8 @@ bw_engine_finalize (GObject *object)
 
   g_clear_object (&self->vgg);
   g_clear_object (&self->device);
+  g_clear_object (&self->weights);
+  g_free (self->device_selector);
   G_OBJECT_CLASS (bw_engine_parent_class)->finalize (object);
 }
 
@@ -46,6 +52,8 @@ bw_engine_new (const char  *device_selector,
   self->vgg = bw_vgg19_new (self->device, weights, error);
   if (self->vgg == NULL)
     return NULL;
+  self->device_selector = g_strdup (device_selector);
+  self->weights = g_object_ref (weights);
   return g_steal_pointer (&self);
 }
 
@@ -55,11 +63,35 @@ bw_engine_get_device_name (BwEngine *self)
   return bw_device_get_name (self->device);
 }
 
+/* A session's reopen function: the device opened anew with the weights uploaded again, once
+ * for all the sessions that were on the lost one; later sessions start there. */
+static BwVgg19 *
+reopen (gpointer   data,
+        GError   **error)
+{
+  BwEngine *self = data;
+
+  if (bw_device_is_lost (self->device))
+    {
+      g_autoptr(BwDevice) device = bw_device_new (self->device_selector, error);
+      g_autoptr(BwVgg19) vgg = device ? bw_vgg19_new (device, self->weights, error) : NULL;
+
+      if (vgg == NULL)
+        return NULL;
+      g_set_object (&self->device, device);
+      g_set_object (&self->vgg, vgg);
+    }
+  return g_object_ref (self->vgg);
+}
+
 BwSession *
 bw_engine_new_session (BwEngine       *self,
                        const BwParams *params)
 {
-  return bw_session_new (self->vgg, params);
+  BwSession *session = bw_session_new (self->vgg, params);
+
+  bw_session_set_reopen_func (session, reopen, g_object_ref (self), g_object_unref);
+  return session;
 }
 
 char *

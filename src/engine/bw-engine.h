@@ -16,7 +16,8 @@ BwEngine   *bw_engine_new             (const char      *device_selector,
                                        BwWeights       *weights,
                                        GError         **error);
 const char *bw_engine_get_device_name (BwEngine        *self);
-/* A new stylisation with @params; many may exist, one runs at a time. */
+/* A new stylisation with @params; many may exist, one runs at a time. A lost device is
+ * opened anew and painting goes on (bw_session_step()). */
 BwSession  *bw_engine_new_session     (BwEngine        *self,
                                        const BwParams  *params);
 

@@ -44,6 +44,14 @@ bw_app_test_setup_env (void)
   config = g_build_filename (dir, "config", NULL);
   g_mkdir_with_parents (config, 0700);
   g_setenv ("XDG_CONFIG_HOME", config, TRUE);
+  /* autosaves (bw-autosave.h) away from the user's, unless a test's own subprocess is to
+   * share its parent's (test-recovery) */
+  if (g_getenv ("BW_APP_TEST_KEEP_STATE") == NULL)
+    {
+      g_autofree char *state = g_build_filename (dir, "state", NULL);
+
+      g_setenv ("XDG_STATE_HOME", state, TRUE);
+    }
   if (cache == NULL || *cache == '\0')
     {
       g_autofree char *own = g_build_filename (dir, "cache", NULL);

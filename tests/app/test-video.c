@@ -416,6 +416,12 @@ has_stop_dialog (gpointer data)
 }
 
 static gboolean
+no_worker_runs (gpointer data)
+{
+  return bw_worker_get_n_running () == 0;
+}
+
+static gboolean
 no_windows (gpointer app)
 {
   return gtk_application_get_windows (app) == NULL;
@@ -440,6 +446,8 @@ test_close (void)
   g_assert_true (gtk_widget_get_visible (GTK_WIDGET (window)));
   g_assert_true (bw_alert_click (dialog, "discard"));
   bw_app_test_wait (no_windows, app, 60, "the window closed");
+  /* closing does not wait for the worker: it ends the file on its own thread, then lets go */
+  bw_app_test_wait (no_worker_runs, NULL, 60, "the worker to end the file");
 
   g_assert_false (g_file_test (part, G_FILE_TEST_EXISTS));
   frames = read_frames (out, &fps_n, &fps_d);

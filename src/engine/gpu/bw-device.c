@@ -14,14 +14,17 @@ G_DEFINE_FINAL_TYPE (BwDevice, bw_device, G_TYPE_OBJECT)
 /* BRUSHWORK_FAULT=device-lost@STEP or oom@STEP (tests only): the first submit, or the first
  * allocation made while commands are recorded, of that step (or of the first one after it;
  * step 0 is bw_session_start()) fails as a driver's would. Once per
- * process, so that a device made anew to go on does not meet the same fault again. */
+ * process, so that a device made anew to go on does not meet the same fault again; or N
+ * times with device-lost@STEPxN, each on the next device to reach that step. */
 static gint fault_fired;
+static gint fault_times = 1;
 
 static void
 parse_fault (BwDevice *self)
 {
   const char *spec = g_getenv ("BRUSHWORK_FAULT");
   const char *at = spec ? strchr (spec, '@') : NULL;
+  char *end;
 
   if (at == NULL)
     return;
@@ -29,7 +32,9 @@ parse_fault (BwDevice *self)
     self->fault = BW_FAULT_DEVICE_LOST;
   else if (g_str_has_prefix (spec, "oom@"))
     self->fault = BW_FAULT_OOM;
-  self->fault_step = (int) g_ascii_strtoll (at + 1, NULL, 10);
+  self->fault_step = (int) g_ascii_strtoll (at + 1, &end, 10);
+  if (*end == 'x')
+    g_atomic_int_set (&fault_times, (int) g_ascii_strtoll (end + 1, NULL, 10));
 }
 
 gboolean
@@ -41,7 +46,15 @@ _bw_device_fault (BwDevice *self,
   /* an allocation fails where it hurts: with work recorded and not yet run */
   if (kind == BW_FAULT_OOM && !self->recording)
     return FALSE;
-  return g_atomic_int_compare_and_exchange (&fault_fired, 0, 1);
+  for (;;)
+    {
+      int fired = g_atomic_int_get (&fault_fired);
+
+      if (fired >= g_atomic_int_get (&fault_times))
+        return FALSE;
+      if (g_atomic_int_compare_and_exchange (&fault_fired, fired, fired + 1))
+        return TRUE;
+    }
 }
 
 void

@@ -82,3 +82,28 @@ bw_adam_step (BwAdam    *self,
   self->step++;
   return TRUE;
 }
+
+BwTensor *
+bw_adam_get_m (BwAdam *self)
+{
+  return self->m;
+}
+
+BwTensor *
+bw_adam_get_v (BwAdam *self)
+{
+  return self->v;
+}
+
+guint
+bw_adam_get_step (BwAdam *self)
+{
+  return self->step;
+}
+
+void
+bw_adam_set_step (BwAdam *self,
+                  guint   step)
+{
+  self->step = step;
+}

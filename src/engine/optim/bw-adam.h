@@ -18,5 +18,12 @@ void     bw_adam_set_lr   (BwAdam    *self,
 gboolean bw_adam_step     (BwAdam    *self,
                            BwTensor  *grad,
                            GError   **error);
+/* Its state, for a copy kept on the host to go on with on another device
+ * (bw-session.c, after a lost device): the moments and the steps taken. */
+BwTensor *bw_adam_get_m    (BwAdam    *self);
+BwTensor *bw_adam_get_v    (BwAdam    *self);
+guint    bw_adam_get_step (BwAdam    *self);
+void     bw_adam_set_step (BwAdam    *self,
+                           guint      step);
 
 G_END_DECLS

@@ -60,16 +60,37 @@ struct _BwSession {
   /* for bw_session_get_seconds_left(): time spent in steps (pass changes included) and the
    * pixel-steps they did */
   double seconds_spent, pixel_steps_done;
+
+  /* after a lost device (bw_session_set_reopen_func()): the last finished step, kept on the
+   * host, since a lost device's memory cannot be read */
+  BwSessionReopenFunc reopen;
+  gpointer reopen_data;
+  GDestroyNotify reopen_destroy;
+  int device_losses;
+  struct {
+    guint8 *x, *adam_m, *adam_v;   /* the tensors' buffers, as they are on the device */
+    gsize size;
+    guint adam_step;
+    int width, height, pass, step;
+  } saved;
 };
 
 enum {
   SIGNAL_STEP,
+  SIGNAL_DEVICE_LOST,
   N_SIGNALS
 };
 
 static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (BwSession, bw_session, G_TYPE_OBJECT)
+
+/* after a lost device: at the end of this file */
+static gboolean save_step        (BwSession  *self,
+                                  GError    **error);
+static BwImage *saved_image      (BwSession  *self);
+static gboolean go_on_after_loss (BwSession  *self,
+                                  GError    **error);
 
 static void
 clear_style (gpointer data)
@@ -80,6 +101,14 @@ clear_style (gpointer data)
   g_clear_object (&s->mask);
   g_clear_object (&s->style_mask);
   g_clear_object (&s->recoloured);
+}
+
+static void
+clear_saved (BwSession *self)
+{
+  g_clear_pointer (&self->saved.x, g_free);
+  g_clear_pointer (&self->saved.adam_m, g_free);
+  g_clear_pointer (&self->saved.adam_v, g_free);
 }
 
 static void
@@ -103,6 +132,9 @@ bw_session_finalize (GObject *object)
     bw_device_free_buffer (self->device, self->tv_partials);
   g_clear_object (&self->vgg);
   g_clear_object (&self->device);
+  clear_saved (self);
+  if (self->reopen_destroy)
+    self->reopen_destroy (self->reopen_data);
   G_OBJECT_CLASS (bw_session_parent_class)->finalize (object);
 }
 
@@ -121,6 +153,16 @@ bw_session_class_init (BwSessionClass *klass)
   signals[SIGNAL_STEP] = g_signal_new ("step", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
                                        0, NULL, NULL, NULL, G_TYPE_NONE, 2,
                                        G_TYPE_INT, G_TYPE_POINTER);
+  /**
+   * BwSession::device-lost:
+   * @losses: the devices lost so far in this session
+   *
+   * Emitted by bw_session_step() when the device was lost and a new one took over: painting
+   * goes on from the last finished step.
+   */
+  signals[SIGNAL_DEVICE_LOST] = g_signal_new ("device-lost", G_TYPE_FROM_CLASS (klass),
+                                              G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                              G_TYPE_NONE, 1, G_TYPE_INT);
 }
 
 static void
@@ -616,8 +658,10 @@ bw_session_start (BwSession  *self,
   self->started = FALSE;
   self->step = 0;
   self->seconds_spent = self->pixel_steps_done = 0;
+  self->device_losses = 0;
+  clear_saved (self);
   bw_device_set_step (self->device, 0);
-  if (!start_pass (self, 0, NULL, error))
+  if (!start_pass (self, 0, NULL, error) || !save_step (self, error))
     {
       bw_device_discard (self->device);
       return FALSE;
@@ -643,11 +687,16 @@ static BwImage *
 download_image (BwSession  *self,
                 GError    **error)
 {
-  int w = bw_tensor_get_width (self->x), h = bw_tensor_get_height (self->x);
+  int w, h;
   /* L-BFGS: the best image evaluated, not the last step's, which no one has evaluated */
   BwTensor *image = self->lbfgs && self->have_best ? self->best : self->x;
   float *data;
 
+  /* a device lost for good (or one that failed to take over) */
+  if ((self->x == NULL || bw_device_is_lost (self->device)) && self->saved.x != NULL)
+    return saved_image (self);
+  w = bw_tensor_get_width (self->x);
+  h = bw_tensor_get_height (self->x);
   if (!bw_vgg19_normalize (self->vgg, image, self->staging, TRUE, error))
     return NULL;
   data = bw_tensor_download (self->staging, error);
@@ -789,19 +838,40 @@ step_once (BwSession     *self,
   return TRUE;
 }
 
+static gboolean
+try_step (BwSession     *self,
+          BwLossValues  *values,
+          GError       **error)
+{
+  bw_device_set_step (self->device, self->step + 1);
+  if (step_once (self, values, error) && save_step (self, error))
+    return TRUE;
+  /* what the failed step recorded must not run with the next one */
+  bw_device_discard (self->device);
+  return FALSE;
+}
+
 gboolean
 bw_session_step (BwSession     *self,
                  BwLossValues  *values,
                  GError       **error)
 {
-  g_return_val_if_fail (self->started, FALSE);
+  g_autoptr(GError) local_error = NULL;
 
-  bw_device_set_step (self->device, self->step + 1);
-  if (step_once (self, values, error))
-    return TRUE;
-  /* what the failed step recorded must not run with the next one */
-  bw_device_discard (self->device);
-  return FALSE;
+  g_return_val_if_fail (self->started, FALSE);
+  /* after a device that failed to take over */
+  g_return_val_if_fail (self->x != NULL, FALSE);
+
+  while (!try_step (self, values, &local_error))
+    {
+      if (!go_on_after_loss (self, &local_error))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      g_signal_emit (self, signals[SIGNAL_DEVICE_LOST], 0, self->device_losses);
+    }
+  return TRUE;
 }
 
 int
@@ -911,4 +981,164 @@ bw_session_get_image (BwSession  *self,
       g_object_unref (recoloured);
     }
   return g_steal_pointer (&image);
+}
+
+/* After a lost device. */
+
+void
+bw_session_set_reopen_func (BwSession           *self,
+                            BwSessionReopenFunc  func,
+                            gpointer             user_data,
+                            GDestroyNotify       destroy)
+{
+  if (self->reopen_destroy)
+    self->reopen_destroy (self->reopen_data);
+  self->reopen = func;
+  self->reopen_data = user_data;
+  self->reopen_destroy = destroy;
+}
+
+int
+bw_session_get_device_losses (BwSession *self)
+{
+  return self->device_losses;
+}
+
+static guint8 *
+save_tensor (BwSession  *self,
+             BwTensor   *tensor,
+             GError    **error)
+{
+  BwBuffer *buffer = bw_tensor_get_buffer (tensor);
+  g_autofree guint8 *data = g_malloc (self->saved.size);
+
+  if (!bw_device_read_buffer (self->device, buffer, 0, data, self->saved.size, error))
+    return NULL;
+  return g_steal_pointer (&data);
+}
+
+/* After each step, when a reopen function is set: the image to go on from (L-BFGS: the best
+ * one evaluated, as the user sees it; its history starts again) and Adam's state (exactly
+ * as it was). A readback of one to three images, against a step's forward and backward
+ * passes through VGG19. */
+static gboolean
+save_step (BwSession  *self,
+           GError    **error)
+{
+  BwTensor *image = self->lbfgs && self->have_best ? self->best : self->x;
+
+  if (self->reopen == NULL)
+    return TRUE;
+  clear_saved (self);
+  self->saved.size = bw_tensor_get_buffer (image)->size;
+  self->saved.width = bw_tensor_get_width (image);
+  self->saved.height = bw_tensor_get_height (image);
+  self->saved.pass = self->pass;
+  self->saved.step = self->step;
+  if (!(self->saved.x = save_tensor (self, image, error)))
+    return FALSE;
+  if (self->adam)
+    {
+      self->saved.adam_step = bw_adam_get_step (self->adam);
+      if (!(self->saved.adam_m = save_tensor (self, bw_adam_get_m (self->adam), error)) ||
+          !(self->saved.adam_v = save_tensor (self, bw_adam_get_v (self->adam), error)))
+        {
+          clear_saved (self);
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+/* The saved image in [0, 1], for a device lost for good. */
+static BwImage *
+saved_image (BwSession *self)
+{
+  gsize hw = (gsize) self->saved.width * self->saved.height;
+  const float *packed = (const float *) self->saved.x;
+  const float *mean = bw_vgg19_get_mean (self->vgg);
+  float *data = g_new (float, 3 * hw);
+
+  /* the tensor's layout (bw_tensor_download()): channels in fours, interleaved */
+  for (int c = 0; c < 3; c++)
+    for (gsize i = 0; i < hw; i++)
+      {
+        float v = packed[i * 4 + c] * bw_vgg19_std[c] + mean[c];
+
+        data[c * hw + i] = isnan (v) ? 0.0f : CLAMP (v, 0.0f, 1.0f);
+      }
+  return bw_image_new_take (self->saved.width, self->saved.height, data);
+}
+
+static gboolean
+restore_tensor (BwSession     *self,
+                BwTensor      *tensor,
+                const guint8  *data,
+                GError       **error)
+{
+  return bw_device_write_buffer (self->device, bw_tensor_get_buffer (tensor), 0, data,
+                                 self->saved.size, error);
+}
+
+/* Everything the session holds on the lost device is dropped, and the pass of the saved
+ * step is set up again on @vgg's device, the targets computed anew, with the saved state. */
+static gboolean
+move_to (BwSession  *self,
+         BwVgg19    *vgg,
+         GError    **error)
+{
+  if (self->tv_partials)
+    bw_device_free_buffer (self->device, self->tv_partials);
+  self->tv_partials = NULL;
+  g_clear_object (&self->losses);
+  g_clear_object (&self->x);
+  g_clear_object (&self->grad);
+  g_clear_object (&self->staging);
+  g_clear_object (&self->best);
+  g_clear_object (&self->candidate);
+  g_clear_object (&self->adam);
+  g_clear_object (&self->lbfgs);
+  g_set_object (&self->vgg, vgg);
+  g_set_object (&self->device, bw_vgg19_get_device (vgg));
+
+  self->step = self->saved.step;
+  bw_device_set_step (self->device, self->step);
+  if (!start_pass (self, self->saved.pass, NULL, error) ||
+      !restore_tensor (self, self->x, self->saved.x, error))
+    goto failed;
+  if (self->adam)
+    {
+      if (!restore_tensor (self, bw_adam_get_m (self->adam), self->saved.adam_m, error) ||
+          !restore_tensor (self, bw_adam_get_v (self->adam), self->saved.adam_v, error))
+        goto failed;
+      bw_adam_set_step (self->adam, self->saved.adam_step);
+    }
+  return TRUE;
+
+failed:
+  bw_device_discard (self->device);
+  return FALSE;
+}
+
+/* @error is the step's: a lost device is replaced and the session moved there from its
+ * last finished step, up to BW_SESSION_MAX_DEVICE_LOSSES; else FALSE, with @error kept or
+ * replaced by what went wrong while moving. */
+static gboolean
+go_on_after_loss (BwSession  *self,
+                  GError    **error)
+{
+  while (g_error_matches (*error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_LOST) &&
+         self->reopen != NULL && self->saved.x != NULL)
+    {
+      g_autoptr(BwVgg19) vgg = NULL;
+
+      self->device_losses++;
+      if (self->device_losses >= BW_SESSION_MAX_DEVICE_LOSSES)
+        return FALSE;
+      g_clear_error (error);
+      vgg = self->reopen (self->reopen_data, error);
+      if (vgg != NULL && move_to (self, vgg, error))
+        return TRUE;
+    }
+  return FALSE;
 }

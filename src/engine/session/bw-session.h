@@ -91,10 +91,31 @@ int        bw_session_get_largest_size (BwSession      *self);
 int        bw_session_get_passes       (BwSession      *self);
 /* One optimisation step (which first moves to the next pass when this one is over: the
  * targets at the new size make that step slower); @values gets the losses of the image
- * before the step. */
+ * before the step. With a reopen function (bw_session_set_reopen_func()), a step that loses
+ * the device goes on, on a device opened anew, from the last finished step: ::device-lost
+ * is emitted, and the step is done again there. The BW_SESSION_MAX_DEVICE_LOSSES-th loss
+ * in one session ends the step with BW_DEVICE_ERROR_LOST; the image of the last finished
+ * step can still be read (bw_session_get_image()). */
 gboolean   bw_session_step             (BwSession      *self,
                                         BwLossValues   *values,
                                         GError        **error);
+/* The network on a device opened anew (a new reference), or NULL and @error. */
+typedef BwVgg19 *(*BwSessionReopenFunc) (gpointer    user_data,
+                                         GError    **error);
+
+#define BW_SESSION_MAX_DEVICE_LOSSES 3
+
+/* Lets steps go on after a lost device (see bw_session_step()); set before start. The
+ * session then keeps a copy of its state on the host after every step (the image, and
+ * Adam's moments: Adam goes on exactly; L-BFGS starts its history again from the best
+ * image). */
+void       bw_session_set_reopen_func  (BwSession           *self,
+                                        BwSessionReopenFunc  func,
+                                        gpointer             user_data,
+                                        GDestroyNotify       destroy);
+/* The devices lost so far in this session. */
+int        bw_session_get_device_losses (BwSession     *self);
+
 /* TRUE once L-BFGS has met its tolerances: further steps change nothing. */
 gboolean   bw_session_is_converged     (BwSession      *self);
 /* Runs until params.steps (or convergence), emitting ::step after each; stops early with
