@@ -230,7 +230,8 @@ test_region_brush (void)
   bw_app_test_wait (has_two_styles, window, 20, "the second style's row");
 
   /* Regions, clicked */
-  click (toggle_labelled (GTK_WIDGET (window), "_Regions"));
+  click (GTK_WIDGET (gtk_widget_get_template_child (GTK_WIDGET (window), BW_TYPE_WINDOW,
+                                                   "regions_button")));
   editor = BW_REGION_EDITOR (bw_app_test_find (GTK_WIDGET (window), BW_TYPE_REGION_EDITOR, 0));
   g_assert_true (gtk_widget_get_mapped (GTK_WIDGET (editor)));
   g_assert_cmpuint (bw_region_editor_get_n_styles (editor), ==, 2);
