@@ -18,11 +18,19 @@ layout(push_constant) uniform Params { int H; int W; int total; int offset; floa
 
 shared float sums[64];
 
+/* Linear index over a 2-D dispatch: bw-ops.c folds more than maxComputeWorkGroupCount[0]
+ * groups into rows of y, and the extra invocations of the last row fail the bound check. */
 void main()
 {
-    const int i = int(gl_GlobalInvocationID.x);
+    const int i = int(gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x +
+                      gl_GlobalInvocationID.x);
     const int lid = int(gl_LocalInvocationID.x);
+    const int group = int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x);
     float here = 0.0;
+
+    /* whole groups past the end (the last row of a 2-D dispatch) own no partial */
+    if (group * 64 >= p.total)
+        return;
 
     if (i < p.total) {
         const int hw = p.H * p.W;
@@ -54,5 +62,5 @@ void main()
         barrier();
     }
     if (lid == 0)
-        partial[p.offset + int(gl_WorkGroupID.x)] = sums[0];
+        partial[p.offset + group] = sums[0];
 }

@@ -479,6 +479,7 @@ bw_device_submit (BwDevice  *self,
   if (!self->recording)
     return TRUE;
   self->recording = FALSE;
+  self->pending_work = 0;
   record_host_read_barrier (self);
   if (!_bw_device_vk_check (vkEndCommandBuffer (self->cmd), "recording commands", error))
     {

@@ -61,6 +61,7 @@ struct _BwDevice {
   gboolean profiling;       /* BRUSHWORK_PROFILE=1: time each dispatch on its own */
   gboolean int64;
   guint64 allocated, peak_allocated;   /* bytes in buffers, for the memory reports */
+  double largest_dispatch, pending_work;   /* flops, see bw_device_note_work() */
   guint validation_errors;
   gboolean validating;
 };

@@ -548,7 +548,8 @@ print_profile (BwDevice *self)
   g_ptr_array_sort (all, compare_time);
   for (guint i = 0; i < all->len; i++)
     total += ((BwPipeline *) all->pdata[i])->seconds;
-  g_printerr ("Brushwork profile: %.3f s in %u pipelines\n", total, all->len);
+  g_printerr ("Brushwork profile: %.3f s in %u pipelines; largest dispatch %.2f GFLOP\n",
+              total, all->len, self->largest_dispatch / 1e9);
   for (guint i = 0; i < all->len; i++)
     {
       BwPipeline *p = all->pdata[i];
@@ -653,6 +654,34 @@ guint
 bw_device_get_max_workgroup_size (BwDevice *self)
 {
   return self->props.limits.maxComputeWorkGroupInvocations;
+}
+
+guint
+bw_device_get_max_group_count (BwDevice *self,
+                               guint     axis)
+{
+  g_return_val_if_fail (axis < 3, 65535);
+  return self->props.limits.maxComputeWorkGroupCount[axis];
+}
+
+void
+bw_device_note_work (BwDevice *self,
+                     double    flops)
+{
+  self->largest_dispatch = MAX (self->largest_dispatch, flops);
+  self->pending_work += flops;
+}
+
+double
+bw_device_get_largest_dispatch (BwDevice *self)
+{
+  return self->largest_dispatch;
+}
+
+double
+bw_device_get_pending_work (BwDevice *self)
+{
+  return self->pending_work;
 }
 
 guint64

@@ -36,6 +36,13 @@
 #define GRAM_B 4
 #define GRAM_MIN_CHUNK 2048
 
+/* Bounded work: a GPU that also drives a display resets a job that runs for seconds (Windows'
+ * 2 s TDR, i915 and amdgpu hang checks), so no conv or GEMM dispatch carries more than about
+ * DISPATCH_FLOPS, and the ops submit once MAX_PENDING_FLOPS are recorded (issue 16). At an
+ * H200's ~50 TFLOP/s f32 a dispatch then takes under a millisecond, on a laptop iGPU ~50 ms. */
+#define DISPATCH_FLOPS 20e9
+#define MAX_PENDING_FLOPS 100e9
+
 /* Scratch buffers kept per device by the ops that need room between two passes. */
 enum {
   SCRATCH_GRAM,
@@ -54,6 +61,50 @@ div_up (guint64 a,
         guint64 b)
 {
   return (guint) ((a + b - 1) / b);
+}
+
+/* BRUSHWORK_DISPATCH_GFLOP lowers the cap so that the tests split small layers too. */
+static double
+dispatch_flops (void)
+{
+  static double cap = 0;
+
+  if (cap == 0)
+    {
+      const char *env = g_getenv ("BRUSHWORK_DISPATCH_GFLOP");
+      cap = env ? MAX (1e-9, g_ascii_strtod (env, NULL)) * 1e9 : DISPATCH_FLOPS;
+    }
+  return cap;
+}
+
+/* Records @flops of work for one dispatch, and submits what was recorded once it adds up to
+ * MAX_PENDING_FLOPS (a submit in the middle of recording is safe: it waits). */
+static gboolean
+note_work (BwDevice  *dev,
+           double     flops,
+           GError   **error)
+{
+  bw_device_note_work (dev, flops);
+  if (bw_device_get_pending_work (dev) >= MAX_PENDING_FLOPS)
+    return bw_device_submit (dev, error);
+  return TRUE;
+}
+
+/* A dispatch of @groups workgroups along one dimension. Devices allow only
+ * maxComputeWorkGroupCount[0] (65,535 on lavapipe) per dimension, so more are folded into rows
+ * of y; the shaders index linearly (see eltwise.comp) and bound-check the tail. */
+static void
+dispatch_linear (BwDevice          *dev,
+                 BwPipeline        *pipe,
+                 BwBuffer  * const *buffers,
+                 const void        *push,
+                 guint64            groups)
+{
+  guint64 max_x = bw_device_get_max_group_count (dev, 0);
+  guint64 gx = MIN (groups, max_x), gy = gx ? (groups + gx - 1) / gx : 0;
+
+  g_return_if_fail (gy <= bw_device_get_max_group_count (dev, 1));
+  bw_device_dispatch (dev, pipe, buffers, push, gx, gy, 1);
 }
 
 static int
@@ -121,9 +172,13 @@ bw_ops_conv (BwTensor  *x,
   const guint32 spec[] = {
     local, k, bias != NULL, addend != NULL, relu, mask != NULL, CONV_TO, CONV_TX, CONV_TY
   };
-  struct { gint32 h, w, ic4, oc4; } push = {
-    h, w, packs (bw_tensor_get_channels (x)), packs (bw_tensor_get_channels (y))
+  struct { gint32 h, w, ic4, oc4, t0; } push = {
+    h, w, packs (bw_tensor_get_channels (x)), packs (bw_tensor_get_channels (y)), 0
   };
+  guint64 tiles = (guint64) div_up (w, CONV_TX) * div_up (h, CONV_TY);
+  /* work of one tile over all output packs (padded lanes count: they are computed) */
+  double tile_flops = 2.0 * CONV_TX * CONV_TY * k * k * 16.0 * push.ic4 * push.oc4;
+  guint64 per_dispatch = MAX (1, (guint64) (dispatch_flops () / tile_flops) / local) * local;
   BwBuffer *buffers[] = {
     bw_tensor_get_buffer (x), weights, bias,
     addend ? bw_tensor_get_buffer (addend) : NULL,
@@ -139,9 +194,16 @@ bw_ops_conv (BwTensor  *x,
                                  spec, G_N_ELEMENTS (spec), 6, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  bw_device_dispatch (dev, pipe, buffers, &push,
-                      div_up ((guint64) div_up (w, CONV_TX) * div_up (h, CONV_TY), local),
-                      div_up (push.oc4, CONV_TO), 1);
+  per_dispatch = MIN (per_dispatch, (guint64) bw_device_get_max_group_count (dev, 0) * local);
+  for (guint64 t0 = 0; t0 < tiles; t0 += per_dispatch)
+    {
+      guint64 n = MIN (per_dispatch, tiles - t0);
+
+      push.t0 = t0;
+      bw_device_dispatch (dev, pipe, buffers, &push, div_up (n, local), div_up (push.oc4, CONV_TO), 1);
+      if (!note_work (dev, n * tile_flops, error))
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -289,7 +351,10 @@ conv_winograd (BwTensor  *x,
   int ic4 = packs (bw_tensor_get_channels (x)), oc4 = packs (bw_tensor_get_channels (y));
   int tw = div_up (w, 4), t = tw * (int) div_up (h, 4);
   guint64 tile_bytes = (guint64) 36 * MAX (ic4, oc4) * 16;
-  int chunk = MIN (t, (int) MAX (1, winograd_chunk_cap (dev) / tile_bytes));
+  /* the 36 products of one tile; chunks also bounded by the work of one dispatch */
+  double tile_flops = 2.0 * 36 * 16.0 * ic4 * oc4;
+  int chunk = MIN (t, (int) MAX (1, MIN (winograd_chunk_cap (dev) / tile_bytes,
+                                         dispatch_flops () / tile_flops)));
   guint local = bw_device_is_cpu (dev) ? 8 : 64;
   const guint32 in_spec[] = { local };
   guint32 to = oc4 >= WINOGRAD_TO ? WINOGRAD_TO : 4;
@@ -352,6 +417,8 @@ conv_winograd (BwTensor  *x,
         bw_device_dispatch (dev, gemm_pipe, gemm_buffers, &gemm_push,
                             div_up (36 * div_up (n, WINOGRAD_TT), local), div_up (oc4, to), 1);
       bw_device_dispatch (dev, out_pipe, out_buffers, &out_push, div_up (n, local), oc4, 1);
+      if (!note_work (dev, n * tile_flops, error))
+        return FALSE;
     }
   return TRUE;
 }
@@ -395,7 +462,7 @@ bw_ops_maxpool (BwTensor  *x,
   pipe = bw_device_get_pipeline (dev, "maxpool", NULL, 0, 2, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  bw_device_dispatch (dev, pipe, buffers, &push, div_up (bw_tensor_get_n_vec4 (y), GROUP), 1, 1);
+  dispatch_linear (dev, pipe, buffers, &push, div_up (bw_tensor_get_n_vec4 (y), GROUP));
   return TRUE;
 }
 
@@ -420,7 +487,7 @@ bw_ops_maxpool_backward (BwTensor *dy,
   pipe = bw_device_get_pipeline (dev, "maxpool_bwd", spec, 1, 4, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  bw_device_dispatch (dev, pipe, buffers, &push, div_up (bw_tensor_get_n_vec4 (x), GROUP), 1, 1);
+  dispatch_linear (dev, pipe, buffers, &push, div_up (bw_tensor_get_n_vec4 (x), GROUP));
   return TRUE;
 }
 
@@ -446,7 +513,7 @@ bw_ops_affine (BwTensor     *x,
   pipe = bw_device_get_pipeline (dev, "affine", NULL, 0, 2, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  bw_device_dispatch (dev, pipe, buffers, &push, div_up (push.total, GROUP), 1, 1);
+  dispatch_linear (dev, pipe, buffers, &push, div_up (push.total, GROUP));
   return TRUE;
 }
 
@@ -467,10 +534,17 @@ bw_ops_gram (BwTensor  *f,
   const guint32 spec[] = { local, GRAM_B };
   int c4 = packs (bw_tensor_get_channels (f)), nb = div_up (c4, GRAM_B);
   int n = bw_tensor_get_height (f) * bw_tensor_get_width (f), ntri = nb * (nb + 1) / 2;
-  int splits = CLAMP ((int) div_up (target, ntri), 1, MAX (n / GRAM_MIN_CHUNK, 1));
+  /* one block of GRAM_B x GRAM_B 4x4 blocks per invocation: 2 * (4 GRAM_B)^2 per pixel */
+  double pixel_flops = 2.0 * 16 * GRAM_B * GRAM_B * ntri;
+  /* enough splits that one split's work fits one dispatch, as big maps need */
+  int bounded = (int) MIN ((double) n, ceil (pixel_flops * n / dispatch_flops ()));
+  int splits = MAX (CLAMP ((int) div_up (target, ntri), 1, MAX (n / GRAM_MIN_CHUNK, 1)), bounded);
   int chunk = div_up (n, splits);
-  struct { gint32 c4, n, splits, chunk; } push = { c4, n, div_up (n, chunk), chunk };
+  struct { gint32 c4, n, splits, chunk, g0; } push = { c4, n, div_up (n, chunk), chunk, 0 };
   guint n_vec4 = (guint) c4 * c4 * 4;
+  guint64 invocations = (guint64) ntri * push.splits;
+  double invocation_flops = pixel_flops / ntri * chunk;
+  guint64 per_dispatch = MAX (1, (guint64) (dispatch_flops () / invocation_flops) / local) * local;
   BwBuffer *buffers[] = { bw_tensor_get_buffer (f), gram };
   BwPipeline *pipe;
 
@@ -491,12 +565,21 @@ bw_ops_gram (BwTensor  *f,
       if (sum == NULL || partials == NULL)
         return FALSE;
       buffers[1] = partials;
-      bw_device_dispatch (dev, pipe, buffers, &push, div_up ((guint64) ntri * push.splits, local), 1, 1);
-      bw_device_dispatch (dev, sum, sum_buffers, &sum_push, div_up (n_vec4, GROUP), 1, 1);
+      per_dispatch = MIN (per_dispatch, (guint64) bw_device_get_max_group_count (dev, 0) * local);
+      for (guint64 g0 = 0; g0 < invocations; g0 += per_dispatch)
+        {
+          guint64 m = MIN (per_dispatch, invocations - g0);
+
+          push.g0 = g0;
+          bw_device_dispatch (dev, pipe, buffers, &push, div_up (m, local), 1, 1);
+          if (!note_work (dev, m * invocation_flops, error))
+            return FALSE;
+        }
+      dispatch_linear (dev, sum, sum_buffers, &sum_push, div_up (n_vec4, GROUP));
       return TRUE;
     }
   bw_device_dispatch (dev, pipe, buffers, &push, div_up (ntri, local), 1, 1);
-  return TRUE;
+  return note_work (dev, pixel_flops * n, error);
 }
 
 gboolean
@@ -519,7 +602,7 @@ bw_ops_eltwise (BwDevice  *device,
   pipe = bw_device_get_pipeline (device, "eltwise", spec, G_N_ELEMENTS (spec), 5, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  bw_device_dispatch (device, pipe, buffers, &push, div_up (n_vec4, GROUP), 1, 1);
+  dispatch_linear (device, pipe, buffers, &push, div_up (n_vec4, GROUP));
   return TRUE;
 }
 
@@ -551,7 +634,7 @@ bw_ops_reduce (BwDevice  *device,
   pipe = bw_device_get_pipeline (device, "reduce", spec, 2, 3, sizeof push, error);
   if (pipe == NULL)
     return 0;
-  bw_device_dispatch (device, pipe, buffers, &push, groups, 1, 1);
+  dispatch_linear (device, pipe, buffers, &push, groups);
   return groups;
 }
 
@@ -581,7 +664,7 @@ bw_ops_tv (BwTensor  *x,
   pipe = bw_device_get_pipeline (dev, "tv", NULL, 0, 3, sizeof push, error);
   if (pipe == NULL)
     return 0;
-  bw_device_dispatch (dev, pipe, buffers, &push, groups, 1, 1);
+  dispatch_linear (dev, pipe, buffers, &push, groups);
   return groups;
 }
 
@@ -613,6 +696,6 @@ bw_ops_adam (BwDevice  *device,
   pipe = bw_device_get_pipeline (device, "adam", NULL, 0, 4, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  bw_device_dispatch (device, pipe, buffers, &push, div_up (n_vec4, GROUP), 1, 1);
+  dispatch_linear (device, pipe, buffers, &push, div_up (n_vec4, GROUP));
   return TRUE;
 }
