@@ -492,6 +492,39 @@ bw_ops_maxpool_backward (BwTensor *dy,
 }
 
 gboolean
+bw_ops_crop (BwTensor  *src,
+             BwTensor  *dst,
+             int        oy,
+             int        ox,
+             int        ry,
+             int        rx,
+             int        rh,
+             int        rw,
+             gboolean   accumulate,
+             GError   **error)
+{
+  BwDevice *dev = bw_tensor_get_device (dst);
+  const guint32 spec[] = { accumulate };
+  struct { gint32 sh, sw, dh, dw, c4, oy, ox, ry, rx, rh, rw; } push = {
+    bw_tensor_get_height (src), bw_tensor_get_width (src),
+    bw_tensor_get_height (dst), bw_tensor_get_width (dst),
+    packs (bw_tensor_get_channels (dst)), oy, ox, ry, rx, rh, rw,
+  };
+  BwBuffer *buffers[] = { bw_tensor_get_buffer (src), bw_tensor_get_buffer (dst) };
+  BwPipeline *pipe;
+
+  g_return_val_if_fail (bw_tensor_get_channels (src) == bw_tensor_get_channels (dst), FALSE);
+  g_return_val_if_fail (ry >= 0 && rx >= 0 && ry + rh <= push.dh && rx + rw <= push.dw, FALSE);
+  if (rh <= 0 || rw <= 0)
+    return TRUE;
+  pipe = bw_device_get_pipeline (dev, "crop", spec, 1, 2, sizeof push, error);
+  if (pipe == NULL)
+    return FALSE;
+  dispatch_linear (dev, pipe, buffers, &push, div_up ((guint64) push.c4 * rh * rw, GROUP));
+  return TRUE;
+}
+
+gboolean
 bw_ops_affine (BwTensor     *x,
                const float   scale[4],
                const float   shift[4],
