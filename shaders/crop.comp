@@ -7,7 +7,9 @@
  * For each pixel (y, x) of the rectangle RY <= y < RY + RH, RX <= x < RX + RW of D:
  *   D[y][x] = S[y + OY][x + OX]    (or +=, when ACCUMULATE)
  * reading zero where (y + OY, x + OX) falls outside S.
- * Push constants: SH, SW, DH, DW, C4, OY, OX, RY, RX, RH, RW.
+ * Push constants: SH, SW, DH, DW, C4, OY, OX, RY, RX, RH, RW, and SSHIFT, DSHIFT: the vec4
+ * index at which each binding starts in its tensor (a one-pack image may be larger than one
+ * binding: bw-ops.c binds the rows the rectangle touches).
  * Dispatch: one invocation per vec4 of the rectangle, linear over a 2-D dispatch (bw-ops.c).
  */
 layout(local_size_x = 64) in;
@@ -18,6 +20,7 @@ layout(std430, binding = 1) buffer DBuf { vec4 d[]; };
 
 layout(push_constant) uniform Params {
     int SH; int SW; int DH; int DW; int C4; int OY; int OX; int RY; int RX; int RH; int RW;
+    int SSHIFT; int DSHIFT;
 } p;
 
 void main()
@@ -34,8 +37,8 @@ void main()
     const int sy = y + p.OY, sx = x + p.OX;
     vec4 v = vec4(0.0);
     if (sy >= 0 && sy < p.SH && sx >= 0 && sx < p.SW)
-        v = s[(c * p.SH + sy) * p.SW + sx];
-    const int di = (c * p.DH + y) * p.DW + x;
+        v = s[(c * p.SH + sy) * p.SW + sx - p.SSHIFT];
+    const int di = (c * p.DH + y) * p.DW + x - p.DSHIFT;
     if (ACCUMULATE)
         d[di] += v;
     else

@@ -7,6 +7,8 @@
  * Tolerances: as test-ops.c (fp32 shader against a double reference): elementwise 1e-6, sums
  * of up to 9 x 64 products 1e-4 abs or rel.
  */
+#include <math.h>
+
 #include "bw-test-util.h"
 #include "ops/bw-ops.h"
 #include "reference/bw-reference.h"
@@ -132,6 +134,107 @@ test_bounded_work (void)
   bw_test_check_validation ();
 }
 
+/* An image larger than one binding (maxStorageBufferRange: 128 MiB on lavapipe): 3 x 2896 x
+ * 2900 is 134.4 MB in pack4. The elementwise ops, the reduction, total variation and crops
+ * take it a part at a time through descriptor offsets; each is checked against plain C, and
+ * the validation layer checks every binding's range. Tolerances: elementwise and crops exact
+ * up to 1e-6; the sums (reduction, tv) in float partials of 4096 and 64 vec4s, added in
+ * double, within 1e-5 relative. */
+static void
+test_binding_limit (void)
+{
+  BwDevice *dev = bw_test_device ();
+  const int c = 3, h = 2896, w = 2900;
+  gsize n = (gsize) c * h * w, hw = (gsize) h * w;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (18);
+  g_autofree float *a = bw_test_random (rand, n, -1, 1);
+  g_autofree float *b = bw_test_random (rand, n, -1, 1);
+  g_autofree float *got = NULL;
+  g_autofree double *want = g_new (double, n);
+  g_autoptr(BwTensor) ta = tensor_from (a, c, h, w);
+  g_autoptr(BwTensor) tb = tensor_from (b, c, h, w);
+  g_autoptr(BwTensor) tout = tensor_from (NULL, c, h, w);
+  g_autoptr(BwTensor) crop = tensor_from (NULL, c, 40, 50);
+  g_autoptr(GError) error = NULL;
+  guint n_vec4 = bw_tensor_get_n_vec4 (ta), n_red = bw_ops_reduce_n_partials (n_vec4);
+  guint n_tv = bw_ops_tv_n_partials (ta);
+  BwBuffer *partials = bw_device_alloc_buffer (dev, (n_red + n_tv) * sizeof (float), &error);
+  g_autofree float *p = g_new (float, n_red + n_tv);
+  double sum = 0, want_sum = 0, tv = 0, want_tv = 0;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (bw_tensor_size_for (c, h, w), >, bw_device_get_max_buffer_size (dev));
+
+  /* out = 2 (a - b) */
+  bw_ops_eltwise (dev, bw_tensor_get_buffer (ta), bw_tensor_get_buffer (tb), NULL, NULL, 2.0f,
+                  1.0f, bw_tensor_get_buffer (tout), n_vec4, &error);
+  g_assert_no_error (error);
+  got = download (tout);
+  for (gsize i = 0; i < n; i++)
+    want[i] = 2.0 * ((double) a[i] - b[i]);
+  bw_test_assert_close ("eltwise past the binding limit", got, want, n, 1e-6, 1e-6);
+  g_clear_pointer (&got, g_free);
+
+  /* sum (a - b)^2, and tv(a) with its gradient added into zeros */
+  bw_tensor_clear (tout);
+  bw_ops_reduce (dev, BW_REDUCE_SQDIFF, bw_tensor_get_buffer (ta), bw_tensor_get_buffer (tb), 1.0f,
+                 n_vec4, partials, 0, &error);
+  g_assert_no_error (error);
+  bw_ops_tv (ta, tout, 1.0f, partials, n_red, &error);
+  g_assert_no_error (error);
+  got = download (tout);
+  bw_device_read_buffer (dev, partials, 0, p, (n_red + n_tv) * sizeof (float), &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < n_red; i++)
+    sum += p[i];
+  for (guint i = 0; i < n_tv; i++)
+    tv += p[n_red + i];
+  for (gsize i = 0; i < n; i++)
+    want_sum += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
+  for (int ch = 0; ch < c; ch++)
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        {
+          gsize i = ch * hw + (gsize) y * w + x;
+          double d = 0;
+
+          if (x + 1 < w)
+            {
+              double e = (double) a[i + 1] - a[i];
+              want_tv += e * e;
+              d -= 2 * e;
+            }
+          if (x > 0)
+            d += 2 * ((double) a[i] - a[i - 1]);
+          if (y + 1 < h)
+            {
+              double e = (double) a[i + w] - a[i];
+              want_tv += e * e;
+              d -= 2 * e;
+            }
+          if (y > 0)
+            d += 2 * ((double) a[i] - a[i - w]);
+          want[i] = d;
+        }
+  g_test_message ("sum %.9g (%.9g), tv %.9g (%.9g)", sum, want_sum, tv, want_tv);
+  g_assert_cmpfloat (fabs (sum - want_sum), <=, 1e-5 * want_sum);
+  g_assert_cmpfloat (fabs (tv - want_tv), <=, 1e-5 * want_tv);
+  bw_test_assert_close ("tv gradient past the binding limit", got, want, n, 1e-5, 1e-5);
+  g_clear_pointer (&got, g_free);
+
+  /* a crop from the image's last rows, beyond the first binding's reach */
+  bw_ops_crop (ta, crop, h - 40, w - 50, 0, 0, 40, 50, FALSE, &error);
+  g_assert_no_error (error);
+  got = download (crop);
+  for (int ch = 0; ch < c; ch++)
+    for (int y = 0; y < 40; y++)
+      for (int x = 0; x < 50; x++)
+        want[(ch * 40 + y) * 50 + x] = a[ch * hw + (gsize) (h - 40 + y) * w + w - 50 + x];
+  bw_test_assert_close ("crop past the binding limit", got, want, (gsize) c * 40 * 50, 1e-6, 1e-6);
+  bw_device_free_buffer (dev, partials);
+  bw_test_check_validation ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -142,6 +245,7 @@ main (int   argc,
   g_setenv ("BRUSHWORK_DISPATCH_GFLOP", "0.02", TRUE);
   g_test_add_func ("/limits/group-count", test_group_count);
   g_test_add_func ("/limits/bounded-work", test_bounded_work);
+  g_test_add_func ("/limits/binding", test_binding_limit);
   ret = g_test_run ();
   bw_test_shutdown ();
   return ret;

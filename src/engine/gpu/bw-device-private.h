@@ -37,6 +37,7 @@ struct _BwDevice {
   guint32 memory_type;
   gboolean host_visible;
   guint64 memory_size;
+  guint64 max_allocation;     /* maxMemoryAllocationSize */
 
   VkCommandPool pool;
   VkCommandBuffer cmd;

@@ -320,6 +320,18 @@ pick_physical_device (BwDevice    *self,
 
   self->physical = devs[best];
   vkGetPhysicalDeviceProperties (self->physical, &self->props);
+  {
+    /* the largest single allocation (Vulkan 1.1 core; 2 GiB on lavapipe) */
+    VkPhysicalDeviceMaintenance3Properties m3 = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES,
+    };
+    VkPhysicalDeviceProperties2 props2 = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+      .pNext = &m3,
+    };
+    vkGetPhysicalDeviceProperties2 (self->physical, &props2);
+    self->max_allocation = m3.maxMemoryAllocationSize;
+  }
   vkGetPhysicalDeviceMemoryProperties (self->physical, &self->mem_props);
   find_compute_queue (self->physical, &self->queue_family);
   self->name = g_strdup (self->props.deviceName);
@@ -654,6 +666,18 @@ guint
 bw_device_get_max_workgroup_size (BwDevice *self)
 {
   return self->props.limits.maxComputeWorkGroupInvocations;
+}
+
+guint64
+bw_device_get_max_allocation (BwDevice *self)
+{
+  return self->max_allocation;
+}
+
+guint64
+bw_device_get_offset_alignment (BwDevice *self)
+{
+  return MAX (self->props.limits.minStorageBufferOffsetAlignment, 16);
 }
 
 guint

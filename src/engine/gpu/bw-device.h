@@ -59,6 +59,11 @@ guint64       bw_device_get_max_buffer_size   (BwDevice     *self);
 /* maxComputeWorkGroupInvocations (at least 128 on any Vulkan device) */
 guint         bw_device_get_max_workgroup_size (BwDevice    *self);
 guint64       bw_device_get_memory_size       (BwDevice     *self);
+/* maxMemoryAllocationSize: the largest buffer bw_device_alloc_buffer() can make; and
+ * minStorageBufferOffsetAlignment (at least 16): bindings of parts of a buffer start at
+ * multiples of it */
+guint64       bw_device_get_max_allocation    (BwDevice     *self);
+guint64       bw_device_get_offset_alignment  (BwDevice     *self);
 /* maxComputeWorkGroupCount[0] and [1] (at least 65,535 on any Vulkan device) */
 guint         bw_device_get_max_group_count   (BwDevice     *self,
                                                guint         axis);
@@ -111,6 +116,18 @@ BwPipeline   *bw_device_get_pipeline          (BwDevice      *self,
 void          bw_device_dispatch              (BwDevice          *self,
                                                BwPipeline        *pipeline,
                                                BwBuffer  * const *buffers,
+                                               const void        *push,
+                                               guint              groups_x,
+                                               guint              groups_y,
+                                               guint              groups_z);
+
+/* The same, binding each buffer from byte @offsets[i] (a multiple of
+ * bw_device_get_offset_alignment()) for at most bw_device_get_max_buffer_size() bytes:
+ * buffers larger than one binding allows are processed a part at a time (bw-ops.c). */
+void          bw_device_dispatch_at           (BwDevice          *self,
+                                               BwPipeline        *pipeline,
+                                               BwBuffer  * const *buffers,
+                                               const guint64     *offsets,
                                                const void        *push,
                                                guint              groups_x,
                                                guint              groups_y,

@@ -107,6 +107,59 @@ dispatch_linear (BwDevice          *dev,
   bw_device_dispatch (dev, pipe, buffers, push, gx, gy, 1);
 }
 
+/* dispatch_linear() with each buffer bound from byte @offsets[i]. */
+static void
+dispatch_linear_at (BwDevice          *dev,
+                    BwPipeline        *pipe,
+                    BwBuffer  * const *buffers,
+                    const guint64     *offsets,
+                    const void        *push,
+                    guint64            groups)
+{
+  guint64 max_x = bw_device_get_max_group_count (dev, 0);
+  guint64 gx = MIN (groups, max_x), gy = gx ? (groups + gx - 1) / gx : 0;
+
+  g_return_if_fail (gy <= bw_device_get_max_group_count (dev, 1));
+  bw_device_dispatch_at (dev, pipe, buffers, offsets, push, gx, gy, 1);
+}
+
+static guint64
+gcd (guint64 a,
+     guint64 b)
+{
+  while (b)
+    {
+      guint64 t = a % b;
+      a = b;
+      b = t;
+    }
+  return a;
+}
+
+/* Image-sized vectors may be larger than one binding (maxStorageBufferRange: 128 MiB on
+ * lavapipe, a 4096 x 3072 image is 201 MB): elementwise ops take them in parts of this many
+ * vec4s, a multiple of @unit whose byte offsets are aligned, bound with descriptor offsets.
+ * BRUSHWORK_BINDING_PART=VEC4S lowers it, so that the tests split small vectors too. */
+static guint64
+part_vec4 (BwDevice *dev,
+           guint64   unit)
+{
+  static guint64 forced = G_MAXUINT64;
+  guint64 align = bw_device_get_offset_alignment (dev) / 16;
+  guint64 step = unit / gcd (unit, align) * align;
+  guint64 most;
+
+  if (forced == G_MAXUINT64)
+    {
+      const char *env = g_getenv ("BRUSHWORK_BINDING_PART");
+      forced = env ? g_ascii_strtoull (env, NULL, 10) : 0;
+    }
+  most = bw_device_get_max_buffer_size (dev) / 16;
+  if (forced > 0)
+    most = MIN (most, forced);
+  return MAX (step, most / step * step);
+}
+
 static int
 packs (int channels)
 {
@@ -505,22 +558,34 @@ bw_ops_crop (BwTensor  *src,
 {
   BwDevice *dev = bw_tensor_get_device (dst);
   const guint32 spec[] = { accumulate };
-  struct { gint32 sh, sw, dh, dw, c4, oy, ox, ry, rx, rh, rw; } push = {
+  struct { gint32 sh, sw, dh, dw, c4, oy, ox, ry, rx, rh, rw, sshift, dshift; } push = {
     bw_tensor_get_height (src), bw_tensor_get_width (src),
     bw_tensor_get_height (dst), bw_tensor_get_width (dst),
-    packs (bw_tensor_get_channels (dst)), oy, ox, ry, rx, rh, rw,
+    packs (bw_tensor_get_channels (dst)), oy, ox, ry, rx, rh, rw, 0, 0,
   };
   BwBuffer *buffers[] = { bw_tensor_get_buffer (src), bw_tensor_get_buffer (dst) };
+  guint64 offsets[] = { 0, 0 };
+  guint64 align = bw_device_get_offset_alignment (dev) / 16;
   BwPipeline *pipe;
 
   g_return_val_if_fail (bw_tensor_get_channels (src) == bw_tensor_get_channels (dst), FALSE);
   g_return_val_if_fail (ry >= 0 && rx >= 0 && ry + rh <= push.dh && rx + rw <= push.dw, FALSE);
   if (rh <= 0 || rw <= 0)
     return TRUE;
+  /* an image (one pack) may be larger than one binding: bind from the first row touched */
+  if (push.c4 == 1)
+    {
+      int srow = CLAMP (ry + oy, 0, push.sh - 1), drow = ry;
+
+      push.sshift = (guint64) srow * push.sw / align * align;
+      push.dshift = (guint64) drow * push.dw / align * align;
+      offsets[0] = (guint64) push.sshift * 16;
+      offsets[1] = (guint64) push.dshift * 16;
+    }
   pipe = bw_device_get_pipeline (dev, "crop", spec, 1, 2, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  dispatch_linear (dev, pipe, buffers, &push, div_up ((guint64) push.c4 * rh * rw, GROUP));
+  dispatch_linear_at (dev, pipe, buffers, offsets, &push, div_up ((guint64) push.c4 * rh * rw, GROUP));
   return TRUE;
 }
 
@@ -541,12 +606,23 @@ bw_ops_affine (BwTensor     *x,
       push.scale[i] = scale[i];
       push.shift[i] = shift[i];
     }
-  push.n = bw_tensor_get_height (x) * bw_tensor_get_width (x);
-  push.total = bw_tensor_get_n_vec4 (x);
+  guint64 part = part_vec4 (dev, GROUP), total = bw_tensor_get_n_vec4 (x);
+
+  /* a tensor of more than one pack must fit one binding */
+  g_return_val_if_fail (packs (bw_tensor_get_channels (x)) == 1 || total <= part, FALSE);
   pipe = bw_device_get_pipeline (dev, "affine", NULL, 0, 2, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  dispatch_linear (dev, pipe, buffers, &push, div_up (push.total, GROUP));
+  for (guint64 v0 = 0; v0 < total; v0 += part)
+    {
+      const guint64 offsets[] = { v0 * 16, v0 * 16 };
+
+      /* one pack: every vec4 is of the first */
+      push.total = MIN (part, total - v0);
+      push.n = packs (bw_tensor_get_channels (x)) == 1
+               ? push.total : bw_tensor_get_height (x) * bw_tensor_get_width (x);
+      dispatch_linear_at (dev, pipe, buffers, offsets, &push, div_up (push.total, GROUP));
+    }
   return TRUE;
 }
 
@@ -632,10 +708,18 @@ bw_ops_eltwise (BwDevice  *device,
   BwBuffer *buffers[] = { a, b, c, m, out };
   BwPipeline *pipe;
 
+  guint64 part = part_vec4 (device, GROUP);
+
   pipe = bw_device_get_pipeline (device, "eltwise", spec, G_N_ELEMENTS (spec), 5, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  dispatch_linear (device, pipe, buffers, &push, div_up (n_vec4, GROUP));
+  for (guint64 v0 = 0; v0 < n_vec4; v0 += part)
+    {
+      const guint64 offsets[] = { v0 * 16, v0 * 16, v0 * 16, v0 * 16, v0 * 16 };
+
+      push.n = MIN (part, n_vec4 - v0);
+      dispatch_linear_at (device, pipe, buffers, offsets, &push, div_up (push.n, GROUP));
+    }
   return TRUE;
 }
 
@@ -662,19 +746,49 @@ bw_ops_reduce (BwDevice  *device,
   guint groups = bw_ops_reduce_n_partials (n_vec4);
   BwPipeline *pipe;
 
+  /* parts of whole chunks: the partials come out as from one dispatch */
+  guint64 part = part_vec4 (device, REDUCE_CHUNK);
+
   g_return_val_if_fail ((offset + groups) * sizeof (float) <= partials->size, 0);
   g_return_val_if_fail (mode != BW_REDUCE_DOT || b != NULL, 0);
   pipe = bw_device_get_pipeline (device, "reduce", spec, 2, 3, sizeof push, error);
   if (pipe == NULL)
     return 0;
-  dispatch_linear (device, pipe, buffers, &push, groups);
+  for (guint64 v0 = 0; v0 < n_vec4; v0 += part)
+    {
+      const guint64 offsets[] = { v0 * 16, v0 * 16, 0 };
+
+      push.n = MIN (part, n_vec4 - v0);
+      push.offset = offset + v0 / REDUCE_CHUNK;
+      dispatch_linear_at (device, pipe, buffers, offsets, &push, bw_ops_reduce_n_partials (push.n));
+    }
   return groups;
+}
+
+/* The rows of each band of bw_ops_tv(): each band with the rows above and below it must fit
+ * one binding, from an aligned start. */
+static int
+tv_band_rows (BwTensor *x)
+{
+  BwDevice *dev = bw_tensor_get_device (x);
+  int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x);
+  guint64 align = bw_device_get_offset_alignment (dev) / 16;
+  guint64 most = part_vec4 (dev, align);
+
+  if ((guint64) h * w <= most)
+    return h;
+  return MAX (1, (int) MIN ((guint64) h, (most - align) / w) - 2);
 }
 
 guint
 bw_ops_tv_n_partials (BwTensor *x)
 {
-  return div_up (bw_tensor_get_n_vec4 (x), GROUP);
+  int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x), band = tv_band_rows (x);
+  guint n = 0;
+
+  for (int y0 = 0; y0 < h; y0 += band)
+    n += div_up ((guint64) MIN (band, h - y0) * w, GROUP);
+  return n;
 }
 
 guint
@@ -686,18 +800,34 @@ bw_ops_tv (BwTensor  *x,
            GError   **error)
 {
   BwDevice *dev = bw_tensor_get_device (x);
-  struct { gint32 h, w, total, offset; float weight; } push = {
-    bw_tensor_get_height (x), bw_tensor_get_width (x), bw_tensor_get_n_vec4 (x), offset, weight
+  int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x), band = tv_band_rows (x);
+  guint64 align = bw_device_get_offset_alignment (dev) / 16;
+  struct { gint32 h, w, total, offset; float weight; gint32 y0, xo, go; } push = {
+    h, w, 0, offset, weight, 0, 0, 0,
   };
   BwBuffer *buffers[] = { bw_tensor_get_buffer (x), bw_tensor_get_buffer (grad), partials };
   guint groups = bw_ops_tv_n_partials (x);
   BwPipeline *pipe;
 
+  g_return_val_if_fail (packs (bw_tensor_get_channels (x)) == 1, 0);
   g_return_val_if_fail ((offset + groups) * sizeof (float) <= partials->size, 0);
   pipe = bw_device_get_pipeline (dev, "tv", NULL, 0, 3, sizeof push, error);
   if (pipe == NULL)
     return 0;
-  dispatch_linear (dev, pipe, buffers, &push, groups);
+  for (int y0 = 0; y0 < h; y0 += band)
+    {
+      /* X from the row above the band, G from its first row, both down to an aligned start */
+      guint64 xstart = (guint64) MAX (0, y0 - 1) * w / align * align;
+      guint64 gstart = (guint64) y0 * w / align * align;
+      const guint64 offsets[] = { xstart * 16, gstart * 16, 0 };
+
+      push.y0 = y0;
+      push.total = MIN (band, h - y0) * w;
+      push.xo = (guint64) y0 * w - xstart;
+      push.go = (guint64) y0 * w - gstart;
+      dispatch_linear_at (dev, pipe, buffers, offsets, &push, div_up (push.total, GROUP));
+      push.offset += div_up (push.total, GROUP);
+    }
   return groups;
 }
 
@@ -725,10 +855,18 @@ bw_ops_adam (BwDevice  *device,
   BwBuffer *buffers[] = { x, grad, m, v };
   BwPipeline *pipe;
 
+  guint64 part = part_vec4 (device, GROUP);
+
   g_return_val_if_fail (step >= 1, FALSE);
   pipe = bw_device_get_pipeline (device, "adam", NULL, 0, 4, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  dispatch_linear (device, pipe, buffers, &push, div_up (n_vec4, GROUP));
+  for (guint64 v0 = 0; v0 < n_vec4; v0 += part)
+    {
+      const guint64 offsets[] = { v0 * 16, v0 * 16, v0 * 16, v0 * 16 };
+
+      push.n = MIN (part, n_vec4 - v0);
+      dispatch_linear_at (device, pipe, buffers, offsets, &push, div_up (push.n, GROUP));
+    }
   return TRUE;
 }

@@ -257,15 +257,15 @@ bw_step_plan_make (BwVgg19         *vgg,
 
   memset (plan, 0, sizeof *plan);
   plan->budget = budget;
-  /* image-sized vectors (the image, its gradient, the optimiser's) are bound whole */
-  if (bw_tensor_size_for (3, height, width) > bw_device_get_max_buffer_size (bw_vgg19_get_device (vgg)))
+  /* image-sized vectors (the image, its gradient, the optimiser's) are one allocation each */
+  if (bw_tensor_size_for (3, height, width) > bw_device_get_max_allocation (bw_vgg19_get_device (vgg)))
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
                    _("A %d×%d image needs %.0f MB in one piece, more than “%s” allows (%.0f MB). "
                      "Choose a smaller size."), width, height,
                    bw_tensor_size_for (3, height, width) / 1e6,
                    bw_device_get_name (bw_vgg19_get_device (vgg)),
-                   bw_device_get_max_buffer_size (bw_vgg19_get_device (vgg)) / 1e6);
+                   bw_device_get_max_allocation (bw_vgg19_get_device (vgg)) / 1e6);
       return FALSE;
     }
   if (forced > 0)
