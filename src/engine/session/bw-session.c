@@ -627,6 +627,12 @@ bw_session_start (BwSession  *self,
   return TRUE;
 }
 
+const BwStepPlan *
+bw_session_get_plan (BwSession *self)
+{
+  return &self->plan;
+}
+
 int
 bw_session_get_passes (BwSession *self)
 {

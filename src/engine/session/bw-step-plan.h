@@ -48,6 +48,9 @@ gboolean bw_step_plan_make            (BwVgg19         *vgg,
                                        BwStepPlan      *plan,
                                        GError         **error);
 
+/* The plan of @session's pass now (after bw_session_start()). */
+const BwStepPlan *bw_session_get_plan (BwSession *session);
+
 /* One line for people: "whole image, 812 MB of 2048 MB" or "12 tiles of 512 px, ...". */
 char    *bw_step_plan_describe        (const BwStepPlan *plan);
 
