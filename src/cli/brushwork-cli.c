@@ -571,6 +571,12 @@ run_image (const Options *opts,
     bw_session_set_init_image (session, init_image);
   if (!bw_session_start (session, &error))
     return failure (error);
+  if (opts->verbose)
+    {
+      g_autofree char *plan = bw_step_plan_describe (bw_session_get_plan (session));
+      g_printerr ("Memory plan%s: %s\n", bw_session_get_passes (session) > 1 ? " of the first pass" : "",
+                  plan);
+    }
   g_signal_connect (session, "step", G_CALLBACK (on_step), &progress);
   bw_session_run (session, cancellable, &run_error);
   if (progress.tty && !opts->quiet && !opts->verbose)
