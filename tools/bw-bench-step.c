@@ -4,7 +4,7 @@
  * time the default preset's first frame (its first pass is small), after the seed's steps
  * have compiled the pipelines, as an app's second run finds them in the cache.
  *
- * Usage: bw-bench-step SIZE STEPS [adam|lbfgs] [BUDGET]
+ * Usage: bw-bench-step SIZE STEPS [adam|lbfgs] [BUDGET]   (STEPS 0: print the plan only)
  * BUDGET (2G, 768M) is the memory budget the step is planned for (bw-step-plan.h); the plan
  * is printed: tiles, what is recomputed, the storage type, the plan's count, and peak_mb, the
  * most the device held (measured on its allocations, the weights included).
@@ -55,7 +55,7 @@ main (int   argc,
   gint64 t0, t1;
   double load;
 
-  if (size < 16 || steps < 1 || (argc > 4 && !bw_step_plan_parse_size (argv[4], &budget)))
+  if (size < 16 || steps < 0 || (argc > 4 && !bw_step_plan_parse_size (argv[4], &budget)))
     {
       g_printerr ("Usage: %s SIZE>=16 STEPS>=1 [adam|lbfgs] [BUDGET, as 2G or 768M]\n", argv[0]);
       return 2;
@@ -95,6 +95,24 @@ main (int   argc,
   params.size = size;
   params.steps = steps;
   params.max_memory = budget;
+  if (steps == 0)
+    {
+      BwStepPlan plan;
+      g_autofree char *text = NULL;
+
+      /* the seed preset's painting is taken at the output's size */
+      if ((budget == 0 && !bw_step_plan_get_budget (dev, &budget, &error)) ||
+          !bw_step_plan_make (vgg, &params, size * 3 / 4, size, size * 3 / 4, size, budget, &plan,
+                              &error))
+        {
+          g_printerr ("%s\n", error->message);
+          return 1;
+        }
+      text = bw_step_plan_describe (&plan);
+      g_print ("plan=%s\n", text);
+      g_print ("tiles=%d\ntile_px=%d\nplan_mb=%.1f\n", plan.n_tiles, plan.tile, plan.bytes / 1e6);
+      return 0;
+    }
   content = random_image (rand, size, size * 3 / 4);
   style = random_image (rand, size, size * 3 / 4);
   session = bw_session_new (vgg, &params);
