@@ -73,9 +73,10 @@ bw_step_plan_get_budget (BwDevice  *device,
         }
       return TRUE;
     }
-  /* a CPU device's "heap" is the machine's memory, most of which others may be using */
+  /* a CPU device's "heap" is the machine's memory, most of which others may be using; what
+   * the device holds already (the weights) is ours to count in the budget */
   if (bw_device_is_cpu (device) && available_memory () > 0)
-    heap = MIN (heap, available_memory ());
+    heap = MIN (heap, available_memory () + bw_device_get_allocated (device));
   *budget = heap / 4 * 3;
   return TRUE;
 }

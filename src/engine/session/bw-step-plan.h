@@ -30,7 +30,7 @@ gboolean bw_step_plan_parse_size      (const char *text,
 
 /* The budget: BRUSHWORK_MAX_MEMORY when set (a value it cannot read is an error), else a
  * safe part of the device's memory: three quarters of its device-local heap, or for a CPU
- * device of the machine's available memory. */
+ * device of the machine's available memory and what the device holds already. */
 gboolean bw_step_plan_get_budget      (BwDevice   *device,
                                        guint64    *budget,
                                        GError    **error);
