@@ -109,11 +109,11 @@ run (BwVgg19      *vgg,
   session = bw_session_new (vgg, &params);
   bw_session_set_content (session, content);
   bw_session_add_style (session, style, 1.0);
-  bw_session_start (session, &error);
+  g_assert_true (bw_session_start (session, &error));
   g_assert_no_error (error);
   for (int s = 0; s < STEPS; s++)
     {
-      bw_session_step (session, &losses[s], &error);
+      g_assert_true (bw_session_step (session, &losses[s], &error));
       g_assert_no_error (error);
     }
   g_unsetenv ("BRUSHWORK_TILE");
@@ -135,12 +135,13 @@ check_relative (const char *what,
              what, tiled, whole, rel);
 }
 
+/* Runs both ways at @w x @h and compares every step's losses and the final image. */
 static void
-test_tiled_matches_whole (void)
+compare (BwVgg19 *vgg,
+         int      w,
+         int      h,
+         int      tile)
 {
-  g_autoptr(BwVgg19) vgg = random_network ();
-  const char *size_env = g_getenv ("BRUSHWORK_TEST_TILED_SIZE");   /* for a quick look */
-  int w = size_env ? atoi (size_env) : 256, h = w * 3 / 4, tile = w / 2;
   BwLossValues whole[STEPS], tiled[STEPS];
   g_autoptr(BwImage) a = run (vgg, w, h, 0, whole);
   g_autoptr(BwImage) b = run (vgg, w, h, tile, tiled);
@@ -162,6 +163,26 @@ test_tiled_matches_whole (void)
   g_test_message ("final image: PSNR %.1f dB tiled against whole", psnr);
   g_assert_cmpfloat (psnr, >=, 60);
   bw_test_check_validation ();
+}
+
+static void
+test_tiled_matches_whole (void)
+{
+  g_autoptr(BwVgg19) vgg = random_network ();
+  const char *size_env = g_getenv ("BRUSHWORK_TEST_TILED_SIZE");   /* for a quick look */
+  int w = size_env ? atoi (size_env) : 256;
+
+  compare (vgg, w, w * 3 / 4, w / 2);
+}
+
+/* A last tile 4 px wide at 196 x 147 in tiles of 192 px: it owns no pixel of relu4_2 (level 3)
+ * or relu5_1, and must add nothing there, while its relu1_1 .. relu3_1 pixels count. */
+static void
+test_thin_edge_tile (void)
+{
+  g_autoptr(BwVgg19) vgg = random_network ();
+
+  compare (vgg, 196, 147, 192);
 }
 
 /* Each tile's crop, with the halo bw_tiled_step_halo() gives, run through the network alone
@@ -380,6 +401,7 @@ main (int   argc,
   g_test_add_func ("/tiled/cli-max-memory", test_cli_max_memory);
   g_test_add_func ("/tiled/plan-budget", test_plan_budget);
   g_test_add_func ("/tiled/tile-features", test_tile_features);
+  g_test_add_func ("/tiled/thin-edge-tile", test_thin_edge_tile);
   g_test_add_func ("/tiled/matches-whole", test_tiled_matches_whole);
   ret = g_test_run ();
   bw_test_shutdown ();

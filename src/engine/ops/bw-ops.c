@@ -575,7 +575,7 @@ bw_ops_crop (BwTensor  *src,
   /* an image (one pack) may be larger than one binding: bind from the first row touched */
   if (push.c4 == 1)
     {
-      int srow = CLAMP (ry + oy, 0, push.sh - 1), drow = ry;
+      int srow = MAX (0, MIN (ry + oy, push.sh - 1)), drow = ry;
 
       push.sshift = (guint64) srow * push.sw / align * align;
       push.dshift = (guint64) drow * push.dw / align * align;

@@ -416,7 +416,9 @@ seed_tile (BwTiledStep  *self,
     return NULL;
   own_region (t, i, &vy, &vx, &fy, &fx, &vh, &vw);
   g = bw_tensor_new_view (layer->valid_grad, c, vh, vw);
-  if (layer->loss.content)
+  /* a tile narrower than a deep level's pixel owns none of it: its seed is all zero (the crop
+   * below reads nothing from an empty region) */
+  if (vh > 0 && vw > 0 && layer->loss.content)
     {
       BwTensor *p = t->targets[i];
       guint n = bw_ops_reduce_n_partials (bw_tensor_get_n_vec4 (v));
@@ -430,7 +432,7 @@ seed_tile (BwTiledStep  *self,
         return NULL;
       *partial += n;
     }
-  if (layer->loss.style_target &&
+  if (vh > 0 && vw > 0 && layer->loss.style_target &&
       !bw_ops_conv (v, layer->gram, 1, NULL, layer->loss.content ? g : NULL, FALSE, NULL,
                     g, error))
     return NULL;
