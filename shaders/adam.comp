@@ -21,9 +21,12 @@ layout(push_constant) uniform Params {
     float b1; float b2; float step_size; float bc2_sqrt; float eps; int n;
 } p;
 
+/* Linear index over a 2-D dispatch: bw-ops.c folds more than maxComputeWorkGroupCount[0]
+ * groups into rows of y, and the extra invocations of the last row fail the bound check. */
 void main()
 {
-    const int i = int(gl_GlobalInvocationID.x);
+    const int i = int(gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x +
+                      gl_GlobalInvocationID.x);
     if (i >= p.n)
         return;
     const vec4 gi = g[i];

@@ -13,9 +13,12 @@ layout(std430, binding = 1) writeonly buffer YBuf { vec4 y[]; };
 
 layout(push_constant) uniform Params { vec4 scale; vec4 shift; int n; int total; } p;
 
+/* Linear index over a 2-D dispatch: bw-ops.c folds more than maxComputeWorkGroupCount[0]
+ * groups into rows of y, and the extra invocations of the last row fail the bound check. */
 void main()
 {
-    const int i = int(gl_GlobalInvocationID.x);
+    const int i = int(gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x +
+                      gl_GlobalInvocationID.x);
     if (i >= p.total)
         return;
     y[i] = i < p.n ? x[i] * p.scale + p.shift : x[i];

@@ -11,14 +11,16 @@
  *   binding 3  A  [OC4][H][W]            addend, added before the mask (read only when ADD)
  *   binding 4  M  [OC4][H][W]            mask: output is zeroed where M <= 0 (only when MASK)
  *   binding 5  Y  [OC4][H][W]            output
- * Push constants: H, W, IC4, OC4.
+ * Push constants: H, W, IC4, OC4, T0 (first tile of this dispatch: bw-ops.c splits big
+ *   layers into several dispatches of bounded work).
  * Spec constants: 0 local_size_x, 1 K, 2 BIAS, 3 ADD, 4 RELU, 5 MASK (as before), and
  *   6 TO = 4  output packs per invocation
  *   7 TX = 8  pixels per invocation along x
  *   8 TY = 4  rows per invocation
  * Tile: each invocation computes TO output packs x a TY x TX block of pixels.
  * Dispatch (NEW formula):
- *   x = ceil( ceil(W / TX) * ceil(H / TY) / local_size_x ),  y = ceil(OC4 / TO),  z = 1.
+ *   x = ceil( ceil(W / TX) * ceil(H / TY) / local_size_x ),  y = ceil(OC4 / TO),  z = 1,
+ *   or a range of x per dispatch starting at tile T0.
  * Recommended local_size_x on lavapipe: 8 (one subgroup; wastes no lanes on small layers).
  *
  * REQUIREMENT: the SPIR-V uses 64-bit integers (Int64 capability): enable the device
@@ -64,13 +66,13 @@ layout(std430, binding = 3) readonly buffer ABuf { vec4 addend[]; };
 layout(std430, binding = 4) readonly buffer MBuf { vec4 mask[]; };
 layout(std430, binding = 5) writeonly buffer YBuf { vec4 y[]; };
 
-layout(push_constant) uniform Params { int H; int W; int IC4; int OC4; } p;
+layout(push_constant) uniform Params { int H; int W; int IC4; int OC4; int T0; } p;
 
 void main()
 {
     const int tiles_x = (p.W + TX - 1) / TX;
     const int ntiles = tiles_x * ((p.H + TY - 1) / TY);
-    const int gid0 = int(gl_GlobalInvocationID.x);
+    const int gid0 = int(gl_GlobalInvocationID.x) + p.T0;
     const bool live = gid0 < ntiles;
     const int gid = min(gid0, ntiles - 1);
     const int ty = gid / tiles_x;

@@ -7,7 +7,8 @@
  *                                       conv.comp with K = 1, so S = k (G - A) feeds the Gram
  *                                       backward (dF = S F) as a 1x1 convolution. With S > 1
  *                                       splits, split s writes its partial Gram at s*C4*C4*4.
- * Push constants: C4, N, S (pixel splits), CHUNK (pixels per split; the last may be shorter).
+ * Push constants: C4, N, S (pixel splits), CHUNK (pixels per split; the last may be shorter),
+ *   G0 (first invocation of this dispatch: bw-ops.c splits big maps over several dispatches).
  * Spec constants: 0 local_size_x, 1 B = 4 (packs per side of an invocation's block).
  * Dispatch: x = ceil(S * T / local_size_x), T = NB (NB + 1) / 2 and NB = ceil(C4 / B): each
  * invocation owns one B x B block of 4x4 blocks in the upper triangle (bj >= bi) for one
@@ -42,13 +43,13 @@ vec4 u2f(u64vec2 a) { return vec4(uintBitsToFloat(unpackUint2x32(a.x)), uintBits
 #endif
 layout(std430, binding = 1) writeonly buffer GBuf { vec4 g[]; };
 
-layout(push_constant) uniform Params { int C4; int N; int S; int CHUNK; } p;
+layout(push_constant) uniform Params { int C4; int N; int S; int CHUNK; int G0; } p;
 
 void main()
 {
     const int nb = (p.C4 + B - 1) / B;
     const int ntri = nb * (nb + 1) / 2;
-    const int gid0 = int(gl_GlobalInvocationID.x);
+    const int gid0 = int(gl_GlobalInvocationID.x) + p.G0;
     const bool live = gid0 < ntri * p.S;
     const int gid = min(gid0, ntri * p.S - 1);
     const int s = gid / ntri;

@@ -12,9 +12,12 @@ layout(std430, binding = 1) writeonly buffer GBuf { vec4 g[]; };
 
 layout(push_constant) uniform Params { int n; int S; } p;
 
+/* Linear index over a 2-D dispatch: bw-ops.c folds more than maxComputeWorkGroupCount[0]
+ * groups into rows of y, and the extra invocations of the last row fail the bound check. */
 void main()
 {
-    const int i = int(gl_GlobalInvocationID.x);
+    const int i = int(gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x +
+                      gl_GlobalInvocationID.x);
     if (i >= p.n)
         return;
     vec4 sum = part[i];

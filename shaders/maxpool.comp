@@ -11,10 +11,13 @@ layout(std430, binding = 1) writeonly buffer YBuf { vec4 y[]; };
 
 layout(push_constant) uniform Params { int H; int W; int C4; } p;
 
+/* Linear index over a 2-D dispatch: bw-ops.c folds more than maxComputeWorkGroupCount[0]
+ * groups into rows of y, and the extra invocations of the last row fail the bound check. */
 void main()
 {
     const int OH = p.H / 2, OW = p.W / 2;
-    const int i = int(gl_GlobalInvocationID.x);
+    const int i = int(gl_GlobalInvocationID.y * gl_NumWorkGroups.x * gl_WorkGroupSize.x +
+                      gl_GlobalInvocationID.x);
     if (i >= p.C4 * OH * OW)
         return;
     const int c = i / (OH * OW);

@@ -32,7 +32,11 @@ float combine(float x, float y)
 void main()
 {
     const int lid = int(gl_LocalInvocationID.x);
-    const int base = int(gl_WorkGroupID.x) * CHUNK;
+    /* linear over a 2-D dispatch (see bw-ops.c); whole groups past the end own no partial */
+    const int group = int(gl_WorkGroupID.y * gl_NumWorkGroups.x + gl_WorkGroupID.x);
+    const int base = group * CHUNK;
+    if (base >= p.n)
+        return;
     const int end = min(base + CHUNK, p.n);
     vec4 acc = vec4(0.0);
 
@@ -58,5 +62,5 @@ void main()
         barrier();
     }
     if (lid == 0)
-        partial[p.offset + int(gl_WorkGroupID.x)] = sums[0];
+        partial[p.offset + group] = sums[0];
 }

@@ -4,12 +4,16 @@
  * time the default preset's first frame (its first pass is small), after the seed's steps
  * have compiled the pipelines, as an app's second run finds them in the cache.
  *
- * Usage: bw-bench-step SIZE STEPS [adam|lbfgs]
+ * Usage: bw-bench-step SIZE STEPS [adam|lbfgs] [BUDGET]   (STEPS 0: print the plan only)
+ * BUDGET (2G, 768M) is the memory budget the step is planned for (bw-step-plan.h); the plan
+ * is printed: tiles, what is recomputed, the storage type, the plan's count, and peak_mb, the
+ * most the device held (measured on its allocations, the weights included).
  */
 #include <math.h>
 #include <stdlib.h>
 
 #include "session/bw-session.h"
+#include "session/bw-step-plan.h"
 
 static int
 cmp_double (const void *a,
@@ -38,6 +42,7 @@ main (int   argc,
   int size = argc > 1 ? atoi (argv[1]) : 256;
   int steps = argc > 2 ? atoi (argv[2]) : 5;
   const char *optimizer = argc > 3 ? argv[3] : "adam";
+  guint64 budget = 0;
   g_autoptr(GError) error = NULL;
   g_autoptr(GRand) rand = g_rand_new_with_seed (1);
   g_autoptr(BwDevice) dev = NULL;
@@ -50,9 +55,9 @@ main (int   argc,
   gint64 t0, t1;
   double load;
 
-  if (size < 16 || steps < 1)
+  if (size < 16 || steps < 0 || (argc > 4 && !bw_step_plan_parse_size (argv[4], &budget)))
     {
-      g_printerr ("Usage: %s SIZE>=16 STEPS>=1 [adam|lbfgs]\n", argv[0]);
+      g_printerr ("Usage: %s SIZE>=16 STEPS>=1 [adam|lbfgs] [BUDGET, as 2G or 768M]\n", argv[0]);
       return 2;
     }
   dev = bw_device_new (NULL, &error);
@@ -89,6 +94,25 @@ main (int   argc,
   params.lr = params.optimizer == BW_OPTIMIZER_LBFGS ? 1.0 : 0.003;
   params.size = size;
   params.steps = steps;
+  params.max_memory = budget;
+  if (steps == 0)
+    {
+      BwStepPlan plan;
+      g_autofree char *text = NULL;
+
+      /* the seed preset's painting is taken at the output's size */
+      if ((budget == 0 && !bw_step_plan_get_budget (dev, &budget, &error)) ||
+          !bw_step_plan_make (vgg, &params, size * 3 / 4, size, size * 3 / 4, size, budget, &plan,
+                              &error))
+        {
+          g_printerr ("%s\n", error->message);
+          return 1;
+        }
+      text = bw_step_plan_describe (&plan);
+      g_print ("plan=%s\n", text);
+      g_print ("tiles=%d\ntile_px=%d\nplan_mb=%.1f\n", plan.n_tiles, plan.tile, plan.bytes / 1e6);
+      return 0;
+    }
   content = random_image (rand, size, size * 3 / 4);
   style = random_image (rand, size, size * 3 / 4);
   session = bw_session_new (vgg, &params);
@@ -127,6 +151,20 @@ main (int   argc,
     }
   qsort (times, steps, sizeof (double), cmp_double);
   g_print ("step_s=%.4f\n", times[steps / 2]);
+  {
+    const BwStepPlan *plan = bw_session_get_plan (session);
+    g_autofree char *text = bw_step_plan_describe (plan);
+
+    g_print ("plan=%s\n", text);
+    g_print ("tiles=%d\n", plan->n_tiles);
+    g_print ("tile_px=%d\n", plan->tile);
+    /* with tiles, the second pass runs every layer's forward again */
+    g_print ("recomputed=%s\n", plan->tile > 0 ? "all" : "none");
+    g_print ("storage=f32\n");
+    g_print ("budget_mb=%.1f\n", plan->budget / 1e6);
+    g_print ("plan_mb=%.1f\n", plan->bytes / 1e6);
+    g_print ("step_peak_mb=%.1f\n", bw_device_get_peak_allocated (dev) / 1e6);
+  }
 
   /* the default preset's first frame, what the app shows first: its first pass is small */
   {

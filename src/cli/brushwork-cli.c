@@ -23,6 +23,7 @@
 #include "motion/bw-video-job.h"
 #include "motion/bw-video-reader.h"
 #include "motion/bw-video-writer.h"
+#include "session/bw-step-plan.h"
 #include "weights/bw-weights-download.h"
 
 #define EXIT_USAGE 2
@@ -53,6 +54,7 @@ typedef struct {
   char **style_masks;       /* per style: --style-mask after it, or NULL */
   char *output;
   char *size;
+  char *max_memory;
   char *steps;
   char *preset;
   char *optimizer;
@@ -109,6 +111,7 @@ options_clear (Options *opts)
   g_free (opts->timelapse);
   g_free (opts->make_manifest);
   g_free (opts->size);
+  g_free (opts->max_memory);
   g_free (opts->steps);
   g_free (opts->lr);
   g_free (opts->content_weight);
@@ -677,6 +680,12 @@ run_image (const Options *opts,
     bw_session_set_init_image (session, init_image);
   if (!bw_session_start (session, &error))
     return failure (error);
+  if (opts->verbose)
+    {
+      g_autofree char *plan = bw_step_plan_describe (bw_session_get_plan (session));
+      g_printerr ("Memory plan%s: %s\n", bw_session_get_passes (session) > 1 ? " of the first pass" : "",
+                  plan);
+    }
   g_signal_connect (session, "step", G_CALLBACK (on_step), &progress);
   g_signal_connect (session, "device-lost", G_CALLBACK (on_device_lost), &progress);
   bw_session_run (session, cancellable, &run_error);
@@ -820,6 +829,7 @@ main (int   argc,
     { "style-mask", 0, G_OPTION_FLAG_FILENAME, G_OPTION_ARG_CALLBACK, on_style_arg, "Which part of the painting given by the --style before it to take the style from (white)", "FILE" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &opts.output, "Where to write the result (.png or .jpg)", "FILE" },
     { "size", 0, 0, G_OPTION_ARG_STRING, &opts.size, "Longest side of the output in pixels (default 512)", "N" },
+    { "max-memory", 0, 0, G_OPTION_ARG_STRING, &opts.max_memory, "Device memory a step may take, as 2G or 768M; larger sizes are painted in tiles (default: BRUSHWORK_MAX_MEMORY, else three quarters of the device's memory)", "SIZE" },
     { "steps", 0, 0, G_OPTION_ARG_STRING, &opts.steps, "Optimisation steps (seed preset: 2000, default preset: 300)", "N" },
     { "preset", 'p', 0, G_OPTION_ARG_STRING, &opts.preset, "seed (the original recipe) or default", "NAME" },
     { "optimizer", 0, 0, G_OPTION_ARG_STRING, &opts.optimizer, "adam or lbfgs", "NAME" },
@@ -945,6 +955,8 @@ main (int   argc,
 
   if (opts.size && !parse_int ("--size", opts.size, 16, 8192, &params.size))
     return EXIT_USAGE;
+  if (opts.max_memory && !bw_step_plan_parse_size (opts.max_memory, &params.max_memory))
+    return usage_error ("--max-memory must be a size such as 2G or 768M, not “%s”.", opts.max_memory);
   if (opts.steps && !parse_int ("--steps", opts.steps, 1, G_MAXINT, &params.steps))
     return EXIT_USAGE;
   if (opts.optimizer)

@@ -377,6 +377,19 @@ bw_device_dispatch (BwDevice          *self,
                     guint              groups_y,
                     guint              groups_z)
 {
+  bw_device_dispatch_at (self, pipeline, buffers, NULL, push, groups_x, groups_y, groups_z);
+}
+
+void
+bw_device_dispatch_at (BwDevice          *self,
+                       BwPipeline        *pipeline,
+                       BwBuffer  * const *buffers,
+                       const guint64     *offsets,
+                       const void        *push,
+                       guint              groups_x,
+                       guint              groups_y,
+                       guint              groups_z)
+{
   VkDescriptorBufferInfo infos[BW_MAX_BINDINGS];
   VkWriteDescriptorSet writes[BW_MAX_BINDINGS];
 
@@ -386,8 +399,14 @@ bw_device_dispatch (BwDevice          *self,
   for (guint i = 0; i < pipeline->n_bindings; i++)
     {
       BwBuffer *b = buffers[i] ? buffers[i] : self->dummy;
+      VkDeviceSize offset = buffers[i] && offsets ? offsets[i] : 0;
+      VkDeviceSize range = VK_WHOLE_SIZE;
+
+      /* a part of a buffer larger than one binding may be */
+      if (b->size - offset > self->props.limits.maxStorageBufferRange)
+        range = self->props.limits.maxStorageBufferRange;
       b->recorded_in = self->recording_serial;
-      infos[i] = (VkDescriptorBufferInfo) { .buffer = b->buffer, .range = VK_WHOLE_SIZE };
+      infos[i] = (VkDescriptorBufferInfo) { .buffer = b->buffer, .offset = offset, .range = range };
       writes[i] = (VkWriteDescriptorSet) {
         .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
         .dstBinding = i,
@@ -479,6 +498,7 @@ bw_device_submit (BwDevice  *self,
   if (!self->recording)
     return TRUE;
   self->recording = FALSE;
+  self->pending_work = 0;
   record_host_read_barrier (self);
   if (!_bw_device_vk_check (vkEndCommandBuffer (self->cmd), "recording commands", error))
     {

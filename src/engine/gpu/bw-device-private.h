@@ -37,6 +37,7 @@ struct _BwDevice {
   guint32 memory_type;
   gboolean host_visible;
   guint64 memory_size;
+  guint64 max_allocation;     /* maxMemoryAllocationSize */
 
   VkCommandPool pool;
   VkCommandBuffer cmd;
@@ -61,6 +62,7 @@ struct _BwDevice {
   gboolean profiling;       /* BRUSHWORK_PROFILE=1: time each dispatch on its own */
   gboolean int64;
   guint64 allocated, peak_allocated;   /* bytes in buffers, for the memory reports */
+  double largest_dispatch, pending_work;   /* flops, see bw_device_note_work() */
   guint validation_errors;
   gboolean validating;
 };

@@ -333,6 +333,18 @@ pick_physical_device (BwDevice    *self,
 
   self->physical = devs[best];
   vkGetPhysicalDeviceProperties (self->physical, &self->props);
+  {
+    /* the largest single allocation (Vulkan 1.1 core; 2 GiB on lavapipe) */
+    VkPhysicalDeviceMaintenance3Properties m3 = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES,
+    };
+    VkPhysicalDeviceProperties2 props2 = {
+      .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+      .pNext = &m3,
+    };
+    vkGetPhysicalDeviceProperties2 (self->physical, &props2);
+    self->max_allocation = m3.maxMemoryAllocationSize;
+  }
   vkGetPhysicalDeviceMemoryProperties (self->physical, &self->mem_props);
   find_compute_queue (self->physical, &self->queue_family);
   self->name = g_strdup (self->props.deviceName);
@@ -561,7 +573,8 @@ print_profile (BwDevice *self)
   g_ptr_array_sort (all, compare_time);
   for (guint i = 0; i < all->len; i++)
     total += ((BwPipeline *) all->pdata[i])->seconds;
-  g_printerr ("Brushwork profile: %.3f s in %u pipelines\n", total, all->len);
+  g_printerr ("Brushwork profile: %.3f s in %u pipelines; largest dispatch %.2f GFLOP\n",
+              total, all->len, self->largest_dispatch / 1e9);
   for (guint i = 0; i < all->len; i++)
     {
       BwPipeline *p = all->pdata[i];
@@ -666,6 +679,46 @@ guint
 bw_device_get_max_workgroup_size (BwDevice *self)
 {
   return self->props.limits.maxComputeWorkGroupInvocations;
+}
+
+guint64
+bw_device_get_max_allocation (BwDevice *self)
+{
+  return self->max_allocation;
+}
+
+guint64
+bw_device_get_offset_alignment (BwDevice *self)
+{
+  return MAX (self->props.limits.minStorageBufferOffsetAlignment, 16);
+}
+
+guint
+bw_device_get_max_group_count (BwDevice *self,
+                               guint     axis)
+{
+  g_return_val_if_fail (axis < 3, 65535);
+  return self->props.limits.maxComputeWorkGroupCount[axis];
+}
+
+void
+bw_device_note_work (BwDevice *self,
+                     double    flops)
+{
+  self->largest_dispatch = MAX (self->largest_dispatch, flops);
+  self->pending_work += flops;
+}
+
+double
+bw_device_get_largest_dispatch (BwDevice *self)
+{
+  return self->largest_dispatch;
+}
+
+double
+bw_device_get_pending_work (BwDevice *self)
+{
+  return self->pending_work;
 }
 
 guint64

@@ -59,6 +59,21 @@ guint64       bw_device_get_max_buffer_size   (BwDevice     *self);
 /* maxComputeWorkGroupInvocations (at least 128 on any Vulkan device) */
 guint         bw_device_get_max_workgroup_size (BwDevice    *self);
 guint64       bw_device_get_memory_size       (BwDevice     *self);
+/* maxMemoryAllocationSize: the largest buffer bw_device_alloc_buffer() can make; and
+ * minStorageBufferOffsetAlignment (at least 16): bindings of parts of a buffer start at
+ * multiples of it */
+guint64       bw_device_get_max_allocation    (BwDevice     *self);
+guint64       bw_device_get_offset_alignment  (BwDevice     *self);
+/* maxComputeWorkGroupCount[0] and [1] (at least 65,535 on any Vulkan device) */
+guint         bw_device_get_max_group_count   (BwDevice     *self,
+                                               guint         axis);
+/* Work accounting for bounded dispatches: the ops report the floating-point operations of
+ * each large dispatch they record. The device keeps the largest (BRUSHWORK_PROFILE=1 prints
+ * it) and the sum since the last submit, so that callers can submit every so often. */
+void          bw_device_note_work             (BwDevice     *self,
+                                               double        flops);
+double        bw_device_get_largest_dispatch  (BwDevice     *self);
+double        bw_device_get_pending_work      (BwDevice     *self);
 /* The most bytes held in buffers at once so far. */
 guint64       bw_device_get_peak_allocated    (BwDevice     *self);
 /* The bytes held in buffers now. */
@@ -101,6 +116,18 @@ BwPipeline   *bw_device_get_pipeline          (BwDevice      *self,
 void          bw_device_dispatch              (BwDevice          *self,
                                                BwPipeline        *pipeline,
                                                BwBuffer  * const *buffers,
+                                               const void        *push,
+                                               guint              groups_x,
+                                               guint              groups_y,
+                                               guint              groups_z);
+
+/* The same, binding each buffer from byte @offsets[i] (a multiple of
+ * bw_device_get_offset_alignment()) for at most bw_device_get_max_buffer_size() bytes:
+ * buffers larger than one binding allows are processed a part at a time (bw-ops.c). */
+void          bw_device_dispatch_at           (BwDevice          *self,
+                                               BwPipeline        *pipeline,
+                                               BwBuffer  * const *buffers,
+                                               const guint64     *offsets,
                                                const void        *push,
                                                guint              groups_x,
                                                guint              groups_y,

@@ -7,6 +7,8 @@
  */
 #include "bw-losses.h"
 
+#include <string.h>
+
 #include "ops/bw-ops.h"
 #include "bw-i18n.h"
 
@@ -698,5 +700,80 @@ bw_losses_read_values (BwLosses      *self,
         }
     }
   values->total = values->content + values->style;
+  return TRUE;
+}
+
+void
+bw_losses_get_layer (BwLosses     *self,
+                     int           index,
+                     int           height,
+                     int           width,
+                     BwLossLayer  *out)
+{
+  Layer *layer = &self->layers[index];
+  int side = bw_vgg19_min_side (index), c = bw_vgg19_convs[index].out_channels;
+  /* the feature map: each max-pool halves the image, rounding down */
+  double chw = (double) c * (height / side) * (width / side);
+  double d;
+
+  memset (out, 0, sizeof *out);
+  if (layer->content_weight != 0)
+    {
+      out->content = TRUE;
+      out->content_k = 2.0 * self->alpha * layer->content_weight / chw;
+    }
+  if (layer->style_weight != 0)
+    {
+      /* as gram_factors() and bw_losses_record() */
+      out->style = TRUE;
+      out->style_target = layer->style_target;
+      out->style_s = self->mode == BW_GRAM_NORMALISED ? 1.0 / chw : 1.0;
+      d = self->mode == BW_GRAM_NORMALISED ? 1.0 : 1.0 / chw;
+      out->style_kappa = self->beta * layer->style_weight * d / ((double) c * c);
+    }
+}
+
+gboolean
+bw_losses_add_style_grams (BwLosses         *self,
+                           BwBuffer *const  *grams,
+                           int               height,
+                           int               width,
+                           double            blend,
+                           GError          **error)
+{
+  double total = self->style_blend_total + blend;
+
+  g_return_val_if_fail (blend > 0, FALSE);
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    {
+      Layer *layer = &self->layers[i];
+      int side = bw_vgg19_min_side (i), c = bw_vgg19_convs[i].out_channels;
+      int fh = height / side, fw = width / side;
+      double chw = (double) c * fh * fw;
+      guint64 size = bw_ops_gram_size (c);
+      double s;
+
+      if (layer->style_weight == 0)
+        continue;
+      g_return_val_if_fail (grams[i] != NULL, FALSE);
+      /* as bw_losses_add_style_target() */
+      s = self->mode == BW_GRAM_NORMALISED ? 1.0 / chw : 1.0;
+      if (self->mode == BW_GRAM_MATCHED && self->image_height > 0)
+        s *= (double) (self->image_height / side) * (self->image_width / side) / ((double) fh * fw);
+      if (layer->style_target == NULL)
+        {
+          layer->style_target = bw_device_alloc_buffer (self->device, size, error);
+          if (layer->style_target == NULL)
+            return FALSE;
+          bw_device_fill_zero (self->device, layer->style_target);
+        }
+      if (!bw_ops_eltwise (self->device, layer->style_target, NULL, NULL, NULL,
+                           self->style_blend_total / total, 1.0f, layer->style_target, size / 16,
+                           error) ||
+          !bw_ops_eltwise (self->device, grams[i], NULL, layer->style_target, NULL,
+                           blend / total, s, layer->style_target, size / 16, error))
+        return FALSE;
+    }
+  self->style_blend_total = total;
   return TRUE;
 }

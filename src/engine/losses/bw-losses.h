@@ -91,4 +91,32 @@ gboolean  bw_losses_read_values           (BwLosses       *self,
                                            BwLossValues   *values,
                                            GError        **error);
 
+/* What a step computed outside bw_losses_record() (the tiled step, bw-tiled-step.c, one tile
+ * at a time) needs of the losses on conv @index for an image of @height x @width. */
+typedef struct {
+  gboolean content;           /* a content loss reads the layer (its target is the caller's) */
+  gboolean style;             /* a style loss reads the layer */
+  double content_k;           /* dL/dF = content_k (F - P); the loss is content_k / 2 sum (F - P)^2 */
+  BwBuffer *style_target;     /* A_l, or NULL before the first painting */
+  double style_s;             /* s_l: the loss is style_kappa sum (s G - A)^2, G summed over all */
+  double style_kappa;         /*   pixels, and dL/dF = S F with S = 4 style_kappa s (s G - A) */
+} BwLossLayer;
+
+/* Fills @layer for conv @index (nothing where no loss reads it). */
+void      bw_losses_get_layer             (BwLosses       *self,
+                                           int             index,
+                                           int             height,
+                                           int             width,
+                                           BwLossLayer    *layer);
+
+/* As bw_losses_add_style_target(), from the painting's Gram matrices computed elsewhere (in
+ * tiles): @grams[i] holds G of conv i (where a style loss reads it) of a painting of @height x
+ * @width. Records the blend; the caller submits. */
+gboolean  bw_losses_add_style_grams       (BwLosses       *self,
+                                           BwBuffer *const *grams,
+                                           int             height,
+                                           int             width,
+                                           double          blend,
+                                           GError        **error);
+
 G_END_DECLS

@@ -36,6 +36,13 @@
 #define GRAM_B 4
 #define GRAM_MIN_CHUNK 2048
 
+/* Bounded work: a GPU that also drives a display resets a job that runs for seconds (Windows'
+ * 2 s TDR, i915 and amdgpu hang checks), so no conv or GEMM dispatch carries more than about
+ * DISPATCH_FLOPS, and the ops submit once MAX_PENDING_FLOPS are recorded (issue 16). At an
+ * H200's ~50 TFLOP/s f32 a dispatch then takes under a millisecond, on a laptop iGPU ~50 ms. */
+#define DISPATCH_FLOPS 20e9
+#define MAX_PENDING_FLOPS 100e9
+
 /* Scratch buffers kept per device by the ops that need room between two passes. */
 enum {
   SCRATCH_GRAM,
@@ -54,6 +61,103 @@ div_up (guint64 a,
         guint64 b)
 {
   return (guint) ((a + b - 1) / b);
+}
+
+/* BRUSHWORK_DISPATCH_GFLOP lowers the cap so that the tests split small layers too. */
+static double
+dispatch_flops (void)
+{
+  static double cap = 0;
+
+  if (cap == 0)
+    {
+      const char *env = g_getenv ("BRUSHWORK_DISPATCH_GFLOP");
+      cap = env ? MAX (1e-9, g_ascii_strtod (env, NULL)) * 1e9 : DISPATCH_FLOPS;
+    }
+  return cap;
+}
+
+/* Records @flops of work for one dispatch, and submits what was recorded once it adds up to
+ * MAX_PENDING_FLOPS (a submit in the middle of recording is safe: it waits). */
+static gboolean
+note_work (BwDevice  *dev,
+           double     flops,
+           GError   **error)
+{
+  bw_device_note_work (dev, flops);
+  if (bw_device_get_pending_work (dev) >= MAX_PENDING_FLOPS)
+    return bw_device_submit (dev, error);
+  return TRUE;
+}
+
+/* A dispatch of @groups workgroups along one dimension. Devices allow only
+ * maxComputeWorkGroupCount[0] (65,535 on lavapipe) per dimension, so more are folded into rows
+ * of y; the shaders index linearly (see eltwise.comp) and bound-check the tail. */
+static void
+dispatch_linear (BwDevice          *dev,
+                 BwPipeline        *pipe,
+                 BwBuffer  * const *buffers,
+                 const void        *push,
+                 guint64            groups)
+{
+  guint64 max_x = bw_device_get_max_group_count (dev, 0);
+  guint64 gx = MIN (groups, max_x), gy = gx ? (groups + gx - 1) / gx : 0;
+
+  g_return_if_fail (gy <= bw_device_get_max_group_count (dev, 1));
+  bw_device_dispatch (dev, pipe, buffers, push, gx, gy, 1);
+}
+
+/* dispatch_linear() with each buffer bound from byte @offsets[i]. */
+static void
+dispatch_linear_at (BwDevice          *dev,
+                    BwPipeline        *pipe,
+                    BwBuffer  * const *buffers,
+                    const guint64     *offsets,
+                    const void        *push,
+                    guint64            groups)
+{
+  guint64 max_x = bw_device_get_max_group_count (dev, 0);
+  guint64 gx = MIN (groups, max_x), gy = gx ? (groups + gx - 1) / gx : 0;
+
+  g_return_if_fail (gy <= bw_device_get_max_group_count (dev, 1));
+  bw_device_dispatch_at (dev, pipe, buffers, offsets, push, gx, gy, 1);
+}
+
+static guint64
+gcd (guint64 a,
+     guint64 b)
+{
+  while (b)
+    {
+      guint64 t = a % b;
+      a = b;
+      b = t;
+    }
+  return a;
+}
+
+/* Image-sized vectors may be larger than one binding (maxStorageBufferRange: 128 MiB on
+ * lavapipe, a 4096 x 3072 image is 201 MB): elementwise ops take them in parts of this many
+ * vec4s, a multiple of @unit whose byte offsets are aligned, bound with descriptor offsets.
+ * BRUSHWORK_BINDING_PART=VEC4S lowers it, so that the tests split small vectors too. */
+static guint64
+part_vec4 (BwDevice *dev,
+           guint64   unit)
+{
+  static guint64 forced = G_MAXUINT64;
+  guint64 align = bw_device_get_offset_alignment (dev) / 16;
+  guint64 step = unit / gcd (unit, align) * align;
+  guint64 most;
+
+  if (forced == G_MAXUINT64)
+    {
+      const char *env = g_getenv ("BRUSHWORK_BINDING_PART");
+      forced = env ? g_ascii_strtoull (env, NULL, 10) : 0;
+    }
+  most = bw_device_get_max_buffer_size (dev) / 16;
+  if (forced > 0)
+    most = MIN (most, forced);
+  return MAX (step, most / step * step);
 }
 
 static int
@@ -121,9 +225,13 @@ bw_ops_conv (BwTensor  *x,
   const guint32 spec[] = {
     local, k, bias != NULL, addend != NULL, relu, mask != NULL, CONV_TO, CONV_TX, CONV_TY
   };
-  struct { gint32 h, w, ic4, oc4; } push = {
-    h, w, packs (bw_tensor_get_channels (x)), packs (bw_tensor_get_channels (y))
+  struct { gint32 h, w, ic4, oc4, t0; } push = {
+    h, w, packs (bw_tensor_get_channels (x)), packs (bw_tensor_get_channels (y)), 0
   };
+  guint64 tiles = (guint64) div_up (w, CONV_TX) * div_up (h, CONV_TY);
+  /* work of one tile over all output packs (padded lanes count: they are computed) */
+  double tile_flops = 2.0 * CONV_TX * CONV_TY * k * k * 16.0 * push.ic4 * push.oc4;
+  guint64 per_dispatch = MAX (1, (guint64) (dispatch_flops () / tile_flops) / local) * local;
   BwBuffer *buffers[] = {
     bw_tensor_get_buffer (x), weights, bias,
     addend ? bw_tensor_get_buffer (addend) : NULL,
@@ -139,9 +247,16 @@ bw_ops_conv (BwTensor  *x,
                                  spec, G_N_ELEMENTS (spec), 6, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  bw_device_dispatch (dev, pipe, buffers, &push,
-                      div_up ((guint64) div_up (w, CONV_TX) * div_up (h, CONV_TY), local),
-                      div_up (push.oc4, CONV_TO), 1);
+  per_dispatch = MIN (per_dispatch, (guint64) bw_device_get_max_group_count (dev, 0) * local);
+  for (guint64 t0 = 0; t0 < tiles; t0 += per_dispatch)
+    {
+      guint64 n = MIN (per_dispatch, tiles - t0);
+
+      push.t0 = t0;
+      bw_device_dispatch (dev, pipe, buffers, &push, div_up (n, local), div_up (push.oc4, CONV_TO), 1);
+      if (!note_work (dev, n * tile_flops, error))
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -289,7 +404,10 @@ conv_winograd (BwTensor  *x,
   int ic4 = packs (bw_tensor_get_channels (x)), oc4 = packs (bw_tensor_get_channels (y));
   int tw = div_up (w, 4), t = tw * (int) div_up (h, 4);
   guint64 tile_bytes = (guint64) 36 * MAX (ic4, oc4) * 16;
-  int chunk = MIN (t, (int) MAX (1, winograd_chunk_cap (dev) / tile_bytes));
+  /* the 36 products of one tile; chunks also bounded by the work of one dispatch */
+  double tile_flops = 2.0 * 36 * 16.0 * ic4 * oc4;
+  int chunk = MIN (t, (int) MAX (1, MIN (winograd_chunk_cap (dev) / tile_bytes,
+                                         dispatch_flops () / tile_flops)));
   guint local = bw_device_is_cpu (dev) ? 8 : 64;
   const guint32 in_spec[] = { local };
   guint32 to = oc4 >= WINOGRAD_TO ? WINOGRAD_TO : 4;
@@ -352,6 +470,8 @@ conv_winograd (BwTensor  *x,
         bw_device_dispatch (dev, gemm_pipe, gemm_buffers, &gemm_push,
                             div_up (36 * div_up (n, WINOGRAD_TT), local), div_up (oc4, to), 1);
       bw_device_dispatch (dev, out_pipe, out_buffers, &out_push, div_up (n, local), oc4, 1);
+      if (!note_work (dev, n * tile_flops, error))
+        return FALSE;
     }
   return TRUE;
 }
@@ -395,7 +515,7 @@ bw_ops_maxpool (BwTensor  *x,
   pipe = bw_device_get_pipeline (dev, "maxpool", NULL, 0, 2, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  bw_device_dispatch (dev, pipe, buffers, &push, div_up (bw_tensor_get_n_vec4 (y), GROUP), 1, 1);
+  dispatch_linear (dev, pipe, buffers, &push, div_up (bw_tensor_get_n_vec4 (y), GROUP));
   return TRUE;
 }
 
@@ -420,7 +540,52 @@ bw_ops_maxpool_backward (BwTensor *dy,
   pipe = bw_device_get_pipeline (dev, "maxpool_bwd", spec, 1, 4, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  bw_device_dispatch (dev, pipe, buffers, &push, div_up (bw_tensor_get_n_vec4 (x), GROUP), 1, 1);
+  dispatch_linear (dev, pipe, buffers, &push, div_up (bw_tensor_get_n_vec4 (x), GROUP));
+  return TRUE;
+}
+
+gboolean
+bw_ops_crop (BwTensor  *src,
+             BwTensor  *dst,
+             int        oy,
+             int        ox,
+             int        ry,
+             int        rx,
+             int        rh,
+             int        rw,
+             gboolean   accumulate,
+             GError   **error)
+{
+  BwDevice *dev = bw_tensor_get_device (dst);
+  const guint32 spec[] = { accumulate };
+  struct { gint32 sh, sw, dh, dw, c4, oy, ox, ry, rx, rh, rw, sshift, dshift; } push = {
+    bw_tensor_get_height (src), bw_tensor_get_width (src),
+    bw_tensor_get_height (dst), bw_tensor_get_width (dst),
+    packs (bw_tensor_get_channels (dst)), oy, ox, ry, rx, rh, rw, 0, 0,
+  };
+  BwBuffer *buffers[] = { bw_tensor_get_buffer (src), bw_tensor_get_buffer (dst) };
+  guint64 offsets[] = { 0, 0 };
+  guint64 align = bw_device_get_offset_alignment (dev) / 16;
+  BwPipeline *pipe;
+
+  g_return_val_if_fail (bw_tensor_get_channels (src) == bw_tensor_get_channels (dst), FALSE);
+  g_return_val_if_fail (ry >= 0 && rx >= 0 && ry + rh <= push.dh && rx + rw <= push.dw, FALSE);
+  if (rh <= 0 || rw <= 0)
+    return TRUE;
+  /* an image (one pack) may be larger than one binding: bind from the first row touched */
+  if (push.c4 == 1)
+    {
+      int srow = MAX (0, MIN (ry + oy, push.sh - 1)), drow = ry;
+
+      push.sshift = (guint64) srow * push.sw / align * align;
+      push.dshift = (guint64) drow * push.dw / align * align;
+      offsets[0] = (guint64) push.sshift * 16;
+      offsets[1] = (guint64) push.dshift * 16;
+    }
+  pipe = bw_device_get_pipeline (dev, "crop", spec, 1, 2, sizeof push, error);
+  if (pipe == NULL)
+    return FALSE;
+  dispatch_linear_at (dev, pipe, buffers, offsets, &push, div_up ((guint64) push.c4 * rh * rw, GROUP));
   return TRUE;
 }
 
@@ -441,12 +606,23 @@ bw_ops_affine (BwTensor     *x,
       push.scale[i] = scale[i];
       push.shift[i] = shift[i];
     }
-  push.n = bw_tensor_get_height (x) * bw_tensor_get_width (x);
-  push.total = bw_tensor_get_n_vec4 (x);
+  guint64 part = part_vec4 (dev, GROUP), total = bw_tensor_get_n_vec4 (x);
+
+  /* a tensor of more than one pack must fit one binding */
+  g_return_val_if_fail (packs (bw_tensor_get_channels (x)) == 1 || total <= part, FALSE);
   pipe = bw_device_get_pipeline (dev, "affine", NULL, 0, 2, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  bw_device_dispatch (dev, pipe, buffers, &push, div_up (push.total, GROUP), 1, 1);
+  for (guint64 v0 = 0; v0 < total; v0 += part)
+    {
+      const guint64 offsets[] = { v0 * 16, v0 * 16 };
+
+      /* one pack: every vec4 is of the first */
+      push.total = MIN (part, total - v0);
+      push.n = packs (bw_tensor_get_channels (x)) == 1
+               ? push.total : bw_tensor_get_height (x) * bw_tensor_get_width (x);
+      dispatch_linear_at (dev, pipe, buffers, offsets, &push, div_up (push.total, GROUP));
+    }
   return TRUE;
 }
 
@@ -467,10 +643,17 @@ bw_ops_gram (BwTensor  *f,
   const guint32 spec[] = { local, GRAM_B };
   int c4 = packs (bw_tensor_get_channels (f)), nb = div_up (c4, GRAM_B);
   int n = bw_tensor_get_height (f) * bw_tensor_get_width (f), ntri = nb * (nb + 1) / 2;
-  int splits = CLAMP ((int) div_up (target, ntri), 1, MAX (n / GRAM_MIN_CHUNK, 1));
+  /* one block of GRAM_B x GRAM_B 4x4 blocks per invocation: 2 * (4 GRAM_B)^2 per pixel */
+  double pixel_flops = 2.0 * 16 * GRAM_B * GRAM_B * ntri;
+  /* enough splits that one split's work fits one dispatch, as big maps need */
+  int bounded = (int) MIN ((double) n, ceil (pixel_flops * n / dispatch_flops ()));
+  int splits = MAX (CLAMP ((int) div_up (target, ntri), 1, MAX (n / GRAM_MIN_CHUNK, 1)), bounded);
   int chunk = div_up (n, splits);
-  struct { gint32 c4, n, splits, chunk; } push = { c4, n, div_up (n, chunk), chunk };
+  struct { gint32 c4, n, splits, chunk, g0; } push = { c4, n, div_up (n, chunk), chunk, 0 };
   guint n_vec4 = (guint) c4 * c4 * 4;
+  guint64 invocations = (guint64) ntri * push.splits;
+  double invocation_flops = pixel_flops / ntri * chunk;
+  guint64 per_dispatch = MAX (1, (guint64) (dispatch_flops () / invocation_flops) / local) * local;
   BwBuffer *buffers[] = { bw_tensor_get_buffer (f), gram };
   BwPipeline *pipe;
 
@@ -491,12 +674,21 @@ bw_ops_gram (BwTensor  *f,
       if (sum == NULL || partials == NULL)
         return FALSE;
       buffers[1] = partials;
-      bw_device_dispatch (dev, pipe, buffers, &push, div_up ((guint64) ntri * push.splits, local), 1, 1);
-      bw_device_dispatch (dev, sum, sum_buffers, &sum_push, div_up (n_vec4, GROUP), 1, 1);
+      per_dispatch = MIN (per_dispatch, (guint64) bw_device_get_max_group_count (dev, 0) * local);
+      for (guint64 g0 = 0; g0 < invocations; g0 += per_dispatch)
+        {
+          guint64 m = MIN (per_dispatch, invocations - g0);
+
+          push.g0 = g0;
+          bw_device_dispatch (dev, pipe, buffers, &push, div_up (m, local), 1, 1);
+          if (!note_work (dev, m * invocation_flops, error))
+            return FALSE;
+        }
+      dispatch_linear (dev, sum, sum_buffers, &sum_push, div_up (n_vec4, GROUP));
       return TRUE;
     }
   bw_device_dispatch (dev, pipe, buffers, &push, div_up (ntri, local), 1, 1);
-  return TRUE;
+  return note_work (dev, pixel_flops * n, error);
 }
 
 gboolean
@@ -516,10 +708,18 @@ bw_ops_eltwise (BwDevice  *device,
   BwBuffer *buffers[] = { a, b, c, m, out };
   BwPipeline *pipe;
 
+  guint64 part = part_vec4 (device, GROUP);
+
   pipe = bw_device_get_pipeline (device, "eltwise", spec, G_N_ELEMENTS (spec), 5, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  bw_device_dispatch (device, pipe, buffers, &push, div_up (n_vec4, GROUP), 1, 1);
+  for (guint64 v0 = 0; v0 < n_vec4; v0 += part)
+    {
+      const guint64 offsets[] = { v0 * 16, v0 * 16, v0 * 16, v0 * 16, v0 * 16 };
+
+      push.n = MIN (part, n_vec4 - v0);
+      dispatch_linear_at (device, pipe, buffers, offsets, &push, div_up (push.n, GROUP));
+    }
   return TRUE;
 }
 
@@ -574,19 +774,49 @@ bw_ops_reduce (BwDevice  *device,
   guint groups = bw_ops_reduce_n_partials (n_vec4);
   BwPipeline *pipe;
 
+  /* parts of whole chunks: the partials come out as from one dispatch */
+  guint64 part = part_vec4 (device, REDUCE_CHUNK);
+
   g_return_val_if_fail ((offset + groups) * sizeof (float) <= partials->size, 0);
   g_return_val_if_fail (mode != BW_REDUCE_DOT || b != NULL, 0);
   pipe = bw_device_get_pipeline (device, "reduce", spec, 2, 3, sizeof push, error);
   if (pipe == NULL)
     return 0;
-  bw_device_dispatch (device, pipe, buffers, &push, groups, 1, 1);
+  for (guint64 v0 = 0; v0 < n_vec4; v0 += part)
+    {
+      const guint64 offsets[] = { v0 * 16, v0 * 16, 0 };
+
+      push.n = MIN (part, n_vec4 - v0);
+      push.offset = offset + v0 / REDUCE_CHUNK;
+      dispatch_linear_at (device, pipe, buffers, offsets, &push, bw_ops_reduce_n_partials (push.n));
+    }
   return groups;
+}
+
+/* The rows of each band of bw_ops_tv(): each band with the rows above and below it must fit
+ * one binding, from an aligned start. */
+static int
+tv_band_rows (BwTensor *x)
+{
+  BwDevice *dev = bw_tensor_get_device (x);
+  int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x);
+  guint64 align = bw_device_get_offset_alignment (dev) / 16;
+  guint64 most = part_vec4 (dev, align);
+
+  if ((guint64) h * w <= most)
+    return h;
+  return MAX (1, (int) MIN ((guint64) h, (most - align) / w) - 2);
 }
 
 guint
 bw_ops_tv_n_partials (BwTensor *x)
 {
-  return div_up (bw_tensor_get_n_vec4 (x), GROUP);
+  int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x), band = tv_band_rows (x);
+  guint n = 0;
+
+  for (int y0 = 0; y0 < h; y0 += band)
+    n += div_up ((guint64) MIN (band, h - y0) * w, GROUP);
+  return n;
 }
 
 guint
@@ -598,18 +828,34 @@ bw_ops_tv (BwTensor  *x,
            GError   **error)
 {
   BwDevice *dev = bw_tensor_get_device (x);
-  struct { gint32 h, w, total, offset; float weight; } push = {
-    bw_tensor_get_height (x), bw_tensor_get_width (x), bw_tensor_get_n_vec4 (x), offset, weight
+  int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x), band = tv_band_rows (x);
+  guint64 align = bw_device_get_offset_alignment (dev) / 16;
+  struct { gint32 h, w, total, offset; float weight; gint32 y0, xo, go; } push = {
+    h, w, 0, offset, weight, 0, 0, 0,
   };
   BwBuffer *buffers[] = { bw_tensor_get_buffer (x), bw_tensor_get_buffer (grad), partials };
   guint groups = bw_ops_tv_n_partials (x);
   BwPipeline *pipe;
 
+  g_return_val_if_fail (packs (bw_tensor_get_channels (x)) == 1, 0);
   g_return_val_if_fail ((offset + groups) * sizeof (float) <= partials->size, 0);
   pipe = bw_device_get_pipeline (dev, "tv", NULL, 0, 3, sizeof push, error);
   if (pipe == NULL)
     return 0;
-  bw_device_dispatch (dev, pipe, buffers, &push, groups, 1, 1);
+  for (int y0 = 0; y0 < h; y0 += band)
+    {
+      /* X from the row above the band, G from its first row, both down to an aligned start */
+      guint64 xstart = (guint64) MAX (0, y0 - 1) * w / align * align;
+      guint64 gstart = (guint64) y0 * w / align * align;
+      const guint64 offsets[] = { xstart * 16, gstart * 16, 0 };
+
+      push.y0 = y0;
+      push.total = MIN (band, h - y0) * w;
+      push.xo = (guint64) y0 * w - xstart;
+      push.go = (guint64) y0 * w - gstart;
+      dispatch_linear_at (dev, pipe, buffers, offsets, &push, div_up (push.total, GROUP));
+      push.offset += div_up (push.total, GROUP);
+    }
   return groups;
 }
 
@@ -637,10 +883,18 @@ bw_ops_adam (BwDevice  *device,
   BwBuffer *buffers[] = { x, grad, m, v };
   BwPipeline *pipe;
 
+  guint64 part = part_vec4 (device, GROUP);
+
   g_return_val_if_fail (step >= 1, FALSE);
   pipe = bw_device_get_pipeline (device, "adam", NULL, 0, 4, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  bw_device_dispatch (device, pipe, buffers, &push, div_up (n_vec4, GROUP), 1, 1);
+  for (guint64 v0 = 0; v0 < n_vec4; v0 += part)
+    {
+      const guint64 offsets[] = { v0 * 16, v0 * 16, v0 * 16, v0 * 16 };
+
+      push.n = MIN (part, n_vec4 - v0);
+      dispatch_linear_at (device, pipe, buffers, offsets, &push, div_up (push.n, GROUP));
+    }
   return TRUE;
 }

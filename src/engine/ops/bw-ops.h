@@ -75,6 +75,20 @@ gboolean bw_ops_maxpool_backward (BwTensor *dy,
                                   BwTensor *dx,
                                   GError  **error);
 
+/* Copies a rectangle between tensors of the same channel count, for tiling: for each pixel
+ * (y, x) with @ry <= y < @ry + @rh and @rx <= x < @rx + @rw of @dst, dst[y][x] = src[y + @oy]
+ * [x + @ox], or += with @accumulate, reading zero outside @src. The rectangle lies in @dst. */
+gboolean bw_ops_crop            (BwTensor  *src,
+                                 BwTensor  *dst,
+                                 int        oy,
+                                 int        ox,
+                                 int        ry,
+                                 int        rx,
+                                 int        rh,
+                                 int        rw,
+                                 gboolean   accumulate,
+                                 GError   **error);
+
 /* y = x * scale + shift per channel, for the first four channels (images). */
 gboolean bw_ops_affine          (BwTensor     *x,
                                  const float   scale[4],

@@ -6,6 +6,7 @@
 #include "bw-session.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "image/bw-color-transfer.h"
@@ -13,6 +14,8 @@
 #include "ops/bw-ops.h"
 #include "optim/bw-adam.h"
 #include "optim/bw-lbfgs.h"
+#include "session/bw-step-plan.h"
+#include "session/bw-tiled-step.h"
 #include "bw-i18n.h"
 
 typedef struct {
@@ -30,6 +33,8 @@ struct _BwSession {
   BwVgg19 *vgg;
   BwDevice *device;
   BwLosses *losses;
+  BwTiledStep *tiled;       /* the step in tiles (bw-tiled-step.h), or NULL: whole */
+  BwStepPlan plan;          /* this pass's (bw-step-plan.h) */
   BwImage *content;
   BwImage *init_image;
   GArray *styles;           /* Style */
@@ -117,6 +122,7 @@ bw_session_finalize (GObject *object)
   BwSession *self = BW_SESSION (object);
 
   g_array_unref (self->styles);
+  g_clear_object (&self->tiled);
   g_clear_object (&self->losses);
   g_clear_object (&self->content);
   g_clear_object (&self->pass_content);
@@ -435,13 +441,88 @@ pass_pixels (BwSession *self,
 
 /* Sets up pass @pass: the content at its size, the targets, the optimiser, and the image to
  * start from (@from, scaled, when the previous pass left one; else params.init). */
+/* The memory budget: params.max_memory, else BRUSHWORK_MAX_MEMORY, else from the device. */
+static gboolean
+get_budget (BwSession  *self,
+            guint64    *budget,
+            GError    **error)
+{
+  if (self->params.max_memory > 0)
+    {
+      *budget = self->params.max_memory;
+      return TRUE;
+    }
+  return bw_step_plan_get_budget (self->device, budget, error);
+}
+
+/* The plan for a step at @height x @width with the paintings as a pass @shift halvings below
+ * the output takes them. */
+static gboolean
+plan_at (BwSession   *self,
+         int          shift,
+         int          height,
+         int          width,
+         BwStepPlan  *plan,
+         GError     **error)
+{
+  int sh = 0, sw = 0;
+  guint64 budget;
+
+  for (guint i = 0; i < self->styles->len; i++)
+    {
+      Style *s = &g_array_index (self->styles, Style, i);
+      int w, h;
+
+      style_size_at (self, s->image, shift, &w, &h);
+      sh = MAX (sh, h);
+      sw = MAX (sw, w);
+    }
+  return get_budget (self, &budget, error) &&
+         bw_step_plan_make (self->vgg, &self->params, height, width, sh, sw, budget, plan, error);
+}
+
+/* The paintings' targets and the photo's, whole or in the plan's tiles. */
+static gboolean
+set_targets (BwSession  *self,
+             int         height,
+             int         width,
+             GError    **error)
+{
+  g_autoptr(BwTensor) content = NULL;
+  gboolean guided = any_mask (self);
+
+  g_clear_object (&self->tiled);
+  /* fits_at() plans regions whole: their masks are not cropped per tile yet */
+  g_return_val_if_fail (!guided || self->plan.tile == 0, FALSE);
+  /* styles first: each runs the network at its own size */
+  for (guint i = 0; i < self->styles->len; i++)
+    {
+      Style *s = &g_array_index (self->styles, Style, i);
+      g_autoptr(BwImage) scaled = scaled_style (self, s->recoloured ? s->recoloured : s->image);
+      g_autoptr(BwTensor) t = upload_normalised (self, scaled, error);
+
+      if (t == NULL ||
+          !(guided ? add_guided_style (self, s, t, width, height, error)
+            : self->plan.tile > 0
+              ? bw_tiled_step_add_style (self->vgg, self->losses, t, s->blend, self->plan.tile, error)
+              : bw_losses_add_style_target (self->losses, t, s->blend, error)))
+        return FALSE;
+    }
+  content = upload_normalised (self, self->pass_content, error);
+  if (content == NULL)
+    return FALSE;
+  if (self->plan.tile == 0)
+    return bw_losses_set_content_target (self->losses, content, error);
+  self->tiled = bw_tiled_step_new (self->vgg, self->losses, height, width, self->plan.tile, error);
+  return self->tiled != NULL && bw_tiled_step_set_content (self->tiled, content, error);
+}
+
 static gboolean
 start_pass (BwSession  *self,
             int         pass,
             BwImage    *from,
             GError    **error)
 {
-  g_autoptr(BwTensor) content = NULL;
   g_autoptr(BwImage) init = NULL;
   int shift = self->passes - 1 - pass;
   int w = MAX (1, (int) lround (bw_image_get_width (self->content) / (double) (1 << shift)));
@@ -452,6 +533,7 @@ start_pass (BwSession  *self,
   self->pass_content = bw_image_scale (self->content, w, h);
   self->pass = pass;
 
+  g_clear_object (&self->tiled);
   g_clear_object (&self->losses);
   self->losses = bw_losses_new (self->vgg, self->params.gram_mode);
   bw_losses_set_image_size (self->losses, h, w);
@@ -462,21 +544,7 @@ start_pass (BwSession  *self,
     }
   bw_losses_set_weights (self->losses, self->params.content_weight, self->params.style_weight);
 
-  /* styles first: each runs the network at its own size */
-  for (guint i = 0; i < self->styles->len; i++)
-    {
-      Style *s = &g_array_index (self->styles, Style, i);
-      g_autoptr(BwImage) scaled = scaled_style (self, s->recoloured ? s->recoloured : s->image);
-      g_autoptr(BwTensor) t = upload_normalised (self, scaled, error);
-
-      if (t == NULL)
-        return FALSE;
-      if (guided ? !add_guided_style (self, s, t, w, h, error)
-                 : !bw_losses_add_style_target (self->losses, t, s->blend, error))
-        return FALSE;
-    }
-  content = upload_normalised (self, self->pass_content, error);
-  if (content == NULL || !bw_losses_set_content_target (self->losses, content, error))
+  if (!plan_at (self, shift, h, w, &self->plan, error) || !set_targets (self, h, w, error))
     return FALSE;
 
   if (from != NULL)
@@ -524,7 +592,7 @@ start_pass (BwSession  *self,
   g_clear_object (&self->adam);
   g_clear_object (&self->lbfgs);
   if (self->params.optimizer == BW_OPTIMIZER_LBFGS)
-    self->lbfgs = bw_lbfgs_new (self->x, self->params.lr, self->params.lbfgs_history, error);
+    self->lbfgs = bw_lbfgs_new (self->x, self->params.lr, MAX (1, self->plan.lbfgs_history), error);
   else
     self->adam = bw_adam_new (self->x, self->params.lr, error);
   if (self->adam == NULL && self->lbfgs == NULL)
@@ -533,7 +601,8 @@ start_pass (BwSession  *self,
   return TRUE;
 }
 
-/* Whether the photo at @longest px (and each painting at its scale) fits on the device. */
+/* Whether the photo at @longest px (and each painting at its scale) fits on the device: the
+ * network's smallest input, and a plan within the memory budget (bw-step-plan.h). */
 static gboolean
 fits_at (BwSession  *self,
          int         deepest,
@@ -542,19 +611,31 @@ fits_at (BwSession  *self,
 {
   int cw = bw_image_get_width (self->content), ch = bw_image_get_height (self->content);
   double f = (double) longest / MAX (cw, ch);
+  int h = MAX (1, (int) lround (ch * f)), w = MAX (1, (int) lround (cw * f)), sh = 0, sw = 0;
+  int min_side = bw_vgg19_min_side (deepest);
+  BwStepPlan plan;
+  guint64 budget;
 
-  if (!bw_vgg19_fits (self->vgg, MAX (1, (int) lround (ch * f)), MAX (1, (int) lround (cw * f)),
-                      deepest, TRUE, error))
-    return FALSE;
+  if (h < min_side || w < min_side)
+    return bw_vgg19_fits (self->vgg, h, w, deepest, TRUE, error);
   for (guint i = 0; i < self->styles->len; i++)
     {
       Style *s = &g_array_index (self->styles, Style, i);
-      int sw = bw_image_get_width (s->image), sh = bw_image_get_height (s->image);
-      double g = longest * self->params.style_scale / MAX (sw, sh);
+      int iw = bw_image_get_width (s->image), ih = bw_image_get_height (s->image);
+      double g = longest * self->params.style_scale / MAX (iw, ih);
 
-      if (!bw_vgg19_fits (self->vgg, MAX (1, (int) lround (sh * g)), MAX (1, (int) lround (sw * g)),
-                          deepest, FALSE, error))
-        return FALSE;
+      sh = MAX (sh, MAX (1, (int) lround (ih * g)));
+      sw = MAX (sw, MAX (1, (int) lround (iw * g)));
+    }
+  if (!get_budget (self, &budget, error) ||
+      !bw_step_plan_make (self->vgg, &self->params, h, w, sh, sw, budget, &plan, error))
+    return FALSE;
+  if (any_mask (self) && plan.tile > 0)
+    {
+      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
+                   _("Painting in regions at %d×%d pixels needs the whole picture in memory at "
+                     "once, more than the memory budget allows."), w, h);
+      return FALSE;
     }
   return TRUE;
 }
@@ -670,6 +751,12 @@ bw_session_start (BwSession  *self,
   return TRUE;
 }
 
+const BwStepPlan *
+bw_session_get_plan (BwSession *self)
+{
+  return &self->plan;
+}
+
 int
 bw_session_get_largest_size (BwSession *self)
 {
@@ -745,9 +832,15 @@ static gboolean
 record_gradient (BwSession  *self,
                  GError    **error)
 {
-  if (!bw_vgg19_forward (self->vgg, self->x, error) ||
-      !bw_losses_record (self->losses, error) ||
-      !bw_vgg19_backward (self->vgg, bw_losses_get_feature_grads (self->losses), self->grad, error))
+  if (self->tiled)
+    {
+      if (!bw_tiled_step_record (self->tiled, self->x, self->grad, error))
+        return FALSE;
+    }
+  else if (!bw_vgg19_forward (self->vgg, self->x, error) ||
+           !bw_losses_record (self->losses, error) ||
+           !bw_vgg19_backward (self->vgg, bw_losses_get_feature_grads (self->losses), self->grad,
+                               error))
     return FALSE;
   if (self->params.tv_weight != 0 &&
       !bw_ops_tv (self->x, self->grad, self->params.tv_weight, self->tv_partials, 0, error))
@@ -760,7 +853,8 @@ read_values (BwSession     *self,
              BwLossValues  *values,
              GError       **error)
 {
-  if (!bw_losses_read_values (self->losses, values, error))
+  if (self->tiled ? !bw_tiled_step_read_values (self->tiled, values, error)
+                  : !bw_losses_read_values (self->losses, values, error))
     return FALSE;
   if (self->params.tv_weight != 0)
     {

@@ -42,6 +42,9 @@ typedef struct {
                                                  before painting (bw-color-transfer.h) */
   int scales;                                 /* coarse-to-fine passes (1 = single scale,
                                                  0 = from the size: bw_session_get_passes()) */
+  guint64 max_memory;                         /* bytes the step may take on the device (0:
+                                                 BRUSHWORK_MAX_MEMORY, else from the device;
+                                                 bw-step-plan.h) */
 } BwParams;
 
 /* Coarse to fine: each pass doubles the size of the last and starts from its result. */

@@ -56,7 +56,10 @@ bw_tensor_new (BwDevice  *device,
 
   g_return_val_if_fail (channels > 0 && height > 0 && width > 0, NULL);
 
-  if (size > bw_device_get_max_buffer_size (device))
+  /* Images (one pack of four channels) may exceed one binding: the ops that take them
+   * process them a part at a time (bw-ops.c). Feature maps may not. */
+  if (size > (channels <= 4 ? bw_device_get_max_allocation (device)
+                            : bw_device_get_max_buffer_size (device)))
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
                    _("A %d×%d feature map with %d channels needs %.0f MB in one piece, more than "

@@ -12,6 +12,8 @@ G_BEGIN_DECLS
 #define BW_TYPE_TENSOR (bw_tensor_get_type ())
 G_DECLARE_FINAL_TYPE (BwTensor, bw_tensor, BW, TENSOR, GObject)
 
+/* Fails for a tensor larger than one binding allows (bw_device_get_max_buffer_size()), except
+ * for images of up to four channels, which may take up to bw_device_get_max_allocation(). */
 BwTensor *bw_tensor_new          (BwDevice     *device,
                                   int           channels,
                                   int           height,

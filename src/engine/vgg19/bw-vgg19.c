@@ -44,6 +44,14 @@ struct _BwVgg19 {
   BwTensor *pooled[BW_VGG19_N_CONVS];      /* the input of conv i when a pool precedes it */
   BwTensor *features[BW_VGG19_N_CONVS];
   BwTensor *grad_slots[N_LEVELS][2];
+
+  /* what is allocated, for the size bw_vgg19_prepare() was last given; the tensors above are
+   * these, or views of them after bw_vgg19_prepare_within() */
+  int store_height, store_width, store_last;
+  gboolean store_backward;
+  BwTensor *store_pooled[BW_VGG19_N_CONVS];
+  BwTensor *store_features[BW_VGG19_N_CONVS];
+  BwTensor *store_grad_slots[N_LEVELS][2];
 };
 
 G_DEFINE_FINAL_TYPE (BwVgg19, bw_vgg19, G_TYPE_OBJECT)
@@ -59,7 +67,7 @@ level_of (int index)
 }
 
 static void
-release_activations (BwVgg19 *self)
+release_views (BwVgg19 *self)
 {
   for (int i = 0; i < BW_VGG19_N_CONVS; i++)
     {
@@ -73,6 +81,24 @@ release_activations (BwVgg19 *self)
     }
   self->height = self->width = 0;
   self->last = -1;
+}
+
+static void
+release_activations (BwVgg19 *self)
+{
+  release_views (self);
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    {
+      g_clear_object (&self->store_pooled[i]);
+      g_clear_object (&self->store_features[i]);
+    }
+  for (int l = 0; l < N_LEVELS; l++)
+    {
+      g_clear_object (&self->store_grad_slots[l][0]);
+      g_clear_object (&self->store_grad_slots[l][1]);
+    }
+  self->store_height = self->store_width = 0;
+  self->store_last = -1;
 }
 
 static void
@@ -104,13 +130,19 @@ bw_vgg19_class_init (BwVgg19Class *klass)
 static void
 bw_vgg19_init (BwVgg19 *self)
 {
-  self->last = -1;
+  self->last = self->store_last = -1;
 }
 
 BwDevice *
 bw_vgg19_get_device (BwVgg19 *self)
 {
   return self->device;
+}
+
+guint64
+bw_vgg19_get_weight_bytes (BwVgg19 *self)
+{
+  return self->weight_bytes;
 }
 
 BwWeightsConvention
@@ -298,6 +330,7 @@ typedef struct {
   BwVgg19 *self;
   GError **error;
   gboolean failed;
+  gboolean views;     /* make views of the allocation rather than allocate */
 } AllocData;
 
 static void
@@ -310,20 +343,37 @@ alloc_tensor (const char *what,
 {
   AllocData *ad = data;
   BwVgg19 *self = ad->self;
-  BwTensor **dest;
+  BwTensor **dest, **store;
 
   if (ad->failed)
     return;
   if (g_str_equal (what, "pooled"))
-    dest = &self->pooled[slot];
+    {
+      dest = &self->pooled[slot];
+      store = &self->store_pooled[slot];
+    }
   else if (g_str_equal (what, "feature"))
-    dest = &self->features[slot];
+    {
+      dest = &self->features[slot];
+      store = &self->store_features[slot];
+    }
   else if (g_str_equal (what, "grad"))
-    dest = &self->grad_slots[slot / 2][slot % 2];
+    {
+      dest = &self->grad_slots[slot / 2][slot % 2];
+      store = &self->store_grad_slots[slot / 2][slot % 2];
+    }
   else
     g_assert_not_reached ();
-  *dest = bw_tensor_new (self->device, c, h, w, ad->error);
-  ad->failed = *dest == NULL;
+  if (ad->views)
+    {
+      /* within the allocation, which was planned for at least this size */
+      *dest = bw_tensor_new_view (*store, c, h, w);
+      return;
+    }
+  *store = bw_tensor_new (self->device, c, h, w, ad->error);
+  ad->failed = *store == NULL;
+  if (!ad->failed)
+    *dest = g_object_ref (*store);
 }
 
 int
@@ -420,13 +470,13 @@ bw_vgg19_prepare (BwVgg19   *self,
                   gboolean   backward,
                   GError   **error)
 {
-  AllocData ad = { self, error, FALSE };
+  AllocData ad = { self, error, FALSE, FALSE };
 
   g_return_val_if_fail (last >= 0 && last < BW_VGG19_N_CONVS, FALSE);
 
-  if (height == self->height && width == self->width && last == self->last &&
-      backward == self->backward)
-    return TRUE;
+  if (height == self->store_height && width == self->store_width && last == self->store_last &&
+      backward == self->store_backward)
+    return bw_vgg19_prepare_within (self, height, width, last, backward, error);
   if (!bw_vgg19_fits (self, height, width, last, backward, error))
     return FALSE;
 
@@ -437,6 +487,33 @@ bw_vgg19_prepare (BwVgg19   *self,
       release_activations (self);
       return FALSE;
     }
+  self->height = self->store_height = height;
+  self->width = self->store_width = width;
+  self->last = self->store_last = last;
+  self->backward = self->store_backward = backward;
+  return TRUE;
+}
+
+gboolean
+bw_vgg19_prepare_within (BwVgg19   *self,
+                         int        height,
+                         int        width,
+                         int        last,
+                         gboolean   backward,
+                         GError   **error)
+{
+  AllocData ad = { self, error, FALSE, TRUE };
+
+  g_return_val_if_fail (height <= self->store_height && width <= self->store_width &&
+                        last == self->store_last && backward == self->store_backward, FALSE);
+  g_return_val_if_fail (height >= bw_vgg19_min_side (last) && width >= bw_vgg19_min_side (last),
+                        FALSE);
+
+  if (height == self->height && width == self->width && last == self->last &&
+      backward == self->backward)
+    return TRUE;
+  release_views (self);
+  plan (height, width, last, backward, alloc_tensor, &ad);
   self->height = height;
   self->width = width;
   self->last = last;

@@ -37,6 +37,8 @@ BwVgg19  *bw_vgg19_new             (BwDevice        *device,
                                     GError         **error);
 
 BwDevice *bw_vgg19_get_device      (BwVgg19         *self);
+/* Device memory the weights take (and their Winograd transforms). */
+guint64   bw_vgg19_get_weight_bytes (BwVgg19        *self);
 BwWeightsConvention bw_vgg19_get_convention (BwVgg19 *self);
 /* The mean the normalised image is taken about (RGB, in [0, 1]); the std is bw_vgg19_std. */
 const float *bw_vgg19_get_mean     (BwVgg19         *self);
@@ -65,6 +67,15 @@ gboolean  bw_vgg19_fits            (BwVgg19         *self,
                                     gboolean         backward,
                                     GError         **error);
 gboolean  bw_vgg19_prepare         (BwVgg19         *self,
+                                    int              height,
+                                    int              width,
+                                    int              last,
+                                    gboolean         backward,
+                                    GError         **error);
+/* Takes @height x @width within what the last bw_vgg19_prepare() allocated, which must be at
+ * least as large (with the same @last and @backward): the tiles of a tiled step differ in size
+ * at the image's edges, and share one allocation. Allocates nothing. */
+gboolean  bw_vgg19_prepare_within  (BwVgg19         *self,
                                     int              height,
                                     int              width,
                                     int              last,

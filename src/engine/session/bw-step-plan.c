@@ -1,0 +1,321 @@
+/* bw-step-plan.c: see bw-step-plan.h. */
+#include "bw-step-plan.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/bw-ops.h"
+#include "session/bw-tiled-step.h"
+#include "bw-i18n.h"
+
+/* partials, Gram scratch, the device's dummy buffer and the like: small, counted once */
+#define SMALL_BYTES (32u << 20)
+
+static const int tile_sizes[] = { 2048, 1536, 1024, 768, 512, 384, 256, 192, 128, 96, 64 };
+
+gboolean
+bw_step_plan_parse_size (const char *text,
+                         guint64    *bytes)
+{
+  char *end = NULL;
+  double value, unit = 1;
+
+  if (text == NULL || *text == '\0' || g_ascii_isspace (*text))
+    return FALSE;
+  value = g_ascii_strtod (text, &end);
+  if (end == text || !(value > 0) || value > 1e15)
+    return FALSE;
+  switch (g_ascii_toupper (*end))
+    {
+    case 'K': unit = 1024.0; end++; break;
+    case 'M': unit = 1024.0 * 1024; end++; break;
+    case 'G': unit = 1024.0 * 1024 * 1024; end++; break;
+    case 'T': unit = 1024.0 * 1024 * 1024 * 1024; end++; break;
+    default: break;
+    }
+  if (g_ascii_toupper (*end) == 'B' && unit > 1)
+    end++;   /* "2GB" reads as "2G" */
+  if (*end != '\0' || value * unit < 1)
+    return FALSE;
+  *bytes = (guint64) (value * unit);
+  return TRUE;
+}
+
+/* MemAvailable from /proc/meminfo, or 0 where there is none. */
+static guint64
+available_memory (void)
+{
+  g_autofree char *text = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/meminfo", &text, NULL, NULL))
+    return 0;
+  line = strstr (text, "MemAvailable:");
+  return line ? g_ascii_strtoull (line + strlen ("MemAvailable:"), NULL, 10) * 1024 : 0;
+}
+
+gboolean
+bw_step_plan_get_budget (BwDevice  *device,
+                         guint64   *budget,
+                         GError   **error)
+{
+  const char *env = g_getenv ("BRUSHWORK_MAX_MEMORY");
+  guint64 heap = bw_device_get_memory_size (device);
+
+  if (env != NULL && *env != '\0')
+    {
+      if (!bw_step_plan_parse_size (env, budget))
+        {
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                       _("BRUSHWORK_MAX_MEMORY=“%s” is not a size. Give it as 2G or 768M."), env);
+          return FALSE;
+        }
+      return TRUE;
+    }
+  /* a CPU device's "heap" is the machine's memory, most of which others may be using; what
+   * the device holds already (the weights) is ours to count in the budget */
+  if (bw_device_is_cpu (device) && available_memory () > 0)
+    heap = MIN (heap, available_memory () + bw_device_get_allocated (device));
+  *budget = heap / 4 * 3;
+  return TRUE;
+}
+
+static int
+deepest_layer (const BwParams *params,
+               gboolean        style_only)
+{
+  int deepest = -1;
+
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    if (params->style_layers[i] != 0 || (!style_only && params->content_layers[i] != 0))
+      deepest = i;
+  return deepest;
+}
+
+static int
+level_of (int index)
+{
+  int level = 0;
+
+  while ((2 << level) <= bw_vgg19_min_side (index))
+    level++;
+  return level;
+}
+
+static guint64
+map_bytes (int c,
+           int h,
+           int w)
+{
+  return bw_tensor_size_for (c, MAX (h, 1), MAX (w, 1));
+}
+
+/* The network's activations at @h x @w and the Winograd path's two scratch buffers. */
+static guint64
+network_bytes (BwDevice *device,
+               int       h,
+               int       w,
+               int       last,
+               gboolean  backward)
+{
+  guint64 scratch = 0;
+
+  for (int i = 0; i <= last; i++)
+    {
+      const BwVgg19Conv *conv = &bw_vgg19_convs[i];
+      int level = level_of (i);
+
+      if (bw_ops_winograd_wanted (device, conv->in_channels, conv->out_channels))
+        scratch = MAX (scratch, bw_ops_winograd_scratch_size (device, MAX (conv->in_channels,
+                                                                           conv->out_channels),
+                                                              h >> level, w >> level));
+    }
+  return bw_vgg19_estimate_memory (h, w, last, backward) + 2 * scratch;
+}
+
+/* Counts a plan with tiles of @tile px (0: whole) and @history L-BFGS pairs into @plan. */
+static void
+count (BwVgg19         *vgg,
+       const BwParams  *params,
+       int              h,
+       int              w,
+       int              sh,
+       int              sw,
+       int              tile,
+       int              history,
+       BwStepPlan      *plan)
+{
+  BwDevice *device = bw_vgg19_get_device (vgg);
+  int last = deepest_layer (params, FALSE), last_style = deepest_layer (params, TRUE);
+  int ah = h, aw = w, th = h, tw = w, ash = sh, asw = sw;
+  guint64 image = map_bytes (3, h, w), losses = 0, style_forward = 0;
+
+  if (tile > 0)
+    {
+      bw_tiled_step_crop_size (last, h, w, tile, &ah, &aw);
+      if (sh > 0)
+        bw_tiled_step_crop_size (MAX (last_style, 0), sh, sw, tile, &ash, &asw);
+      th = MIN (h, tile);
+      tw = MIN (w, tile);
+    }
+  plan->tile = tile;
+  plan->n_tiles = tile > 0 ? ((h + tile - 1) / tile) * ((w + tile - 1) / tile) : 1;
+  plan->lbfgs_history = history;
+  plan->weights = bw_vgg19_get_weight_bytes (vgg);
+
+  /* the session's x, gradient, staging, best and (Adam) candidate, the content while its
+   * targets are taken, and with tiles a crop of the image and of its gradient */
+  plan->images = image * (params->optimizer == BW_OPTIMIZER_ADAM ? 6 : 5);
+  if (tile > 0)
+    plan->images += 2 * map_bytes (3, ah, aw);
+  for (int i = 0; i <= last; i++)
+    {
+      int c = bw_vgg19_convs[i].out_channels, level = level_of (i);
+      gboolean content = params->content_layers[i] != 0, style = params->style_layers[i] != 0;
+
+      if (!content && !style)
+        continue;
+      if (content)
+        plan->images += map_bytes (c, h >> level, w >> level);   /* the target */
+      if (style)
+        losses += (tile > 0 ? 3 : 2) * bw_ops_gram_size (c);
+      if (tile == 0)
+        losses += map_bytes (c, h >> level, w >> level);          /* dL/dF */
+      else
+        losses += (content ? 3 : 2) * map_bytes (c, th >> level, tw >> level) +
+                  map_bytes (c, ah >> level, aw >> level);
+    }
+  if (last_style >= 0)
+    style_forward = network_bytes (device, ash, asw, last_style, FALSE);
+  plan->activations = MAX (network_bytes (device, ah, aw, last, TRUE), style_forward) + losses;
+  plan->optimiser = params->optimizer == BW_OPTIMIZER_ADAM ? 2 * image
+                                                           : (3 + 2 * (guint64) (history + 1)) * image;
+  plan->bytes = plan->weights + plan->images + plan->activations + plan->optimiser + SMALL_BYTES;
+}
+
+/* Whether every tensor of the plan fits one binding: the largest is conv1_x's 64-channel map
+ * of the image or the crop. */
+static gboolean
+fits_bindings (BwVgg19  *vgg,
+               int       h,
+               int       w,
+               int       tile,
+               int       last)
+{
+  int ah = h, aw = w;
+
+  if (tile > 0)
+    bw_tiled_step_crop_size (last, h, w, tile, &ah, &aw);
+  return bw_tensor_size_for (64, ah, aw) <= bw_device_get_max_buffer_size (bw_vgg19_get_device (vgg));
+}
+
+/* The most L-BFGS pairs (1 .. @want) with which @tile fits, or 0. */
+static int
+fit_history (BwVgg19         *vgg,
+             const BwParams  *params,
+             int              h,
+             int              w,
+             int              sh,
+             int              sw,
+             int              tile,
+             int              want,
+             BwStepPlan      *plan)
+{
+  if (!fits_bindings (vgg, h, w, tile, deepest_layer (params, FALSE)) ||
+      (sh > 0 && !fits_bindings (vgg, sh, sw, tile, deepest_layer (params, FALSE))))
+    return 0;
+  if (params->optimizer != BW_OPTIMIZER_LBFGS)
+    {
+      count (vgg, params, h, w, sh, sw, tile, 0, plan);
+      return plan->bytes <= plan->budget ? 1 : 0;
+    }
+  for (int history = want; history >= 1; history--)
+    {
+      count (vgg, params, h, w, sh, sw, tile, history, plan);
+      if (plan->bytes <= plan->budget)
+        return history;
+    }
+  return 0;
+}
+
+gboolean
+bw_step_plan_make (BwVgg19         *vgg,
+                   const BwParams  *params,
+                   int              height,
+                   int              width,
+                   int              style_height,
+                   int              style_width,
+                   guint64          budget,
+                   BwStepPlan      *plan,
+                   GError         **error)
+{
+  const char *env = g_getenv ("BRUSHWORK_TILE");
+  int forced = env ? atoi (env) : 0, longest = MAX (height, width);
+  int want = MAX (params->lbfgs_history, 1);
+
+  g_return_val_if_fail (deepest_layer (params, FALSE) >= 0, FALSE);
+
+  memset (plan, 0, sizeof *plan);
+  plan->budget = budget;
+  /* image-sized vectors (the image, its gradient, the optimiser's) are one allocation each */
+  if (bw_tensor_size_for (3, height, width) > bw_device_get_max_allocation (bw_vgg19_get_device (vgg)))
+    {
+      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
+                   _("A %d×%d image needs %.0f MB in one piece, more than “%s” allows (%.0f MB). "
+                     "Choose a smaller size."), width, height,
+                   bw_tensor_size_for (3, height, width) / 1e6,
+                   bw_device_get_name (bw_vgg19_get_device (vgg)),
+                   bw_device_get_max_allocation (bw_vgg19_get_device (vgg)) / 1e6);
+      return FALSE;
+    }
+  if (forced > 0)
+    {
+      /* as asked, whatever the budget says (tiles smaller than the image only) */
+      int tile = forced >= longest ? 0 : (forced + 15) / 16 * 16;
+      if (!fit_history (vgg, params, height, width, style_height, style_width, tile, want, plan))
+        count (vgg, params, height, width, style_height, style_width, tile, want, plan);
+      return TRUE;
+    }
+  /* the whole image, then ever smaller tiles, with the full L-BFGS history; then the same
+   * with a shorter history rather than not at all */
+  for (int pass = 0; pass < 2; pass++)
+    for (int t = -1; t < (int) G_N_ELEMENTS (tile_sizes); t++)
+      {
+        int tile = t < 0 ? 0 : tile_sizes[t];
+        int history;
+
+        if (tile >= longest)
+          continue;
+        history = fit_history (vgg, params, height, width, style_height, style_width, tile,
+                               want, plan);
+        if (history > 0 && (pass == 1 || history == want || params->optimizer != BW_OPTIMIZER_LBFGS))
+          return TRUE;
+      }
+  /* nothing fits: the smallest tile with one pair is the least that would do */
+  count (vgg, params, height, width, style_height, style_width,
+         tile_sizes[G_N_ELEMENTS (tile_sizes) - 1] < longest ? tile_sizes[G_N_ELEMENTS (tile_sizes) - 1] : 0,
+         1, plan);
+  g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
+               _("A %d×%d painting needs at least %.0f MB of memory, more than the budget of "
+                 "%.0f MB. Raise the budget to that with --max-memory or BRUSHWORK_MAX_MEMORY, "
+                 "or choose a smaller size."),
+               width, height, ceil (plan->bytes / 1048576.0), budget / 1048576.0);
+  return FALSE;
+}
+
+char *
+bw_step_plan_describe (const BwStepPlan *plan)
+{
+  g_autofree char *history = g_strdup_printf (", L-BFGS history %d", plan->lbfgs_history);
+  g_autofree char *how = plan->tile > 0
+    ? g_strdup_printf ("%d tiles of %d px, recomputed", plan->n_tiles, plan->tile)
+    : g_strdup ("whole image");
+
+  return g_strdup_printf ("%s, f32, %.0f MB of %.0f MB (weights %.0f, activations %.0f, "
+                          "images %.0f, optimiser %.0f)%s", how, plan->bytes / 1048576.0,
+                          plan->budget / 1048576.0, plan->weights / 1048576.0,
+                          plan->activations / 1048576.0, plan->images / 1048576.0,
+                          plan->optimiser / 1048576.0,
+                          plan->lbfgs_history > 0 ? history : "");
+}

@@ -1,0 +1,57 @@
+/* bw-step-plan.h: how a step at a given size stays within a memory budget (issue 16).
+ *
+ * The planner counts what a pass allocates on the device: the network's weights, the
+ * image-sized tensors of the session and of the optimiser (L-BFGS keeps two image-sized vectors
+ * per pair of its history), the targets, and the activations of the network, either for the
+ * whole image or for one tile's crop (bw-tiled-step.h). It takes the whole image when that fits,
+ * else the largest tile that does, and bounds the L-BFGS history by what is left.
+ */
+#pragma once
+
+#include "session/bw-session.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  int tile;               /* 0: the whole image at once; else tiles of this many pixels */
+  int n_tiles;
+  int lbfgs_history;      /* the pairs L-BFGS keeps (params.lbfgs_history, or fewer) */
+  guint64 budget;
+  guint64 bytes;          /* the plan's own count, the sum of: */
+  guint64 weights;
+  guint64 activations;    /* the network's, for the image or one crop, and the losses' */
+  guint64 images;         /* the session's image-sized tensors and the content targets */
+  guint64 optimiser;
+} BwStepPlan;
+
+/* "2G", "768M", "1.5G", "4096K", or plain bytes; FALSE for anything else or zero. */
+gboolean bw_step_plan_parse_size      (const char *text,
+                                       guint64    *bytes);
+
+/* The budget: BRUSHWORK_MAX_MEMORY when set (a value it cannot read is an error), else a
+ * safe part of the device's memory: three quarters of its device-local heap, or for a CPU
+ * device of the machine's available memory and what the device holds already. */
+gboolean bw_step_plan_get_budget      (BwDevice   *device,
+                                       guint64    *budget,
+                                       GError    **error);
+
+/* Plans a step of @params at @height x @width whose largest painting is @style_height x
+ * @style_width, within @budget bytes. BRUSHWORK_TILE=PIXELS forces tiles of that size (tests).
+ * FALSE with @error naming the smallest budget that would do when nothing fits. */
+gboolean bw_step_plan_make            (BwVgg19         *vgg,
+                                       const BwParams  *params,
+                                       int              height,
+                                       int              width,
+                                       int              style_height,
+                                       int              style_width,
+                                       guint64          budget,
+                                       BwStepPlan      *plan,
+                                       GError         **error);
+
+/* The plan of @session's pass now (after bw_session_start()). */
+const BwStepPlan *bw_session_get_plan (BwSession *session);
+
+/* One line for people: "whole image, 812 MB of 2048 MB" or "12 tiles of 512 px, ...". */
+char    *bw_step_plan_describe        (const BwStepPlan *plan);
+
+G_END_DECLS

@@ -1,0 +1,252 @@
+/* test-limits.c: the device limits a big painting meets (issue 16), each at a size that
+ * crosses it, against the plain-C reference, with the validation layer on (as the suite runs):
+ * - maxComputeWorkGroupCount: a one-dimensional op over more than 65,535 groups of 64;
+ * - bounded work per dispatch: convs and Grams split into dispatches under a cap (lowered
+ *   through BRUSHWORK_DISPATCH_GFLOP so that small shapes cross it) give the same numbers.
+ *
+ * Tolerances: as test-ops.c (fp32 shader against a double reference): elementwise 1e-6, sums
+ * of up to 9 x 64 products 1e-4 abs or rel.
+ */
+#include <math.h>
+
+#include "bw-test-util.h"
+#include "ops/bw-ops.h"
+#include "reference/bw-reference.h"
+
+static BwTensor *
+tensor_from (const float *data,
+             int          c,
+             int          h,
+             int          w)
+{
+  g_autoptr(GError) error = NULL;
+  BwTensor *t = bw_tensor_new (bw_test_device (), c, h, w, &error);
+
+  g_assert_no_error (error);
+  if (data)
+    {
+      bw_tensor_upload (t, data, &error);
+      g_assert_no_error (error);
+    }
+  return t;
+}
+
+static float *
+download (BwTensor *t)
+{
+  g_autoptr(GError) error = NULL;
+  float *out;
+
+  bw_device_submit (bw_test_device (), &error);
+  g_assert_no_error (error);
+  out = bw_tensor_download (t, &error);
+  g_assert_no_error (error);
+  return out;
+}
+
+/* max-pool backward over a 4-channel 2064 x 2048 map: 4,227,072 vec4s, 66,048 groups of 64,
+ * past the 65,535 that lavapipe (and Vulkan's minimum) allow in one dimension. A driver that
+ * honours the limit strictly would leave the tail unwritten; the validation layer reports the
+ * dispatch itself. */
+static void
+test_group_count (void)
+{
+  const int c = 4, h = 2064, w = 2048;
+  gsize nx = (gsize) c * h * w, ny = nx / 4;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (16);
+  g_autofree float *x = bw_test_random (rand, nx, 0, 1);
+  g_autofree float *dy = bw_test_random (rand, ny, -1, 1);
+  g_autofree double *want = g_new (double, nx);
+  g_autofree float *got = NULL;
+  g_autoptr(BwTensor) tx = tensor_from (x, c, h, w);
+  g_autoptr(BwTensor) tdy = tensor_from (dy, c, h / 2, w / 2);
+  g_autoptr(BwTensor) tdx = tensor_from (NULL, c, h, w);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpuint ((bw_tensor_get_n_vec4 (tx) + 63) / 64, >,
+                    bw_device_get_max_group_count (bw_test_device (), 0));
+  bw_ops_maxpool_backward (tdy, tx, NULL, tdx, &error);
+  g_assert_no_error (error);
+  got = download (tdx);
+  ref_maxpool_backward (dy, x, c, h, w, want);
+  for (gsize i = 0; i < nx; i++)
+    want[i] = x[i] > 0 ? want[i] : 0;
+  bw_test_assert_close ("maxpool backward past the group limit", got, want, nx, 1e-6, 1e-6);
+  bw_test_check_validation ();
+}
+
+/* With BRUSHWORK_DISPATCH_GFLOP=0.02 (20 MFLOP, set in main), a 64 -> 64 conv on 24 x 20
+ * (35 MFLOP direct) and a Gram over 64 channels x 6400 pixels (33 MFLOP) are each split over
+ * several dispatches; the results must not change and no dispatch may carry more than the cap.
+ * (The split is by whole workgroups: on lavapipe one conv workgroup is 8 tiles of 32 pixels,
+ * 19 MFLOP here, under the cap; a GPU's workgroups of 64 would not be.) */
+static void
+test_bounded_work (void)
+{
+  const int ic = 64, oc = 64, h = 24, w = 20, n = 80 * 80;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (17);
+  gsize nx = (gsize) ic * h * w, ny = (gsize) oc * h * w;
+  g_autofree float *x = bw_test_random (rand, nx, -1, 1);
+  g_autofree float *wt = bw_test_random (rand, (gsize) oc * ic * 9, -0.1, 0.1);
+  g_autofree float *f = bw_test_random (rand, (gsize) oc * n, -1, 1);
+  g_autofree double *want = g_new (double, ny);
+  g_autofree double *want_g = g_new (double, oc * oc);
+  g_autofree float *got = NULL;
+  g_autofree float *blocks = g_new (float, oc * oc);
+  g_autofree float *got_g = g_new (float, oc * oc);
+  gsize n_packed;
+  g_autofree float *packed = bw_tensor_pack_conv_weights (wt, oc, ic, 3, FALSE, &n_packed);
+  g_autoptr(BwTensor) tx = tensor_from (x, ic, h, w);
+  g_autoptr(BwTensor) ty = tensor_from (NULL, oc, h, w);
+  g_autoptr(BwTensor) tf = tensor_from (f, oc, 80, 80);
+  g_autoptr(GError) error = NULL;
+  BwDevice *dev = bw_test_device ();
+  BwBuffer *bw = bw_device_alloc_buffer (dev, n_packed * sizeof (float), &error);
+  BwBuffer *g = bw_device_alloc_buffer (dev, bw_ops_gram_size (oc), &error);
+  int c4 = oc / 4;
+
+  g_assert_no_error (error);
+  bw_device_write_buffer (dev, bw, 0, packed, n_packed * sizeof (float), &error);
+  g_assert_no_error (error);
+  bw_ops_conv (tx, bw, 3, NULL, NULL, FALSE, NULL, ty, &error);
+  g_assert_no_error (error);
+  got = download (ty);
+  ref_conv (x, ic, h, w, wt, NULL, oc, 3, want);
+  bw_test_assert_close ("conv in bounded dispatches", got, want, ny, 1e-4, 1e-4);
+
+  bw_ops_gram (tf, g, &error);
+  g_assert_no_error (error);
+  bw_device_submit (dev, &error);
+  g_assert_no_error (error);
+  bw_device_read_buffer (dev, g, 0, blocks, bw_ops_gram_size (oc), &error);
+  g_assert_no_error (error);
+  for (int i = 0; i < oc; i++)
+    for (int j = 0; j < oc; j++)
+      got_g[i * oc + j] = blocks[(((gsize) (i / 4) * c4 + j / 4) * 4 + j % 4) * 4 + i % 4];
+  ref_gram (f, oc, n, want_g);
+  bw_test_assert_close ("gram in bounded dispatches", got_g, want_g, oc * oc, 1e-4, 1e-4);
+
+  if (bw_device_is_cpu (dev))
+    g_assert_cmpfloat (bw_device_get_largest_dispatch (dev), <=, 20e6);
+  g_assert_cmpfloat (bw_device_get_largest_dispatch (dev), >, 0);
+  bw_device_free_buffer (dev, bw);
+  bw_device_free_buffer (dev, g);
+  bw_test_check_validation ();
+}
+
+/* An image larger than one binding (maxStorageBufferRange: 128 MiB on lavapipe): 3 x 2896 x
+ * 2900 is 134.4 MB in pack4. The elementwise ops, the reduction, total variation and crops
+ * take it a part at a time through descriptor offsets; each is checked against plain C, and
+ * the validation layer checks every binding's range. Tolerances: elementwise and crops exact
+ * up to 1e-6; the sums (reduction, tv) in float partials of 4096 and 64 vec4s, added in
+ * double, within 1e-5 relative. */
+static void
+test_binding_limit (void)
+{
+  BwDevice *dev = bw_test_device ();
+  const int c = 3, h = 2896, w = 2900;
+  gsize n = (gsize) c * h * w, hw = (gsize) h * w;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (18);
+  g_autofree float *a = bw_test_random (rand, n, -1, 1);
+  g_autofree float *b = bw_test_random (rand, n, -1, 1);
+  g_autofree float *got = NULL;
+  g_autofree double *want = g_new (double, n);
+  g_autoptr(BwTensor) ta = tensor_from (a, c, h, w);
+  g_autoptr(BwTensor) tb = tensor_from (b, c, h, w);
+  g_autoptr(BwTensor) tout = tensor_from (NULL, c, h, w);
+  g_autoptr(BwTensor) crop = tensor_from (NULL, c, 40, 50);
+  g_autoptr(GError) error = NULL;
+  guint n_vec4 = bw_tensor_get_n_vec4 (ta), n_red = bw_ops_reduce_n_partials (n_vec4);
+  guint n_tv = bw_ops_tv_n_partials (ta);
+  BwBuffer *partials = bw_device_alloc_buffer (dev, (n_red + n_tv) * sizeof (float), &error);
+  g_autofree float *p = g_new (float, n_red + n_tv);
+  double sum = 0, want_sum = 0, tv = 0, want_tv = 0;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (bw_tensor_size_for (c, h, w), >, bw_device_get_max_buffer_size (dev));
+
+  /* out = 2 (a - b) */
+  bw_ops_eltwise (dev, bw_tensor_get_buffer (ta), bw_tensor_get_buffer (tb), NULL, NULL, 2.0f,
+                  1.0f, bw_tensor_get_buffer (tout), n_vec4, &error);
+  g_assert_no_error (error);
+  got = download (tout);
+  for (gsize i = 0; i < n; i++)
+    want[i] = 2.0 * ((double) a[i] - b[i]);
+  bw_test_assert_close ("eltwise past the binding limit", got, want, n, 1e-6, 1e-6);
+  g_clear_pointer (&got, g_free);
+
+  /* sum (a - b)^2, and tv(a) with its gradient added into zeros */
+  bw_tensor_clear (tout);
+  bw_ops_reduce (dev, BW_REDUCE_SQDIFF, bw_tensor_get_buffer (ta), bw_tensor_get_buffer (tb), 1.0f,
+                 n_vec4, partials, 0, &error);
+  g_assert_no_error (error);
+  bw_ops_tv (ta, tout, 1.0f, partials, n_red, &error);
+  g_assert_no_error (error);
+  got = download (tout);
+  bw_device_read_buffer (dev, partials, 0, p, (n_red + n_tv) * sizeof (float), &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < n_red; i++)
+    sum += p[i];
+  for (guint i = 0; i < n_tv; i++)
+    tv += p[n_red + i];
+  for (gsize i = 0; i < n; i++)
+    want_sum += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
+  for (int ch = 0; ch < c; ch++)
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        {
+          gsize i = ch * hw + (gsize) y * w + x;
+          double d = 0;
+
+          if (x + 1 < w)
+            {
+              double e = (double) a[i + 1] - a[i];
+              want_tv += e * e;
+              d -= 2 * e;
+            }
+          if (x > 0)
+            d += 2 * ((double) a[i] - a[i - 1]);
+          if (y + 1 < h)
+            {
+              double e = (double) a[i + w] - a[i];
+              want_tv += e * e;
+              d -= 2 * e;
+            }
+          if (y > 0)
+            d += 2 * ((double) a[i] - a[i - w]);
+          want[i] = d;
+        }
+  g_test_message ("sum %.9g (%.9g), tv %.9g (%.9g)", sum, want_sum, tv, want_tv);
+  g_assert_cmpfloat (fabs (sum - want_sum), <=, 1e-5 * want_sum);
+  g_assert_cmpfloat (fabs (tv - want_tv), <=, 1e-5 * want_tv);
+  bw_test_assert_close ("tv gradient past the binding limit", got, want, n, 1e-5, 1e-5);
+  g_clear_pointer (&got, g_free);
+
+  /* a crop from the image's last rows, beyond the first binding's reach */
+  bw_ops_crop (ta, crop, h - 40, w - 50, 0, 0, 40, 50, FALSE, &error);
+  g_assert_no_error (error);
+  got = download (crop);
+  for (int ch = 0; ch < c; ch++)
+    for (int y = 0; y < 40; y++)
+      for (int x = 0; x < 50; x++)
+        want[(ch * 40 + y) * 50 + x] = a[ch * hw + (gsize) (h - 40 + y) * w + w - 50 + x];
+  bw_test_assert_close ("crop past the binding limit", got, want, (gsize) c * 40 * 50, 1e-6, 1e-6);
+  bw_device_free_buffer (dev, partials);
+  bw_test_check_validation ();
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  int ret;
+
+  g_test_init (&argc, &argv, NULL);
+  g_setenv ("BRUSHWORK_DISPATCH_GFLOP", "0.02", TRUE);
+  g_test_add_func ("/limits/group-count", test_group_count);
+  g_test_add_func ("/limits/bounded-work", test_bounded_work);
+  g_test_add_func ("/limits/binding", test_binding_limit);
+  ret = g_test_run ();
+  bw_test_shutdown ();
+  return ret;
+}
