@@ -74,6 +74,7 @@ static const ConvShape conv_shapes[] = {
   { 3, 64, 5, 7, 3 },     /* the first VGG layer's channels, odd sizes */
   { 4, 4, 1, 1, 3 },      /* a single pixel: every tap but the centre is padding */
   { 64, 3, 2, 2, 3 },     /* back to image channels, 2x2 */
+  { 64, 3, 45, 37, 3 },   /* one output pack over several 16 x 8 tiles, cut at both edges */
   { 5, 9, 9, 4, 3 },      /* channels that are not multiples of 4 */
   { 64, 64, 11, 13, 3 },
   { 12, 20, 6, 17, 1 },   /* 1x1, as the Gram backward uses */

@@ -51,6 +51,7 @@ main (int   argc,
   g_autoptr(BwSession) session = NULL;
   g_autoptr(BwImage) content = NULL, style = NULL;
   g_autofree double *times = NULL;
+  guint64 dispatches0, barriers0, dispatches, barriers;
   BwParams params;
   gint64 t0, t1;
   double load;
@@ -139,6 +140,7 @@ main (int   argc,
   g_print ("start_s=%.3f\n", (t1 - t0) / 1e6);
   g_print ("warmup_s=%.3f\n", (g_get_monotonic_time () - t0) / 1e6);
   times = g_new (double, steps);
+  bw_device_get_command_counts (dev, &dispatches0, &barriers0);
   for (int i = 0; i < steps; i++)
     {
       gint64 s = g_get_monotonic_time ();
@@ -165,6 +167,9 @@ main (int   argc,
     g_print ("plan_mb=%.1f\n", plan->bytes / 1e6);
     g_print ("step_peak_mb=%.1f\n", bw_device_get_peak_allocated (dev) / 1e6);
   }
+  bw_device_get_command_counts (dev, &dispatches, &barriers);
+  g_print ("dispatches_per_step=%.0f\n", (double) (dispatches - dispatches0) / MAX (steps, 1));
+  g_print ("barriers_per_step=%.0f\n", (double) (barriers - barriers0) / MAX (steps, 1));
 
   /* the default preset's first frame, what the app shows first: its first pass is small */
   {

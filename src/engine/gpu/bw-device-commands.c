@@ -221,6 +221,7 @@ ensure_recording (BwDevice *self)
   vkBeginCommandBuffer (self->cmd, &begin);
   self->recording = TRUE;
   self->recording_serial++;
+  self->interval++;
 }
 
 static void
@@ -237,6 +238,42 @@ record_barrier (BwDevice *self)
                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                         VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
                         0, 1, &barrier, 0, NULL, 0, NULL);
+  self->interval++;
+  self->n_barriers++;
+}
+
+void
+bw_device_get_command_counts (BwDevice *self,
+                              guint64  *dispatches,
+                              guint64  *barriers)
+{
+  *dispatches = self->n_dispatches;
+  *barriers = self->n_barriers;
+}
+
+/* A barrier goes only between commands that depend on each other: before a command that
+ * reads or writes what an earlier one in the same interval wrote, or writes what one read.
+ * Independent work (a style layer's Gram and the next convolution, both reading one map)
+ * may then overlap on a GPU. Lavapipe runs dispatches one after another whatever the
+ * barriers, so BRUSHWORK_VALIDATE=sync (synchronisation validation) is what checks this. */
+static gboolean
+hazard (BwDevice *self,
+        BwBuffer *buffer,
+        gboolean  writes)
+{
+  return buffer->written_in == self->interval || (writes && buffer->read_in == self->interval);
+}
+
+static void
+mark_access (BwDevice *self,
+             BwBuffer *buffer,
+             gboolean  writes)
+{
+  buffer->recorded_in = self->recording_serial;
+  if (writes)
+    buffer->written_in = self->interval;
+  else
+    buffer->read_in = self->interval;
 }
 
 void
@@ -244,9 +281,64 @@ bw_device_fill_zero (BwDevice *self,
                      BwBuffer *buffer)
 {
   ensure_recording (self);
-  buffer->recorded_in = self->recording_serial;
+  if (hazard (self, buffer, TRUE))
+    record_barrier (self);
+  mark_access (self, buffer, TRUE);
   vkCmdFillBuffer (self->cmd, buffer->buffer, 0, VK_WHOLE_SIZE, 0);
-  record_barrier (self);
+}
+
+/* The bindings a shader may write: those whose block is not NonWritable in every member
+ * (GLSL's readonly). Anything this cannot read counts as written, which only costs a
+ * barrier. */
+static guint32
+spirv_written_bindings (const guint32 *code,
+                        gsize          n_words)
+{
+  enum { OP_TYPE_STRUCT = 30, OP_TYPE_POINTER = 32, OP_VARIABLE = 59, OP_DECORATE = 71,
+         OP_MEMBER_DECORATE = 72, DEC_NON_WRITABLE = 24, DEC_BINDING = 33,
+         STORAGE_BUFFER = 12, UNIFORM = 2 };
+  g_autoptr(GHashTable) binding_of = g_hash_table_new (NULL, NULL);     /* var -> binding + 1 */
+  g_autoptr(GHashTable) pointee = g_hash_table_new (NULL, NULL);        /* pointer -> struct */
+  g_autoptr(GHashTable) members = g_hash_table_new (NULL, NULL);        /* struct -> members */
+  g_autoptr(GHashTable) readonly = g_hash_table_new (NULL, NULL);       /* struct -> count */
+  g_autoptr(GHashTable) var_type = g_hash_table_new (NULL, NULL);       /* var -> pointer */
+  GHashTableIter iter;
+  gpointer var, binding;
+  guint32 writes = 0;
+
+  if (n_words < 5 || code[0] != 0x07230203)
+    return ~0u;
+  for (gsize i = 5; i < n_words;)
+    {
+      guint32 op = code[i] & 0xffff, len = code[i] >> 16;
+      const guint32 *a = code + i + 1;
+
+      if (len == 0 || i + len > n_words)
+        return ~0u;
+      if (op == OP_DECORATE && len >= 4 && a[1] == DEC_BINDING)
+        g_hash_table_insert (binding_of, GUINT_TO_POINTER (a[0]), GUINT_TO_POINTER (a[2] + 1));
+      else if (op == OP_MEMBER_DECORATE && len >= 4 && a[2] == DEC_NON_WRITABLE)
+        g_hash_table_insert (readonly, GUINT_TO_POINTER (a[0]),
+                             GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (readonly, GUINT_TO_POINTER (a[0]))) + 1));
+      else if (op == OP_TYPE_STRUCT && len >= 2)
+        g_hash_table_insert (members, GUINT_TO_POINTER (a[0]), GUINT_TO_POINTER (len - 2));
+      else if (op == OP_TYPE_POINTER && len == 4 && (a[1] == STORAGE_BUFFER || a[1] == UNIFORM))
+        g_hash_table_insert (pointee, GUINT_TO_POINTER (a[0]), GUINT_TO_POINTER (a[2]));
+      else if (op == OP_VARIABLE && len >= 4)
+        g_hash_table_insert (var_type, GUINT_TO_POINTER (a[1]), GUINT_TO_POINTER (a[0]));
+      i += len;
+    }
+  g_hash_table_iter_init (&iter, binding_of);
+  while (g_hash_table_iter_next (&iter, &var, &binding))
+    {
+      gpointer block = g_hash_table_lookup (pointee, g_hash_table_lookup (var_type, var));
+      guint n = GPOINTER_TO_UINT (g_hash_table_lookup (members, block));
+
+      if (block == NULL || n == 0 ||
+          GPOINTER_TO_UINT (g_hash_table_lookup (readonly, block)) < n)
+        writes |= 1u << MIN (GPOINTER_TO_UINT (binding) - 1, 31);
+    }
+  return writes;
 }
 
 BwPipeline *
@@ -284,6 +376,7 @@ bw_device_get_pipeline (BwDevice      *self,
   p->key = g_strdup (key->str);
   p->n_bindings = n_bindings;
   p->push_size = push_size;
+  p->writes = spirv_written_bindings (g_bytes_get_data (code, NULL), g_bytes_get_size (code) / 4);
   for (guint i = 0; i < n_bindings; i++)
     bindings[i] = (VkDescriptorSetLayoutBinding) {
       .binding = i,
@@ -397,6 +490,13 @@ bw_device_dispatch_at (BwDevice          *self,
     return;
   ensure_recording (self);
   for (guint i = 0; i < pipeline->n_bindings; i++)
+    if (self->every_barrier ||
+        hazard (self, buffers[i] ? buffers[i] : self->dummy, pipeline->writes & (1u << i)))
+      {
+        record_barrier (self);
+        break;
+      }
+  for (guint i = 0; i < pipeline->n_bindings; i++)
     {
       BwBuffer *b = buffers[i] ? buffers[i] : self->dummy;
       VkDeviceSize offset = buffers[i] && offsets ? offsets[i] : 0;
@@ -405,7 +505,7 @@ bw_device_dispatch_at (BwDevice          *self,
       /* a part of a buffer larger than one binding may be */
       if (b->size - offset > self->props.limits.maxStorageBufferRange)
         range = self->props.limits.maxStorageBufferRange;
-      b->recorded_in = self->recording_serial;
+      mark_access (self, b, pipeline->writes & (1u << i));
       infos[i] = (VkDescriptorBufferInfo) { .buffer = b->buffer, .offset = offset, .range = range };
       writes[i] = (VkWriteDescriptorSet) {
         .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
@@ -422,7 +522,7 @@ bw_device_dispatch_at (BwDevice          *self,
     vkCmdPushConstants (self->cmd, pipeline->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
                         pipeline->push_size, push);
   vkCmdDispatch (self->cmd, groups_x, groups_y, groups_z);
-  record_barrier (self);
+  self->n_dispatches++;
   if (self->profiling)
     {
       gint64 start = g_get_monotonic_time ();

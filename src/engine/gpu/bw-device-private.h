@@ -15,6 +15,7 @@ struct _BwPipeline {
   VkPipeline pipeline;
   guint n_bindings;
   guint push_size;
+  guint32 writes;           /* bindings the shader may write, from its SPIR-V */
 };
 
 typedef enum {
@@ -44,6 +45,10 @@ struct _BwDevice {
   VkFence fence;
   gboolean recording;
   guint64 recording_serial;  /* counts recordings begun: BwBuffer.recorded_in refers to it */
+  guint64 interval;          /* counts barriers and recordings: commands in one interval may
+                              * run at once (BwBuffer.written_in, read_in) */
+  gboolean every_barrier;    /* BRUSHWORK_BARRIERS=all */
+  guint64 n_dispatches, n_barriers;
   gboolean lost;             /* device lost or a wait timed out: the command buffer may still
                               * be in use, so it is never reset or submitted again */
   gint64 wait_limit_usec;    /* BRUSHWORK_GPU_TIMEOUT */

@@ -147,7 +147,16 @@ create_instance (BwDevice  *self,
                  GError   **error)
 {
   const char *validation_layer = "VK_LAYER_KHRONOS_validation";
-  const char *debug_ext = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+  const char *exts[] = { VK_EXT_DEBUG_UTILS_EXTENSION_NAME, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME };
+  const char *validate = g_getenv ("BRUSHWORK_VALIDATE");
+  /* =sync adds synchronisation validation: lavapipe runs dispatches one after another, so a
+   * missing barrier shows only there, or on a GPU */
+  VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+  VkValidationFeaturesEXT features = {
+    .sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+    .enabledValidationFeatureCount = 1,
+    .pEnabledValidationFeatures = &sync,
+  };
   VkApplicationInfo app = {
     .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
     .pApplicationName = "Brushwork",
@@ -159,7 +168,7 @@ create_instance (BwDevice  *self,
   };
   VkResult res;
 
-  if (g_strcmp0 (g_getenv ("BRUSHWORK_VALIDATE"), "1") == 0)
+  if (g_strcmp0 (validate, "1") == 0 || g_strcmp0 (validate, "sync") == 0)
     {
       if (!has_layer (validation_layer))
         {
@@ -171,8 +180,10 @@ create_instance (BwDevice  *self,
         }
       info.enabledLayerCount = 1;
       info.ppEnabledLayerNames = &validation_layer;
-      info.enabledExtensionCount = 1;
-      info.ppEnabledExtensionNames = &debug_ext;
+      info.enabledExtensionCount = g_str_equal (validate, "sync") ? 2 : 1;
+      info.ppEnabledExtensionNames = exts;
+      if (g_str_equal (validate, "sync"))
+        info.pNext = &features;
       self->validating = TRUE;
     }
 
@@ -531,6 +542,8 @@ bw_device_new (const char  *selector,
   self->profiling = g_strcmp0 (g_getenv ("BRUSHWORK_PROFILE"), "1") == 0;
   parse_fault (self);
   self->wait_limit_usec = 600 * G_USEC_PER_SEC;
+  /* a barrier after every dispatch, as before barriers followed dependencies: for comparing */
+  self->every_barrier = g_strcmp0 (g_getenv ("BRUSHWORK_BARRIERS"), "all") == 0;
   if (g_getenv ("BRUSHWORK_GPU_TIMEOUT"))
     self->wait_limit_usec = MAX (1, g_ascii_strtoll (g_getenv ("BRUSHWORK_GPU_TIMEOUT"), NULL, 10)) *
                             G_USEC_PER_SEC;

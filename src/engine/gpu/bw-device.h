@@ -33,6 +33,8 @@ typedef struct {
   VkDeviceSize size;
   void *mapped;
   guint64 recorded_in;   /* the recording that last bound it (bw-device.c) */
+  guint64 written_in;    /* the barrier interval in which a command last wrote it, */
+  guint64 read_in;       /* ... and read it (bw-device-commands.c) */
 } BwBuffer;
 
 /* A compute pipeline: one shader with one set of specialisation constants. */
@@ -53,6 +55,10 @@ gboolean      bw_device_is_cpu                (BwDevice     *self);
 gboolean      bw_device_has_int64             (BwDevice     *self);
 /* Validation-layer messages of severity error seen so far (0 unless validating). */
 guint         bw_device_get_validation_errors (BwDevice     *self);
+/* Dispatches and barriers recorded so far (a benchmark's measure of how much waits) */
+void          bw_device_get_command_counts    (BwDevice     *self,
+                                               guint64      *dispatches,
+                                               guint64      *barriers);
 gboolean      bw_device_is_validating         (BwDevice     *self);
 /* The largest single buffer a shader may bind, and the memory we may use in all. */
 guint64       bw_device_get_max_buffer_size   (BwDevice     *self);
