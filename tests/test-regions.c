@@ -358,6 +358,30 @@ test_cli_bad_masks (void)
     }
 }
 
+/* Region masks are not cropped per tile: a size that needs tiles is refused before painting,
+ * in a sentence that says so (BRUSHWORK_TILE forces tiles, as a small budget would). */
+static void
+test_cli_regions_need_whole (void)
+{
+  g_autofree char *content = in_oracle ("cli_content.png");
+  g_autofree char *style_a = in_oracle ("cli_style_a.png");
+  g_autofree char *mask_a = in_oracle ("cli_mask_a.png");
+  g_autofree char *weights_path = in_oracle ("vgg19.pth");
+  g_autofree char *output = in_oracle ("cli_tiled_out.png");
+  const char *args[] = {
+    "--content", content, "--style", style_a, "--mask", mask_a,
+    "--output", output, "--weights", weights_path, "--preset", "seed",
+    "--steps", "1", "--size", "128", NULL
+  };
+  g_auto(GStrv) envp = g_environ_setenv (g_get_environ (), "BRUSHWORK_TILE", "64", TRUE);
+  g_autofree char *out = NULL, *err = NULL;
+
+  g_assert_cmpint (bw_test_run_cli (args, envp, &out, &err), !=, 0);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "Painting in regions at"));
+  g_assert_false (g_file_test (output, G_FILE_TEST_EXISTS));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -374,6 +398,7 @@ main (int   argc,
   g_test_add_func ("/regions/cli-two-regions", test_cli_two_regions);
   g_test_add_func ("/regions/cli-histogram", test_cli_histogram);
   g_test_add_func ("/regions/cli-bad-masks", test_cli_bad_masks);
+  g_test_add_func ("/regions/cli-regions-need-whole", test_cli_regions_need_whole);
   ret = g_test_run ();
   g_clear_object (&weights);
   bw_test_shutdown ();

@@ -527,7 +527,6 @@ start_pass (BwSession  *self,
   int shift = self->passes - 1 - pass;
   int w = MAX (1, (int) lround (bw_image_get_width (self->content) / (double) (1 << shift)));
   int h = MAX (1, (int) lround (bw_image_get_height (self->content) / (double) (1 << shift)));
-  gboolean guided = any_mask (self);
 
   g_clear_object (&self->pass_content);
   self->pass_content = bw_image_scale (self->content, w, h);
