@@ -3,7 +3,7 @@
  * One step records forward pass, losses, backward pass, total variation and the optimiser
  * into a single command buffer and submits it once.
  */
-#include "bw-session.h"
+#include "bw-session-private.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,67 +18,6 @@
 #include "session/bw-tiled-step.h"
 #include "bw-i18n.h"
 
-typedef struct {
-  BwImage *image;
-  double blend;
-  BwImage *mask;            /* region masks (bw_session_set_style_masks()), or NULL */
-  BwImage *style_mask;
-  BwImage *recoloured;      /* the image with the photo's colours (transfer_histogram) */
-} Style;
-
-struct _BwSession {
-  GObject parent_instance;
-
-  BwParams params;
-  BwVgg19 *vgg;
-  BwDevice *device;
-  BwLosses *losses;
-  BwTiledStep *tiled;       /* the step in tiles (bw-tiled-step.h), or NULL: whole */
-  BwStepPlan plan;          /* this pass's (bw-step-plan.h) */
-  BwImage *content;
-  BwImage *init_image;
-  GArray *styles;           /* Style */
-  int largest_size;         /* after a start too large for the device: what fits, or 0 */
-
-  /* coarse to fine: pass `pass` of `passes` runs at the content scaled to `pass_content`
-   * until step pass_end() (or convergence), then starts the next from its result */
-  int pass, passes;
-  BwImage *pass_content;
-
-  BwTensor *x;              /* the normalised image being optimised */
-  /* the image with the lowest loss evaluated so far in this pass (L-BFGS overshoots at
-   * restarts, and its last step is never evaluated), or with Adam the last one evaluated;
-   * also what is kept when the numbers stop being finite */
-  BwTensor *best;
-  BwTensor *candidate;      /* Adam: this step's image until its loss is read */
-  double best_loss;
-  gboolean have_best;
-  BwTensor *grad;
-  BwTensor *staging;        /* x back in [0, 1] */
-  BwAdam *adam;
-  BwLbfgs *lbfgs;
-  gboolean converged;
-  BwBuffer *tv_partials;
-  guint n_tv_partials;
-  int step;
-  gboolean started;
-  /* for bw_session_get_seconds_left(): time spent in steps (pass changes included) and the
-   * pixel-steps they did */
-  double seconds_spent, pixel_steps_done;
-
-  /* after a lost device (bw_session_set_reopen_func()): the last finished step, kept on the
-   * host, since a lost device's memory cannot be read */
-  BwSessionReopenFunc reopen;
-  gpointer reopen_data;
-  GDestroyNotify reopen_destroy;
-  int device_losses;
-  struct {
-    guint8 *x, *adam_m, *adam_v;   /* the tensors' buffers, as they are on the device */
-    gsize size;
-    guint adam_step;
-    int width, height, pass, step;
-  } saved;
-};
 
 enum {
   SIGNAL_STEP,
@@ -90,13 +29,6 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (BwSession, bw_session, G_TYPE_OBJECT)
 
-/* after a lost device: at the end of this file */
-static gboolean save_step        (BwSession  *self,
-                                  GError    **error);
-static BwImage *saved_image      (BwSession  *self);
-static gboolean go_on_after_loss (BwSession  *self,
-                                  GError    **error);
-
 static void
 clear_style (gpointer data)
 {
@@ -106,14 +38,6 @@ clear_style (gpointer data)
   g_clear_object (&s->mask);
   g_clear_object (&s->style_mask);
   g_clear_object (&s->recoloured);
-}
-
-static void
-clear_saved (BwSession *self)
-{
-  g_clear_pointer (&self->saved.x, g_free);
-  g_clear_pointer (&self->saved.adam_m, g_free);
-  g_clear_pointer (&self->saved.adam_v, g_free);
 }
 
 static void
@@ -138,7 +62,7 @@ bw_session_finalize (GObject *object)
     bw_device_free_buffer (self->device, self->tv_partials);
   g_clear_object (&self->vgg);
   g_clear_object (&self->device);
-  clear_saved (self);
+  _bw_session_clear_saved (self);
   if (self->reopen_destroy)
     self->reopen_destroy (self->reopen_data);
   G_OBJECT_CLASS (bw_session_parent_class)->finalize (object);
@@ -517,11 +441,11 @@ set_targets (BwSession  *self,
   return self->tiled != NULL && bw_tiled_step_set_content (self->tiled, content, error);
 }
 
-static gboolean
-start_pass (BwSession  *self,
-            int         pass,
-            BwImage    *from,
-            GError    **error)
+gboolean
+_bw_session_start_pass (BwSession  *self,
+                        int         pass,
+                        BwImage    *from,
+                        GError    **error)
 {
   g_autoptr(BwImage) init = NULL;
   int shift = self->passes - 1 - pass;
@@ -739,9 +663,9 @@ bw_session_start (BwSession  *self,
   self->step = 0;
   self->seconds_spent = self->pixel_steps_done = 0;
   self->device_losses = 0;
-  clear_saved (self);
+  _bw_session_clear_saved (self);
   bw_device_set_step (self->device, 0);
-  if (!start_pass (self, 0, NULL, error) || !save_step (self, error))
+  if (!_bw_session_start_pass (self, 0, NULL, error) || !_bw_session_save_step (self, error))
     {
       bw_device_discard (self->device);
       return FALSE;
@@ -780,7 +704,7 @@ download_image (BwSession  *self,
 
   /* a device lost for good (or one that failed to take over) */
   if ((self->x == NULL || bw_device_is_lost (self->device)) && self->saved.x != NULL)
-    return saved_image (self);
+    return _bw_session_saved_image (self);
   w = bw_tensor_get_width (self->x);
   h = bw_tensor_get_height (self->x);
   if (!bw_vgg19_normalize (self->vgg, image, self->staging, TRUE, error))
@@ -886,7 +810,7 @@ step_once (BwSession     *self,
     {
       g_autoptr(BwImage) last = download_image (self, error);
 
-      if (last == NULL || !start_pass (self, self->pass + 1, last, error))
+      if (last == NULL || !_bw_session_start_pass (self, self->pass + 1, last, error))
         return FALSE;
     }
 
@@ -937,7 +861,7 @@ try_step (BwSession     *self,
           GError       **error)
 {
   bw_device_set_step (self->device, self->step + 1);
-  if (step_once (self, values, error) && save_step (self, error))
+  if (step_once (self, values, error) && _bw_session_save_step (self, error))
     return TRUE;
   /* what the failed step recorded must not run with the next one */
   bw_device_discard (self->device);
@@ -957,7 +881,7 @@ bw_session_step (BwSession     *self,
 
   while (!try_step (self, values, &local_error))
     {
-      if (!go_on_after_loss (self, &local_error))
+      if (!_bw_session_go_on_after_loss (self, &local_error))
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
           return FALSE;
@@ -1074,164 +998,4 @@ bw_session_get_image (BwSession  *self,
       g_object_unref (recoloured);
     }
   return g_steal_pointer (&image);
-}
-
-/* After a lost device. */
-
-void
-bw_session_set_reopen_func (BwSession           *self,
-                            BwSessionReopenFunc  func,
-                            gpointer             user_data,
-                            GDestroyNotify       destroy)
-{
-  if (self->reopen_destroy)
-    self->reopen_destroy (self->reopen_data);
-  self->reopen = func;
-  self->reopen_data = user_data;
-  self->reopen_destroy = destroy;
-}
-
-int
-bw_session_get_device_losses (BwSession *self)
-{
-  return self->device_losses;
-}
-
-static guint8 *
-save_tensor (BwSession  *self,
-             BwTensor   *tensor,
-             GError    **error)
-{
-  BwBuffer *buffer = bw_tensor_get_buffer (tensor);
-  g_autofree guint8 *data = g_malloc (self->saved.size);
-
-  if (!bw_device_read_buffer (self->device, buffer, 0, data, self->saved.size, error))
-    return NULL;
-  return g_steal_pointer (&data);
-}
-
-/* After each step, when a reopen function is set: the image to go on from (L-BFGS: the best
- * one evaluated, as the user sees it; its history starts again) and Adam's state (exactly
- * as it was). A readback of one to three images, against a step's forward and backward
- * passes through VGG19. */
-static gboolean
-save_step (BwSession  *self,
-           GError    **error)
-{
-  BwTensor *image = self->lbfgs && self->have_best ? self->best : self->x;
-
-  if (self->reopen == NULL)
-    return TRUE;
-  clear_saved (self);
-  self->saved.size = bw_tensor_get_buffer (image)->size;
-  self->saved.width = bw_tensor_get_width (image);
-  self->saved.height = bw_tensor_get_height (image);
-  self->saved.pass = self->pass;
-  self->saved.step = self->step;
-  if (!(self->saved.x = save_tensor (self, image, error)))
-    return FALSE;
-  if (self->adam)
-    {
-      self->saved.adam_step = bw_adam_get_step (self->adam);
-      if (!(self->saved.adam_m = save_tensor (self, bw_adam_get_m (self->adam), error)) ||
-          !(self->saved.adam_v = save_tensor (self, bw_adam_get_v (self->adam), error)))
-        {
-          clear_saved (self);
-          return FALSE;
-        }
-    }
-  return TRUE;
-}
-
-/* The saved image in [0, 1], for a device lost for good. */
-static BwImage *
-saved_image (BwSession *self)
-{
-  gsize hw = (gsize) self->saved.width * self->saved.height;
-  const float *packed = (const float *) self->saved.x;
-  const float *mean = bw_vgg19_get_mean (self->vgg);
-  float *data = g_new (float, 3 * hw);
-
-  /* the tensor's layout (bw_tensor_download()): channels in fours, interleaved */
-  for (int c = 0; c < 3; c++)
-    for (gsize i = 0; i < hw; i++)
-      {
-        float v = packed[i * 4 + c] * bw_vgg19_std[c] + mean[c];
-
-        data[c * hw + i] = isnan (v) ? 0.0f : CLAMP (v, 0.0f, 1.0f);
-      }
-  return bw_image_new_take (self->saved.width, self->saved.height, data);
-}
-
-static gboolean
-restore_tensor (BwSession     *self,
-                BwTensor      *tensor,
-                const guint8  *data,
-                GError       **error)
-{
-  return bw_device_write_buffer (self->device, bw_tensor_get_buffer (tensor), 0, data,
-                                 self->saved.size, error);
-}
-
-/* Everything the session holds on the lost device is dropped, and the pass of the saved
- * step is set up again on @vgg's device, the targets computed anew, with the saved state. */
-static gboolean
-move_to (BwSession  *self,
-         BwVgg19    *vgg,
-         GError    **error)
-{
-  if (self->tv_partials)
-    bw_device_free_buffer (self->device, self->tv_partials);
-  self->tv_partials = NULL;
-  g_clear_object (&self->losses);
-  g_clear_object (&self->x);
-  g_clear_object (&self->grad);
-  g_clear_object (&self->staging);
-  g_clear_object (&self->best);
-  g_clear_object (&self->candidate);
-  g_clear_object (&self->adam);
-  g_clear_object (&self->lbfgs);
-  g_set_object (&self->vgg, vgg);
-  g_set_object (&self->device, bw_vgg19_get_device (vgg));
-
-  self->step = self->saved.step;
-  bw_device_set_step (self->device, self->step);
-  if (!start_pass (self, self->saved.pass, NULL, error) ||
-      !restore_tensor (self, self->x, self->saved.x, error))
-    goto failed;
-  if (self->adam)
-    {
-      if (!restore_tensor (self, bw_adam_get_m (self->adam), self->saved.adam_m, error) ||
-          !restore_tensor (self, bw_adam_get_v (self->adam), self->saved.adam_v, error))
-        goto failed;
-      bw_adam_set_step (self->adam, self->saved.adam_step);
-    }
-  return TRUE;
-
-failed:
-  bw_device_discard (self->device);
-  return FALSE;
-}
-
-/* @error is the step's: a lost device is replaced and the session moved there from its
- * last finished step, up to BW_SESSION_MAX_DEVICE_LOSSES; else FALSE, with @error kept or
- * replaced by what went wrong while moving. */
-static gboolean
-go_on_after_loss (BwSession  *self,
-                  GError    **error)
-{
-  while (g_error_matches (*error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_LOST) &&
-         self->reopen != NULL && self->saved.x != NULL)
-    {
-      g_autoptr(BwVgg19) vgg = NULL;
-
-      self->device_losses++;
-      if (self->device_losses >= BW_SESSION_MAX_DEVICE_LOSSES)
-        return FALSE;
-      g_clear_error (error);
-      vgg = self->reopen (self->reopen_data, error);
-      if (vgg != NULL && move_to (self, vgg, error))
-        return TRUE;
-    }
-  return FALSE;
 }
