@@ -73,6 +73,7 @@ struct _BwSession {
 };
 
 /* bw-session.c */
+void      _bw_session_clear_device_state (BwSession *self);
 gboolean  _bw_session_start_pass      (BwSession  *self,
                                        int         pass,
                                        BwImage    *from,

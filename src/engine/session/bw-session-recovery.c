@@ -121,17 +121,7 @@ move_to (BwSession  *self,
          BwVgg19    *vgg,
          GError    **error)
 {
-  if (self->tv_partials)
-    bw_device_free_buffer (self->device, self->tv_partials);
-  self->tv_partials = NULL;
-  g_clear_object (&self->losses);
-  g_clear_object (&self->x);
-  g_clear_object (&self->grad);
-  g_clear_object (&self->staging);
-  g_clear_object (&self->best);
-  g_clear_object (&self->candidate);
-  g_clear_object (&self->adam);
-  g_clear_object (&self->lbfgs);
+  _bw_session_clear_device_state (self);
   g_set_object (&self->vgg, vgg);
   g_set_object (&self->device, bw_vgg19_get_device (vgg));
 

@@ -40,17 +40,12 @@ clear_style (gpointer data)
   g_clear_object (&s->recoloured);
 }
 
-static void
-bw_session_finalize (GObject *object)
+/* What lives on the device, before the device goes (finalize, or a lost device). */
+void
+_bw_session_clear_device_state (BwSession *self)
 {
-  BwSession *self = BW_SESSION (object);
-
-  g_array_unref (self->styles);
   g_clear_object (&self->tiled);
   g_clear_object (&self->losses);
-  g_clear_object (&self->content);
-  g_clear_object (&self->pass_content);
-  g_clear_object (&self->init_image);
   g_clear_object (&self->x);
   g_clear_object (&self->grad);
   g_clear_object (&self->staging);
@@ -60,6 +55,19 @@ bw_session_finalize (GObject *object)
   g_clear_object (&self->lbfgs);
   if (self->tv_partials)
     bw_device_free_buffer (self->device, self->tv_partials);
+  self->tv_partials = NULL;
+}
+
+static void
+bw_session_finalize (GObject *object)
+{
+  BwSession *self = BW_SESSION (object);
+
+  g_array_unref (self->styles);
+  _bw_session_clear_device_state (self);
+  g_clear_object (&self->content);
+  g_clear_object (&self->pass_content);
+  g_clear_object (&self->init_image);
   g_clear_object (&self->vgg);
   g_clear_object (&self->device);
   _bw_session_clear_saved (self);
