@@ -140,7 +140,8 @@ _bw_window_update_restart (BwWindow *self)
   if (!self->restart_pending || state == BW_WORKER_PAUSED)
     g_clear_handle_id (&self->restart_source, g_source_remove);
   else if (self->restart_source == 0)
-    self->restart_source = g_timeout_add_seconds (SETTLE_SECONDS, settled, self);
+    /* not g_timeout_add_seconds(): it rounds to whole seconds and may fire almost one early */
+    self->restart_source = g_timeout_add (SETTLE_SECONDS * 1000, settled, self);
 
   if (self->restart_pending)
     {
