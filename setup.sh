@@ -71,17 +71,12 @@ case "$mode" in
     # stays loaded (ASan must then not insist on coming first); GTK's tests draw with cairo,
     # with GL off: GDK_DEBUG=gl-disable up to GTK 4.14, GDK_DISABLE=gl from 4.16 (Debian 13),
     # which no longer knows the first.
-    # The validation layer is kept loaded the same way: its synchronisation validation
-    # (vgg19-torch-sync) leaves objects behind when the loader unloads it at vkDestroyInstance.
-    preload=$(/usr/bin/python3 -c 'import glob, json
-libs = [json.load(open(f))["ICD"]["library_path"]
-        for f in sorted(glob.glob("/usr/share/vulkan/icd.d/lvp_icd*.json"))][:1]
-libs += [json.load(open(f))["layer"]["library_path"]
-         for f in glob.glob("/usr/share/vulkan/explicit_layer.d/VkLayer_khronos_validation.json")]
-print(":".join(libs))')
+    lavapipe=$(/usr/bin/python3 -c 'import glob, json
+for f in sorted(glob.glob("/usr/share/vulkan/icd.d/lvp_icd*.json")):
+    print(json.load(open(f))["ICD"]["library_path"]); break')
     no_gl=GDK_DEBUG=gl-disable
     if pkg-config --atleast-version=4.16 gtk4; then no_gl=GDK_DISABLE=gl; fi
-    env LD_PRELOAD="$preload" "$no_gl" \
+    env LD_PRELOAD="$lavapipe" "$no_gl" \
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:verify_asan_link_order=0 \
     LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
