@@ -219,3 +219,32 @@ bw_test_run_cli (const char *const  *args,
     }
   return WEXITSTATUS (status);
 }
+
+/* The network's weights the oracle wrote (weights.bin: each conv's weight then bias, in
+ * order), under torchvision's names. */
+BwWeights *
+bw_test_weights_from_dir (const char *dir)
+{
+  gsize total = 0, offset = 0;
+  g_autofree float *all = NULL;
+  BwWeights *w = bw_weights_new ();
+
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    total += (gsize) bw_vgg19_convs[i].out_channels * (bw_vgg19_convs[i].in_channels * 9 + 1);
+  all = bw_test_read_floats (dir, "weights.bin", total);
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    {
+      const BwVgg19Conv *c = &bw_vgg19_convs[i];
+      gint64 wshape[4] = { c->out_channels, c->in_channels, 3, 3 };
+      gint64 bshape[1] = { c->out_channels };
+      gsize nw = (gsize) c->out_channels * c->in_channels * 9;
+      g_autofree char *wname = g_strdup_printf ("features.%d.weight", c->module);
+      g_autofree char *bname = g_strdup_printf ("features.%d.bias", c->module);
+
+      bw_weights_insert (w, wname, wshape, 4, g_memdup2 (all + offset, nw * sizeof (float)));
+      offset += nw;
+      bw_weights_insert (w, bname, bshape, 1, g_memdup2 (all + offset, c->out_channels * sizeof (float)));
+      offset += c->out_channels;
+    }
+  return w;
+}

@@ -5,6 +5,8 @@
 #include <math.h>
 
 #include "gpu/bw-device.h"
+#include "vgg19/bw-vgg19-layers.h"
+#include "weights/bw-weights.h"
 
 /* The device for this test program; with BRUSHWORK_VALIDATE=1 any validation error fails the
  * test that caused it (checked by bw_test_check_validation()). */
@@ -54,3 +56,4 @@ int       bw_test_run_cli (const char *const  *args,
                            char              **envp,
                            char              **out,
                            char              **err);
+BwWeights *bw_test_weights_from_dir (const char *dir);

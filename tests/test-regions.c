@@ -43,33 +43,6 @@ in_oracle (const char *name)
   return g_build_filename (oracle_dir, name, NULL);
 }
 
-static BwWeights *
-weights_from_dir (const char *dir)
-{
-  gsize total = 0, offset = 0;
-  g_autofree float *all = NULL;
-  BwWeights *w = bw_weights_new ();
-
-  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
-    total += (gsize) bw_vgg19_convs[i].out_channels * (bw_vgg19_convs[i].in_channels * 9 + 1);
-  all = bw_test_read_floats (dir, "weights.bin", total);
-  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
-    {
-      const BwVgg19Conv *c = &bw_vgg19_convs[i];
-      gint64 wshape[4] = { c->out_channels, c->in_channels, 3, 3 };
-      gint64 bshape[1] = { c->out_channels };
-      gsize nw = (gsize) c->out_channels * c->in_channels * 9;
-      g_autofree char *wname = g_strdup_printf ("features.%d.weight", c->module);
-      g_autofree char *bname = g_strdup_printf ("features.%d.bias", c->module);
-
-      bw_weights_insert (w, wname, wshape, 4, g_memdup2 (all + offset, nw * sizeof (float)));
-      offset += nw;
-      bw_weights_insert (w, bname, bshape, 1, g_memdup2 (all + offset, c->out_channels * sizeof (float)));
-      offset += c->out_channels;
-    }
-  return w;
-}
-
 static BwTensor *
 image_tensor (const char *name,
               int         h,
@@ -391,7 +364,7 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
   oracle_dir = bw_test_run_oracle ("regions_oracle.py", args);
-  weights = weights_from_dir (oracle_dir);
+  weights = bw_test_weights_from_dir (oracle_dir);
   g_test_add_func ("/regions/histogram-transfer", test_histogram);
   g_test_add_func ("/regions/guided-gram-seed", test_guided_seed);
   g_test_add_func ("/regions/guided-gram-matched", test_guided_matched);

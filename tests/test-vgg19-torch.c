@@ -38,33 +38,6 @@ static const struct { const char *name; double weight; } style_layers[] = {
   { "relu1_1", 1.0 }, { "relu2_1", 0.75 }, { "relu3_1", 0.2 }, { "relu4_1", 0.2 }, { "relu5_1", 0.2 },
 };
 
-static BwWeights *
-weights_from_dir (const char *dir)
-{
-  gsize total = 0, offset = 0;
-  g_autofree float *all = NULL;
-  BwWeights *w = bw_weights_new ();
-
-  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
-    total += (gsize) bw_vgg19_convs[i].out_channels * (bw_vgg19_convs[i].in_channels * 9 + 1);
-  all = bw_test_read_floats (dir, "weights.bin", total);
-  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
-    {
-      const BwVgg19Conv *c = &bw_vgg19_convs[i];
-      gint64 wshape[4] = { c->out_channels, c->in_channels, 3, 3 };
-      gint64 bshape[1] = { c->out_channels };
-      gsize nw = (gsize) c->out_channels * c->in_channels * 9;
-      g_autofree char *wname = g_strdup_printf ("features.%d.weight", c->module);
-      g_autofree char *bname = g_strdup_printf ("features.%d.bias", c->module);
-
-      bw_weights_insert (w, wname, wshape, 4, g_memdup2 (all + offset, nw * sizeof (float)));
-      offset += nw;
-      bw_weights_insert (w, bname, bshape, 1, g_memdup2 (all + offset, c->out_channels * sizeof (float)));
-      offset += c->out_channels;
-    }
-  return w;
-}
-
 static BwTensor *
 image_tensor_from (const char *dir,
                    const char *name,
@@ -426,7 +399,7 @@ test_too_large (void)
 static BwWeights *
 caffe_weights_from_file (void)
 {
-  g_autoptr(BwWeights) w = weights_from_dir (caffe_dir);
+  g_autoptr(BwWeights) w = bw_test_weights_from_dir (caffe_dir);
   g_autofree char *path = g_build_filename (caffe_dir, "caffe.safetensors", NULL);
   g_autoptr(GError) error = NULL;
   BwWeights *loaded;
@@ -555,7 +528,7 @@ test_caffe_gradient (void)
 static void
 test_convention_metadata (void)
 {
-  g_autoptr(BwWeights) w = weights_from_dir (oracle_dir);
+  g_autoptr(BwWeights) w = bw_test_weights_from_dir (oracle_dir);
   g_autoptr(BwWeights) again = NULL;
   g_autofree char *path = g_build_filename (oracle_dir, "torchvision.safetensors", NULL);
   g_autofree char *contents = NULL;
@@ -608,7 +581,7 @@ main (int   argc,
 
   g_test_init (&argc, &argv, NULL);
   oracle_dir = bw_test_run_oracle ("seed_oracle.py", args);
-  weights = weights_from_dir (oracle_dir);
+  weights = bw_test_weights_from_dir (oracle_dir);
   {
     const char *caffe_args[G_N_ELEMENTS (args) + 1];
 
