@@ -158,7 +158,8 @@ bw_params_init_preset (BwParams   *params,
       params->optimizer = BW_OPTIMIZER_LBFGS;
       params->lr = 1;
       params->lbfgs_history = 10;
-      params->steps = 300;
+      /* 300 evaluations reached the same style distance and SSIM as 200 on the pairs tried */
+      params->steps = 200;
       /* coarse to fine from ~128 px (bw_session_get_passes()): the first frames come in
        * well under a second, and the big strokes settle where a step is cheap */
       params->scales = 0;
