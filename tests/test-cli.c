@@ -560,6 +560,31 @@ test_device_lost (void)
   g_unlink (want_path);
 }
 
+/* Out of memory where the second coarse-to-fine pass (64x48, seed preset) allocates, and no
+ * smaller plan fits that size (session: /session/fault/oom-gives-up): exit 1 with the
+ * sentence, which says what to do, and the image of the last finished step written, at the
+ * output size. */
+static void
+test_out_of_memory (void)
+{
+  g_autofree char *content = in_oracle ("content.png");
+  g_autofree char *style = in_oracle ("style.png");
+  g_autofree char *weights = in_oracle ("vgg19.pth");
+  g_autofree char *got_path = in_oracle ("oom-got.png");
+  g_autofree char *out = NULL, *err = NULL;
+  g_auto(GStrv) env = g_environ_setenv (g_get_environ (), "BRUSHWORK_FAULT", "oom@3", TRUE);
+  const char *args[] = { "--content", content, "--style", style, "--weights", weights,
+                         "--output", got_path, "--steps", "4", "--size", "64", "--scales", "2",
+                         "--preset", "seed", NULL };
+
+  g_assert_cmpint (bw_test_run_cli (args, env, &out, &err), ==, 1);
+  g_test_message ("%s", err);
+  g_assert_nonnull (strstr (err, "The graphics device ran out of memory at step 3"));
+  g_assert_nonnull (strstr (err, "The image so far is in"));
+  assert_size (got_path, 64, 48);
+  g_unlink (got_path);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -586,6 +611,7 @@ main (int   argc,
   g_test_add_func ("/cli/not-finite", test_not_finite);
   g_test_add_func ("/cli/save-fails", test_save_fails);
   g_test_add_func ("/cli/device-lost", test_device_lost);
+  g_test_add_func ("/cli/out-of-memory", test_out_of_memory);
   ret = g_test_run ();
   bw_test_remove_dir (oracle_dir);
   g_free (oracle_dir);

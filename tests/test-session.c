@@ -765,6 +765,120 @@ test_fault_device_lost_lbfgs (void)
   g_test_trap_assert_passed ();
 }
 
+static void
+on_replanned (BwSession *session,
+              int       *replanned)
+{
+  (*replanned)++;
+}
+
+/* Out of memory at step 6 of 10, where L-BFGS (default preset, history 100) enters its
+ * second pass (64x48) and allocates: the step is planned again within less, ::replanned says
+ * so once, the steps count on, and the pass runs with a shorter history. The pass's first
+ * step starts a new L-BFGS either way and five steps never fill even the shorter history,
+ * so the image must be the uninterrupted run's: 100 dB, as for Adam's lost device. */
+static void
+test_fault_oom_replans (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(BwDevice) device = faulty_device ("oom@6");
+      g_autoptr(BwVgg19) vgg = random_network_on (device);
+      g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr(BwSession) session = NULL, plain = NULL;
+      g_autoptr(BwImage) got = NULL, want = NULL;
+      g_autoptr(GError) error = NULL;
+      const BwStepPlan *smaller, *whole;
+      int replanned = 0, seen = 0;
+      BwParams params;
+      double db;
+
+      g_assert_true (bw_params_init_preset (&params, "default"));
+      params.steps = 10;
+      params.scales = 2;
+      params.lbfgs_history = 100;
+      session = new_session (vgg, &params, 64, 48);
+      bw_session_set_reopen_func (session, reopen_random, devices, NULL);
+      g_signal_connect (session, "replanned", G_CALLBACK (on_replanned), &replanned);
+      g_assert_true (bw_session_start (session, &error));
+      while (bw_session_get_step (session) < params.steps)
+        {
+          g_assert_true (bw_session_step (session, NULL, &error));
+          g_assert_no_error (error);
+          g_assert_cmpint (bw_session_get_step (session), ==, ++seen);
+        }
+      g_assert_cmpint (replanned, ==, 1);
+      g_assert_cmpuint (devices->len, ==, 0);
+      got = bw_session_get_image (session, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (bw_image_get_width (got), ==, 64);
+
+      plain = new_session (vgg, &params, 64, 48);
+      g_assert_true (bw_session_start (plain, &error));
+      g_assert_true (bw_session_run (plain, NULL, &error));
+      g_assert_no_error (error);
+      want = bw_session_get_image (plain, &error);
+      g_assert_no_error (error);
+      smaller = bw_session_get_plan (session);
+      whole = bw_session_get_plan (plain);
+      g_test_message ("the last pass re-planned: %d pairs, %.1f MB; without: %d pairs, %.1f MB",
+                      smaller->lbfgs_history, smaller->bytes / 1048576.0,
+                      whole->lbfgs_history, whole->bytes / 1048576.0);
+      g_assert_cmpint (smaller->lbfgs_history, <, params.lbfgs_history);
+      g_assert_cmpuint (smaller->bytes, <, whole->bytes);
+      db = psnr (got, want);
+      g_test_message ("L-BFGS, out of memory at step 6 of 10: PSNR %.1f dB against the "
+                      "uninterrupted run", db);
+      g_assert_cmpfloat (db, >=, 100.0);
+      g_assert_cmpuint (bw_device_get_validation_errors (device), ==, 0);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+/* Out of memory where Adam (seed preset) enters its second pass at 48x36, which nothing
+ * smaller fits (no tile is smaller than the image, and Adam has no history to shorten): the
+ * step fails with a sentence that says so and what to do, and the image of the last
+ * finished step (the first pass's, 24x18) is still there to read. */
+static void
+test_fault_oom_gives_up (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(BwDevice) device = faulty_device ("oom@3");
+      g_autoptr(BwVgg19) vgg = random_network_on (device);
+      g_autoptr(GPtrArray) devices = g_ptr_array_new_with_free_func (g_object_unref);
+      g_autoptr(BwSession) session = NULL;
+      g_autoptr(BwImage) kept = NULL;
+      g_autoptr(GError) error = NULL;
+      BwParams params;
+
+      g_assert_true (bw_params_init_preset (&params, "seed"));
+      params.steps = 4;
+      params.scales = 2;
+      session = new_session (vgg, &params, 48, 36);
+      bw_session_set_reopen_func (session, reopen_random, devices, NULL);
+      g_assert_true (bw_session_start (session, &error));
+      for (int i = 0; i < 2; i++)
+        g_assert_true (bw_session_step (session, NULL, &error));
+      g_assert_false (bw_session_step (session, NULL, &error));
+      g_assert_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY);
+      g_test_message ("%s", error->message);
+      g_assert_nonnull (strstr (error->message, "ran out of memory at step 3"));
+      g_assert_nonnull (strstr (error->message, "choose a smaller size"));
+      g_clear_error (&error);
+      kept = bw_session_get_image (session, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (bw_image_get_width (kept), ==, 24);
+      g_assert_cmpint (bw_image_get_height (kept), ==, 18);
+      g_assert_cmpuint (bw_device_get_validation_errors (device), ==, 0);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
 /* Lost three times at step 2: twice a new device takes over, the third time the step fails
  * with the lost device's error, and the image of step 1, kept on the host, is still there
  * to read: the same as read from the device after step 1, up to the float rounding of
@@ -835,6 +949,8 @@ main (int   argc,
   if (g_strcmp0 (g_getenv ("BRUSHWORK_LONG_RUN"), "1") == 0)
     g_test_add_func ("/session/long-run-flat", test_long_run_flat);
   g_test_add_func ("/session/fault/oom", test_fault_oom);
+  g_test_add_func ("/session/fault/oom-replans", test_fault_oom_replans);
+  g_test_add_func ("/session/fault/oom-gives-up", test_fault_oom_gives_up);
   g_test_add_func ("/session/fault/device-lost", test_fault_device_lost);
   g_test_add_func ("/session/fault/device-lost-goes-on", test_fault_device_lost_goes_on);
   g_test_add_func ("/session/fault/device-lost-lbfgs", test_fault_device_lost_lbfgs);

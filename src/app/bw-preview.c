@@ -333,7 +333,8 @@ show_controls (BwPreview *self)
 {
   set_controls_shown (self, TRUE);
   g_clear_handle_id (&self->hide_source, g_source_remove);
-  self->hide_source = g_timeout_add_seconds (HIDE_CONTROLS_SECONDS, hide_controls, self);
+  /* not g_timeout_add_seconds(): it rounds to whole seconds and may fire almost one early */
+  self->hide_source = g_timeout_add (HIDE_CONTROLS_SECONDS * 1000, hide_controls, self);
 }
 
 static void

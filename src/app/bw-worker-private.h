@@ -148,6 +148,8 @@ GPtrArray *_bw_worker_load_styles   (Message            *msg,
 void       _bw_worker_on_device_lost (BwSession         *session,
                                       int                losses,
                                       BwWorker          *self);
+void       _bw_worker_on_replanned  (BwSession          *session,
+                                     BwWorker           *self);
 
 /* bw-worker-autosave.c */
 void       _bw_worker_autosave_now    (ThreadState      *ts);

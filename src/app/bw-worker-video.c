@@ -84,6 +84,7 @@ on_video_step (BwVideoJob         *job,
   if (!g_object_get_data (G_OBJECT (session), "bw-worker-watched"))
     {
       g_signal_connect (session, "device-lost", G_CALLBACK (_bw_worker_on_device_lost), run->worker);
+      g_signal_connect (session, "replanned", G_CALLBACK (_bw_worker_on_replanned), run->worker);
       g_object_set_data (G_OBJECT (session), "bw-worker-watched", GINT_TO_POINTER (1));
     }
   report->kind = REPORT_PROGRESS;

@@ -383,6 +383,18 @@ _bw_worker_on_device_lost (BwSession *session,
   _bw_worker_post_text (self, REPORT_WARNING, text);
 }
 
+/* Worker thread: the device ran out of memory, and the session went on within less. */
+void
+_bw_worker_on_replanned (BwSession *session,
+                         BwWorker  *self)
+{
+  g_autofree char *text =
+    g_strdup_printf (_("The graphics device ran out of memory; painting goes on from step %d "
+                       "using less of it."), bw_session_get_step (session));
+
+  _bw_worker_post_text (self, REPORT_WARNING, text);
+}
+
 /* Loads the images, the engine if need be, and computes the targets. */
 static gboolean
 prepare (BwWorker     *self,
@@ -420,6 +432,7 @@ prepare (BwWorker     *self,
     }
   session = bw_engine_new_session (ts->engine, &params);
   g_signal_connect (session, "device-lost", G_CALLBACK (_bw_worker_on_device_lost), self);
+  g_signal_connect (session, "replanned", G_CALLBACK (_bw_worker_on_replanned), self);
   bw_session_set_content (session, content);
   for (guint i = 0; i < styles->len; i++)
     {

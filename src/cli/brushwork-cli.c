@@ -512,6 +512,17 @@ on_device_lost (BwSession *session,
                 "opened anew.\n", p->tty ? "\n" : "", bw_session_get_step (session));
 }
 
+/* The device ran out of memory and the step was planned again within less: one line. */
+static void
+on_replanned (BwSession *session,
+              Progress  *p)
+{
+  if (!p->opts->quiet)
+    g_printerr ("%sThe graphics device ran out of memory; painting goes on from step %d in "
+                "less (%.0f MB).\n", p->tty ? "\n" : "", bw_session_get_step (session),
+                bw_session_get_plan (session)->bytes / 1048576.0);
+}
+
 /* Loads the weights and opens the device. */
 static BwEngine *
 open_engine (const Options  *opts,
@@ -688,6 +699,7 @@ run_image (const Options *opts,
     }
   g_signal_connect (session, "step", G_CALLBACK (on_step), &progress);
   g_signal_connect (session, "device-lost", G_CALLBACK (on_device_lost), &progress);
+  g_signal_connect (session, "replanned", G_CALLBACK (on_replanned), &progress);
   bw_session_run (session, cancellable, &run_error);
   if (progress.tty && !opts->quiet && !opts->verbose)
     g_printerr ("\n");
@@ -697,9 +709,11 @@ run_image (const Options *opts,
   if (run_error && !stopped)
     {
       /* the session keeps the last good image when the numbers overflow, and a copy of the
-       * last finished step's when the device is lost for good: nothing is lost */
+       * last finished step's when the device is lost for good or out of memory: nothing is
+       * lost */
       if ((g_error_matches (run_error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA) ||
-           g_error_matches (run_error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_LOST)) &&
+           g_error_matches (run_error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_LOST) ||
+           g_error_matches (run_error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY)) &&
           save_image (session, opts->output, opts->jpeg_quality, NULL))
         g_printerr ("brushwork-cli: %s\nThe image so far is in “%s”.\n", run_error->message,
                     opts->output);
@@ -738,6 +752,7 @@ on_video_step (BwVideoJob *job,
     {
       /* each frame is a session of its own (a loss before its first step goes unsaid) */
       g_signal_connect (session, "device-lost", G_CALLBACK (on_device_lost), progress);
+      g_signal_connect (session, "replanned", G_CALLBACK (on_replanned), progress);
       g_object_set_data (G_OBJECT (session), "brushwork-cli-watched", GINT_TO_POINTER (1));
     }
   on_step (session, step, values, progress);

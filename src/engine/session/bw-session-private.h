@@ -64,6 +64,10 @@ struct _BwSession {
   gpointer reopen_data;
   GDestroyNotify reopen_destroy;
   int device_losses;
+  /* after the device ran out of memory: the budget every later plan of this run stays within
+   * (0: none), and how often it was cut */
+  guint64 memory_cap;
+  int replans;
   struct {
     guint8 *x, *adam_m, *adam_v;   /* the tensors' buffers, as they are on the device */
     gsize size;
@@ -78,6 +82,9 @@ gboolean  _bw_session_start_pass      (BwSession  *self,
                                        int         pass,
                                        BwImage    *from,
                                        GError    **error);
+gboolean  _bw_session_pass_fits       (BwSession  *self,
+                                       int         pass,
+                                       GError    **error);
 
 /* bw-session-recovery.c: the last finished step kept on the host, and going on from it */
 void      _bw_session_clear_saved     (BwSession  *self);
@@ -86,5 +93,7 @@ gboolean  _bw_session_save_step       (BwSession  *self,
 BwImage  *_bw_session_saved_image     (BwSession  *self);
 gboolean  _bw_session_go_on_after_loss (BwSession  *self,
                                         GError    **error);
+gboolean  _bw_session_go_on_after_oom (BwSession  *self,
+                                       GError    **error);
 
 G_END_DECLS

@@ -1,5 +1,6 @@
 /* bw-session-recovery.c: a session goes on after its device is lost, from the last finished
- * step, which it keeps on the host (a lost device's memory cannot be read). */
+ * step, which it keeps on the host (a lost device's memory cannot be read), or after the
+ * device ran out of memory, from the same step within a smaller plan. */
 #include "bw-session-private.h"
 
 #include <math.h>
@@ -163,6 +164,54 @@ _bw_session_go_on_after_loss (BwSession  *self,
       vgg = self->reopen (self->reopen_data, error);
       if (vgg != NULL && move_to (self, vgg, error))
         return TRUE;
+    }
+  return FALSE;
+}
+
+/* @error is the step's, out of device memory: the session is planned again within a budget
+ * below the failed plan by a quarter of what the planner can shrink (the activations, by
+ * tiles, and the L-BFGS history; the weights and the images stay), and set up again from
+ * the last finished step on the same device. Cut again while setting up runs out of memory
+ * too; FALSE, with a sentence, when the planner finds nothing within the cut, or after
+ * BW_SESSION_MAX_REPLANS. */
+gboolean
+_bw_session_go_on_after_oom (BwSession  *self,
+                             GError    **error)
+{
+  g_autoptr(BwVgg19) vgg = g_object_ref (self->vgg);
+  int step = self->saved.step + 1;
+  /* the pass the step ran in, or was entering */
+  int pass = self->pass;
+
+  if (self->saved.x == NULL)
+    return FALSE;
+  while (self->replans < BW_SESSION_MAX_REPLANS &&
+         g_error_matches (*error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY))
+    {
+      guint64 shrinkable = self->plan.activations + self->plan.optimiser;
+
+      /* the planner itself found nothing within the last cut: cutting more cannot help */
+      if (self->memory_cap > 0 && self->plan.bytes > self->memory_cap)
+        break;
+      self->memory_cap = self->plan.bytes - shrinkable / 4;
+      self->replans++;
+      g_clear_error (error);
+      if (move_to (self, vgg, error))
+        {
+          /* back in the pass before: the one the step enters next must fit too, or the
+           * painting would go on only to stop there */
+          if (pass == self->pass || _bw_session_pass_fits (self, pass, error))
+            return TRUE;
+          break;
+        }
+    }
+  if (g_error_matches (*error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY))
+    {
+      g_clear_error (error);
+      g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
+                   _("The graphics device ran out of memory at step %d, and this size does "
+                     "not fit in less. Close other programs that use the graphics device, "
+                     "or choose a smaller size."), step);
     }
   return FALSE;
 }

@@ -22,6 +22,7 @@
 enum {
   SIGNAL_STEP,
   SIGNAL_DEVICE_LOST,
+  SIGNAL_REPLANNED,
   N_SIGNALS
 };
 
@@ -101,6 +102,16 @@ bw_session_class_init (BwSessionClass *klass)
   signals[SIGNAL_DEVICE_LOST] = g_signal_new ("device-lost", G_TYPE_FROM_CLASS (klass),
                                               G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                                               G_TYPE_NONE, 1, G_TYPE_INT);
+  /**
+   * BwSession::replanned:
+   *
+   * Emitted by bw_session_step() when the device ran out of memory and the session planned
+   * its step again within less (bw_session_get_plan()): painting goes on from the last
+   * finished step.
+   */
+  signals[SIGNAL_REPLANNED] = g_signal_new ("replanned", G_TYPE_FROM_CLASS (klass),
+                                            G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                            G_TYPE_NONE, 0);
 }
 
 static void
@@ -377,18 +388,20 @@ pass_pixels (BwSession *self,
 
 /* Sets up pass @pass: the content at its size, the targets, the optimiser, and the image to
  * start from (@from, scaled, when the previous pass left one; else params.init). */
-/* The memory budget: params.max_memory, else BRUSHWORK_MAX_MEMORY, else from the device. */
+/* The memory budget: params.max_memory, else BRUSHWORK_MAX_MEMORY, else from the device;
+ * after the device ran out of memory in this run, no more than what was left then. */
 static gboolean
 get_budget (BwSession  *self,
             guint64    *budget,
             GError    **error)
 {
   if (self->params.max_memory > 0)
-    {
-      *budget = self->params.max_memory;
-      return TRUE;
-    }
-  return bw_step_plan_get_budget (self->device, budget, error);
+    *budget = self->params.max_memory;
+  else if (!bw_step_plan_get_budget (self->device, budget, error))
+    return FALSE;
+  if (self->memory_cap > 0)
+    *budget = MIN (*budget, self->memory_cap);
+  return TRUE;
 }
 
 /* The plan for a step at @height x @width with the paintings as a pass @shift halvings below
@@ -453,6 +466,32 @@ set_targets (BwSession  *self,
   return self->tiled != NULL && bw_tiled_step_set_content (self->tiled, content, error);
 }
 
+/* The image's size in pass @pass. */
+static void
+pass_size (BwSession *self,
+           int        pass,
+           int       *w,
+           int       *h)
+{
+  int shift = self->passes - 1 - pass;
+
+  *w = MAX (1, (int) lround (bw_image_get_width (self->content) / (double) (1 << shift)));
+  *h = MAX (1, (int) lround (bw_image_get_height (self->content) / (double) (1 << shift)));
+}
+
+/* Whether pass @pass has a plan within the budget; @error from the planner when not. */
+gboolean
+_bw_session_pass_fits (BwSession  *self,
+                       int         pass,
+                       GError    **error)
+{
+  BwStepPlan plan;
+  int w, h;
+
+  pass_size (self, pass, &w, &h);
+  return plan_at (self, self->passes - 1 - pass, h, w, &plan, error);
+}
+
 gboolean
 _bw_session_start_pass (BwSession  *self,
                         int         pass,
@@ -461,8 +500,9 @@ _bw_session_start_pass (BwSession  *self,
 {
   g_autoptr(BwImage) init = NULL;
   int shift = self->passes - 1 - pass;
-  int w = MAX (1, (int) lround (bw_image_get_width (self->content) / (double) (1 << shift)));
-  int h = MAX (1, (int) lround (bw_image_get_height (self->content) / (double) (1 << shift)));
+  int w, h;
+
+  pass_size (self, pass, &w, &h);
 
   g_clear_object (&self->pass_content);
   self->pass_content = bw_image_scale (self->content, w, h);
@@ -675,6 +715,8 @@ bw_session_start (BwSession  *self,
   self->step = 0;
   self->seconds_spent = self->pixel_steps_done = 0;
   self->device_losses = 0;
+  self->memory_cap = 0;
+  self->replans = 0;
   _bw_session_clear_saved (self);
   bw_device_set_step (self->device, 0);
   if (!_bw_session_start_pass (self, 0, NULL, error) || !_bw_session_save_step (self, error))
@@ -893,12 +935,21 @@ bw_session_step (BwSession     *self,
 
   while (!try_step (self, values, &local_error))
     {
-      if (!_bw_session_go_on_after_loss (self, &local_error))
+      if (g_error_matches (local_error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY))
         {
-          g_propagate_error (error, g_steal_pointer (&local_error));
-          return FALSE;
+          if (!_bw_session_go_on_after_oom (self, &local_error))
+            break;
+          g_signal_emit (self, signals[SIGNAL_REPLANNED], 0);
+          continue;
         }
+      if (!_bw_session_go_on_after_loss (self, &local_error))
+        break;
       g_signal_emit (self, signals[SIGNAL_DEVICE_LOST], 0, self->device_losses);
+    }
+  if (local_error)
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
     }
   return TRUE;
 }

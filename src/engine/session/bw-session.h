@@ -98,7 +98,12 @@ int        bw_session_get_passes       (BwSession      *self);
  * the device goes on, on a device opened anew, from the last finished step: ::device-lost
  * is emitted, and the step is done again there. The BW_SESSION_MAX_DEVICE_LOSSES-th loss
  * in one session ends the step with BW_DEVICE_ERROR_LOST; the image of the last finished
- * step can still be read (bw_session_get_image()). */
+ * step can still be read (bw_session_get_image()). Likewise a step that runs out of device
+ * memory is planned again within less (bw-step-plan.h: a quarter of what tiles and a
+ * shorter L-BFGS history can save, for the rest of the run), ::replanned is emitted, and
+ * the step is done again on the same device; when no smaller plan fits, or after
+ * BW_SESSION_MAX_REPLANS, the step fails with BW_DEVICE_ERROR_OUT_OF_MEMORY, a sentence
+ * that says so, and the image of the last finished step kept. */
 gboolean   bw_session_step             (BwSession      *self,
                                         BwLossValues   *values,
                                         GError        **error);
@@ -107,8 +112,10 @@ typedef BwVgg19 *(*BwSessionReopenFunc) (gpointer    user_data,
                                          GError    **error);
 
 #define BW_SESSION_MAX_DEVICE_LOSSES 3
+#define BW_SESSION_MAX_REPLANS 6
 
-/* Lets steps go on after a lost device (see bw_session_step()); set before start. The
+/* Lets steps go on after a lost device or out of memory (see bw_session_step()); set before
+ * start. The
  * session then keeps a copy of its state on the host after every step (the image, and
  * Adam's moments: Adam goes on exactly; L-BFGS starts its history again from the best
  * image). */
