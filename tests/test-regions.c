@@ -175,6 +175,13 @@ test_guided_matched (void)
   check_guided (BW_GRAM_MATCHED, "matched");
 }
 
+/* Each guided term relative to its own target's norm (and the content to the photo's). */
+static void
+test_guided_relative (void)
+{
+  check_guided (BW_GRAM_RELATIVE, "relative");
+}
+
 static void
 test_cli_two_regions (void)
 {
@@ -368,6 +375,7 @@ main (int   argc,
   g_test_add_func ("/regions/histogram-transfer", test_histogram);
   g_test_add_func ("/regions/guided-gram-seed", test_guided_seed);
   g_test_add_func ("/regions/guided-gram-matched", test_guided_matched);
+  g_test_add_func ("/regions/guided-gram-relative", test_guided_relative);
   g_test_add_func ("/regions/cli-two-regions", test_cli_two_regions);
   g_test_add_func ("/regions/cli-histogram", test_cli_histogram);
   g_test_add_func ("/regions/cli-bad-masks", test_cli_bad_masks);

@@ -299,14 +299,14 @@ flat_image (int          w,
   return bw_image_new_take (w, h, data);
 }
 
-/* A painting's pixel count must not set the style's strength (the default preset's
- * BW_GRAM_MATCHED). A flat photo and a flat painting of the same colour but twice the
+/* A painting's pixel count must not set the style's strength (BW_GRAM_MATCHED). A flat photo and a flat painting of the same colour but twice the
  * pixels (128 x 48 against 64 x 48; style_scale 2 keeps it unscaled) have the same
  * statistics: their Gram matrices differ by the pixel count, and by the 1-2 px borders of
  * the zero padding at the two shallow layers used. So the style loss is near zero: below 5%
  * of what the seed's Gram gives (there A is twice G, a loss of G^2) and of what a painting
  * of another colour gives. The seed preset keeps its Gram, as its recipe never met
- * paintings of another size. */
+ * paintings of another size. BW_GRAM_RELATIVE (the default preset's now: normalised Grams,
+ * each term relative to its target) must hold the same, below 5% of the other colour's. */
 static void
 test_matched_style_size (void)
 {
@@ -322,6 +322,12 @@ test_matched_style_size (void)
   g_test_message ("same colour, twice the pixels: %.4g (seed's Gram: %.4g); another colour: "
                   "%.4g", matched, seed, different);
   g_assert_cmpfloat (matched, <, 0.05 * seed);
+  g_assert_cmpfloat (matched, <, 0.05 * different);
+
+  matched = first_style_loss (vgg, BW_GRAM_RELATIVE, photo, twice, 2.0);
+  different = first_style_loss (vgg, BW_GRAM_RELATIVE, photo, unrelated, 2.0);
+  g_test_message ("relative: same colour, twice the pixels: %.4g; another colour: %.4g",
+                  matched, different);
   g_assert_cmpfloat (matched, <, 0.05 * different);
   bw_test_check_validation ();
 }

@@ -189,11 +189,12 @@ check_gradient (gboolean   blend,
 {
   g_autoptr(BwVgg19) vgg = new_network ();
   g_autoptr(BwLosses) losses = losses_for (vgg, blend, mode);
-  gboolean normalised = mode == BW_GRAM_NORMALISED;
+  gboolean normalised = mode == BW_GRAM_NORMALISED, relative = mode == BW_GRAM_RELATIVE;
   g_autoptr(BwTensor) probe = image_tensor ("probe.bin", H, W);
   g_autoptr(BwTensor) grad = NULL;
   g_autofree float *want = bw_test_read_floats (oracle_dir, blend ? "blend_grad.bin" :
-                                                normalised ? "ngram_grad.bin" : "probe_grad.bin",
+                                                normalised ? "ngram_grad.bin" :
+                                                relative ? "rgram_grad.bin" : "probe_grad.bin",
                                                 3 * H * W);
   g_autofree float *got = NULL;
   g_autoptr(GError) error = NULL;
@@ -201,12 +202,20 @@ check_gradient (gboolean   blend,
 
   grad = bw_tensor_new (bw_test_device (), 3, H, W, &error);
   g_assert_no_error (error);
+  if (relative)   /* the oracle's relative terms are of one order: style weight 1 */
+    bw_losses_set_weights (losses, 1.0, 1.0);
   values = evaluate (vgg, losses, probe, grad);
 
   if (blend)
     assert_loss ("total loss, two styles", values.total, bw_test_read_value (oracle_dir, "blend_total"));
   else if (normalised)
     assert_loss ("total loss, normalised Gram", values.total, bw_test_read_value (oracle_dir, "ngram_total"));
+  else if (relative)
+    {
+      assert_loss ("relative content loss", values.content, bw_test_read_value (oracle_dir, "rgram_content"));
+      assert_loss ("relative style loss", values.style, bw_test_read_value (oracle_dir, "rgram_style"));
+      assert_loss ("relative total loss", values.total, bw_test_read_value (oracle_dir, "rgram_total"));
+    }
   else
     {
       assert_loss ("content loss", values.content, bw_test_read_value (oracle_dir, "probe_content"));
@@ -230,6 +239,107 @@ static void
 test_normalised_gradient (void)
 {
   check_gradient (FALSE, BW_GRAM_NORMALISED);
+}
+
+/* Each term relative to its target's squared norm (BW_GRAM_RELATIVE). */
+static void
+test_relative_gradient (void)
+{
+  check_gradient (FALSE, BW_GRAM_RELATIVE);
+}
+
+/* The oracle's weights with every feature @k times larger: conv1_1's weights and bias and every
+ * later conv's bias times @k (ReLU and max-pool are positively homogeneous, so each layer's
+ * output is exactly k times the original's). Caffe's 0-255 input makes features ~57x
+ * torchvision's in just this way at conv1_1. */
+static BwVgg19 *
+scaled_network (float k)
+{
+  g_autoptr(BwWeights) scaled = bw_weights_new ();
+  g_autoptr(GError) error = NULL;
+  BwVgg19 *vgg;
+
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    for (int b = 0; b < 2; b++)
+      {
+        g_autofree char *name = g_strdup_printf ("features.%d.%s", bw_vgg19_convs[i].module,
+                                                 b ? "bias" : "weight");
+        const gint64 *shape;
+        guint n_dims;
+        const float *src = bw_weights_lookup (weights, name, &shape, &n_dims);
+        gsize n = 1;
+        float *data;
+
+        g_assert_nonnull (src);
+        for (guint d = 0; d < n_dims; d++)
+          n *= shape[d];
+        data = g_memdup2 (src, n * sizeof (float));
+        if (b || i == 0)
+          for (gsize j = 0; j < n; j++)
+            data[j] *= k;
+        bw_weights_insert (scaled, name, shape, n_dims, data);
+      }
+  vgg = bw_vgg19_new (bw_test_device (), scaled, &error);
+  g_assert_no_error (error);
+  return vgg;
+}
+
+/* BW_GRAM_RELATIVE's point: the features' scale (the weights' convention) does not change the
+ * losses, nor the image gradient, so one preset suits both. Features 57x larger (Caffe's
+ * against torchvision's) must give the same content and style losses within 1e-4 relative
+ * (exact arithmetic makes them equal; fp32 rounding measures ~1e-6; at k = 2 they are equal
+ * bit for bit) and the same image gradient within 1e-2 normwise: at k = 3 and at 57 alike it
+ * differs by 2.5e-3 of its largest value (the same element), the mark of a discrete event
+ * rather than of accumulated rounding: rounding flips the winner of a max-pool window whose
+ * two largest inputs are within fp32 rounding of each other, and that window's gradient goes
+ * to its neighbour (against PyTorch the same probe's gradient differs by 5e-4 already). A
+ * term not relative to its target would be off by a factor k^2 or more. The seed's losses,
+ * for contrast, grow as k^2 and k^4. */
+static void
+test_relative_scale_free (void)
+{
+  const float k = 57;
+  g_autoptr(BwVgg19) vgg = new_network ();
+  g_autoptr(BwVgg19) big = scaled_network (k);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwTensor) probe = image_tensor ("probe.bin", H, W);
+  g_autoptr(BwTensor) grad = bw_tensor_new (bw_test_device (), 3, H, W, &error);
+  g_autoptr(BwTensor) grad_big = bw_tensor_new (bw_test_device (), 3, H, W, &error);
+  g_autofree float *a = NULL;
+  g_autofree float *b = NULL;
+  BwLossValues v, v_big;
+
+  g_assert_no_error (error);
+  for (int relative = 1; relative >= 0; relative--)
+    {
+      BwGramMode mode = relative ? BW_GRAM_RELATIVE : BW_GRAM_SEED;
+      g_autoptr(BwLosses) losses = losses_for (vgg, FALSE, mode);
+      g_autoptr(BwLosses) losses_big = losses_for (big, FALSE, mode);
+      double content_ratio, style_ratio;
+
+      v = evaluate (vgg, losses, probe, grad);
+      v_big = evaluate (big, losses_big, probe, grad_big);
+      content_ratio = v_big.content / v.content;
+      style_ratio = v_big.style / v.style;
+      g_test_message ("%s: content %.9g, %.9g at %gx the features; style %.9g, %.9g",
+                      relative ? "relative" : "seed", v.content, v_big.content, k, v.style,
+                      v_big.style);
+      if (!relative)
+        {
+          /* the scaling itself is as claimed: the seed's terms move as k^2 and k^4 */
+          g_assert_cmpfloat (fabs (content_ratio / (k * k) - 1), <, 1e-3);
+          g_assert_cmpfloat (fabs (style_ratio / ((double) k * k * k * k) - 1), <, 1e-3);
+          continue;
+        }
+      g_assert_cmpfloat (fabs (content_ratio - 1), <, 1e-4);
+      g_assert_cmpfloat (fabs (style_ratio - 1), <, 1e-4);
+      a = bw_tensor_download (grad, &error);
+      g_assert_no_error (error);
+      b = bw_tensor_download (grad_big, &error);
+      g_assert_no_error (error);
+      bw_test_assert_close_normwise ("image gradient at 57x the features", b, a, 3 * H * W, 1e-2);
+    }
+  bw_test_check_validation ();
 }
 
 /* Two style images blended 3 : 7 against PyTorch with the blended Gram target. */
@@ -595,6 +705,8 @@ main (int   argc,
   g_test_add_func ("/vgg19/seed-gradient", test_gradient);
   g_test_add_func ("/vgg19/two-styles-gradient", test_blend_gradient);
   g_test_add_func ("/vgg19/normalised-gram-gradient", test_normalised_gradient);
+  g_test_add_func ("/vgg19/relative-gradient", test_relative_gradient);
+  g_test_add_func ("/vgg19/relative-scale-free", test_relative_scale_free);
   g_test_add_func ("/vgg19/seed-adam-steps", test_adam_steps);
   g_test_add_func ("/vgg19/seed-lbfgs-steps", test_lbfgs_steps);
   g_test_add_func ("/vgg19/too-large", test_too_large);

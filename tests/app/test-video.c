@@ -144,7 +144,8 @@ image_diff (BwImage *a,
   return sum / n * 255;
 }
 
-/* The same video through the command line, with the settings new_app() gives the app. */
+/* The same video through the command line, with the settings new_app() gives the app
+ * (bw_app_test_new_app(): style weight 1e6, not the default preset's own). */
 static void
 run_cli (const char *output,
          int         steps)
@@ -154,8 +155,8 @@ run_cli (const char *output,
   g_autofree char *size_s = g_strdup_printf ("%d", SIZE);
   const char *argv[] = { g_getenv ("BRUSHWORK_CLI"), "--content", clip, "--style", style,
                          "--output", output, "--weights", weights, "--preset", "default",
-                         "--optimizer", "adam", "--steps", steps_s, "--size", size_s, "--quiet",
-                         NULL };
+                         "--style-weight", "1e6", "--optimizer", "adam", "--steps", steps_s,
+                         "--size", size_s, "--quiet", NULL };
   g_autoptr(GError) error = NULL;
   int status;
 

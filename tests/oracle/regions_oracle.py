@@ -66,23 +66,30 @@ def guided_gram(f, m):
     return fm @ fm.t() * (h * w) / (m ** 2).sum()
 
 
-def guided_targets(style, style_mask, vgg, match_hw=None):
+def guided_targets(style, style_mask, vgg, match_hw=None, relative=False):
     feats = so.get_features(style, vgg)
     levels = mask_levels(style_mask)
     targets = {}
     for layer in so.STYLE_WEIGHTS:
         f = feats[layer]
         a = guided_gram(f, levels[LEVEL[layer]])
-        if match_hw is not None:   # BW_GRAM_MATCHED: at the photo's pixel count
+        if relative:   # BW_GRAM_RELATIVE: normalised Grams
+            a = a / f[0].numel()
+        elif match_hw is not None:   # BW_GRAM_MATCHED: at the photo's pixel count
             ph, pw = match_hw[0] >> LEVEL[layer], match_hw[1] >> LEVEL[layer]
             a = a * (ph * pw) / (f.shape[2] * f.shape[3])
         targets[layer] = a
     return targets
 
 
-def guided_losses(x_feats, content_feats, terms):
-    """terms: [(blend, photo mask levels, targets)]; blends normalised to sum 1."""
-    content = torch.mean((x_feats[so.CONTENT_LAYER] - content_feats[so.CONTENT_LAYER]) ** 2)
+def guided_losses(x_feats, content_feats, terms, relative=False):
+    """terms: [(blend, photo mask levels, targets)]; blends normalised to sum 1. relative:
+    BW_GRAM_RELATIVE, each term's squared error over its target's squared norm."""
+    p = content_feats[so.CONTENT_LAYER]
+    if relative:
+        content = ((x_feats[so.CONTENT_LAYER] - p) ** 2).sum() / (p ** 2).sum()
+    else:
+        content = torch.mean((x_feats[so.CONTENT_LAYER] - p) ** 2)
     total_blend = sum(t[0] for t in terms)
     style = 0
     for blend, levels, targets in terms:
@@ -90,7 +97,12 @@ def guided_losses(x_feats, content_feats, terms):
             f = x_feats[layer]
             _, c, h, w = f.shape
             g = guided_gram(f, levels[LEVEL[layer]])
-            style = style + blend / total_blend * weight * torch.mean((g - targets[layer]) ** 2) / (c * h * w)
+            a = targets[layer]
+            if relative:
+                term = ((g / (c * h * w) - a) ** 2).sum() / (a ** 2).sum()
+            else:
+                term = torch.mean((g - a) ** 2) / (c * h * w)
+            style = style + blend / total_blend * weight * term
     return content, style, so.CONTENT_WEIGHT * content + so.STYLE_WEIGHT * style
 
 
@@ -125,11 +137,12 @@ def losses_part(outdir, values):
         so.write(outdir, name, t)
 
     content_feats = so.get_features(content, vgg)
-    for mode, match in [("seed", None), ("matched", (H, W))]:
-        terms = [(BLEND[0], mask_levels(mask1), guided_targets(style1, torch.ones(1, 1, S1H, S1W), vgg, match)),
-                 (BLEND[1], mask_levels(mask2), guided_targets(style2, style_mask2, vgg, match))]
+    for mode, match in [("seed", None), ("matched", (H, W)), ("relative", None)]:
+        rel = mode == "relative"
+        terms = [(BLEND[0], mask_levels(mask1), guided_targets(style1, torch.ones(1, 1, S1H, S1W), vgg, match, rel)),
+                 (BLEND[1], mask_levels(mask2), guided_targets(style2, style_mask2, vgg, match, rel))]
         x = probe.clone().requires_grad_(True)
-        c, s, total = guided_losses(so.get_features(x, vgg), content_feats, terms)
+        c, s, total = guided_losses(so.get_features(x, vgg), content_feats, terms, rel)
         total.backward()
         so.write(outdir, "%s_grad.bin" % mode, x.grad)
         values += [("%s_content" % mode, c.item()), ("%s_style" % mode, s.item()),

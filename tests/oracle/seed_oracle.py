@@ -197,6 +197,21 @@ def main():
     write(args.outdir, "ngram_grad.bin", x.grad)
     values += [("ngram_total", n_total.item())]
 
+    # relative terms (BW_GRAM_RELATIVE): normalised Grams, each layer's squared error over its
+    # target's squared norm, the content's likewise
+    x = probe.clone().requires_grad_(True)
+    feats = get_features(x, vgg)
+    r_style = sum(wt * ((ngram(feats[k]) - style_ngrams[k]) ** 2).sum() / (style_ngrams[k] ** 2).sum()
+                  for k, wt in STYLE_WEIGHTS.items())
+    p = content_features[CONTENT_LAYER]
+    r_content = ((feats[CONTENT_LAYER] - p) ** 2).sum() / (p ** 2).sum()
+    # style weight 1: relative terms are of one order, so the content's gradient counts too
+    r_total = CONTENT_WEIGHT * r_content + 1.0 * r_style
+    r_total.backward()
+    write(args.outdir, "rgram_grad.bin", x.grad)
+    values += [("rgram_content", r_content.item()), ("rgram_style", r_style.item()),
+               ("rgram_total", r_total.item())]
+
     # total variation, as jcjohnson/neural-style's TVLoss: squared differences of neighbours
     x = probe.clone().requires_grad_(True)
     tv = ((x[:, :, :, 1:] - x[:, :, :, :-1]) ** 2).sum() + ((x[:, :, 1:, :] - x[:, :, :-1, :]) ** 2).sum()

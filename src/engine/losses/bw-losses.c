@@ -7,6 +7,7 @@
  */
 #include "bw-losses.h"
 
+#include <math.h>
 #include <string.h>
 
 #include "ops/bw-ops.h"
@@ -21,6 +22,7 @@ typedef struct {
   BwTensor *grad;                 /* dLoss/dF_l */
   guint content_partial, style_partial;   /* offsets into the partials buffer */
   BwTensor *masked;               /* guided: F_l m, then S F_l (scratch) */
+  double content_norm, style_norm; /* BW_GRAM_RELATIVE: ||P_l||^2, ||A_l||^2 */
 } Layer;
 
 /* A style of its own term, once any style has a region mask (bw_losses_add_guided_style_target);
@@ -30,6 +32,7 @@ typedef struct {
   BwBuffer *target[BW_VGG19_N_CONVS];   /* A_l, from the painting and its own mask */
   BwBuffer *mask[BW_VGG19_N_CONVS];     /* m_l at the photo's feature size, h * w floats */
   double q[BW_VGG19_N_CONVS];           /* (h w) / sum(m_l^2), 0 where the mask covers nothing */
+  double norm[BW_VGG19_N_CONVS];        /* BW_GRAM_RELATIVE: ||A_l||^2 */
   guint partial[BW_VGG19_N_CONVS];
 } Guided;
 
@@ -160,18 +163,120 @@ deepest_of (BwLosses *self,
   return deepest;
 }
 
-/* s_l and d_l of the header's formula for a feature map of c x h x w. */
+/* A target's squared norm as BW_GRAM_RELATIVE divides by it: a target of zeros (a black
+ * painting's deep layer) leaves its term absolute rather than infinite. */
+static double
+relative_norm (double norm)
+{
+  return norm > 0 && isfinite (norm) ? norm : 1.0;
+}
+
+/* s_l and d_l of the header's formula for a feature map of @c x @h x @w; @norm is the style
+ * target's ||A_l||^2 (for BW_GRAM_RELATIVE, whose d_l = c^2 / ||A_l||^2 turns the mean over
+ * the c x c Gram into the sum over it, relative to the target). */
+static void
+factors_at (BwGramMode  mode,
+            int         c,
+            int         h,
+            int         w,
+            double      norm,
+            double     *s,
+            double     *d)
+{
+  double chw = (double) c * h * w;
+
+  switch (mode)
+    {
+    case BW_GRAM_NORMALISED:
+      *s = 1.0 / chw;
+      *d = 1.0;
+      break;
+    case BW_GRAM_RELATIVE:
+      *s = 1.0 / chw;
+      *d = (double) c * c / relative_norm (norm);
+      break;
+    case BW_GRAM_SEED:
+    case BW_GRAM_MATCHED:
+    default:
+      *s = 1.0;
+      *d = 1.0 / chw;
+      break;
+    }
+}
+
 static void
 gram_factors (BwLosses *self,
               BwTensor *feature,
+              double    norm,
               double   *s,
               double   *d)
 {
-  double chw = (double) bw_tensor_get_channels (feature) * bw_tensor_get_height (feature) *
-               bw_tensor_get_width (feature);
+  factors_at (self->mode, bw_tensor_get_channels (feature), bw_tensor_get_height (feature),
+              bw_tensor_get_width (feature), norm, s, d);
+}
 
-  *s = self->mode == BW_GRAM_NORMALISED ? 1.0 / chw : 1.0;
-  *d = self->mode == BW_GRAM_NORMALISED ? 1.0 : 1.0 / chw;
+/* What the content term at a layer of @count values divides its sum of squares by. */
+static double
+content_divisor (BwLosses *self,
+                 Layer    *layer,
+                 double    count)
+{
+  return self->mode == BW_GRAM_RELATIVE ? relative_norm (layer->content_norm) : count;
+}
+
+/* ||@buffer||^2 over @n_vec4 vec4s: records a reduce, submits (with whatever was recorded
+ * before it) and reads the partial sums back. */
+static gboolean
+sum_squares (BwDevice  *device,
+             BwBuffer  *buffer,
+             guint      n_vec4,
+             double    *out,
+             GError   **error)
+{
+  guint n = bw_ops_reduce_n_partials (n_vec4);
+  g_autofree float *p = g_new (float, n);
+  BwBuffer *partials = bw_device_alloc_buffer (device, n * sizeof (float), error);
+  gboolean ok;
+
+  if (partials == NULL)
+    return FALSE;
+  ok = bw_ops_reduce (device, BW_REDUCE_SQDIFF, buffer, NULL, 1.0f, n_vec4, partials, 0, error) &&
+       bw_device_submit (device, error) &&
+       bw_device_read_buffer (device, partials, 0, p, n * sizeof (float), error);
+  bw_device_free_buffer (device, partials);
+  *out = 0;
+  for (guint i = 0; ok && i < n; i++)
+    *out += p[i];
+  return ok;
+}
+
+/* BW_GRAM_RELATIVE: each style layer's ||A_l||^2, again after each painting is blended in. */
+static gboolean
+update_style_norms (BwLosses  *self,
+                    GError   **error)
+{
+  if (self->mode != BW_GRAM_RELATIVE)
+    return TRUE;
+  for (int i = 0; i < BW_VGG19_N_CONVS; i++)
+    {
+      Layer *layer = &self->layers[i];
+
+      if (layer->style_weight != 0 && layer->style_target != NULL &&
+          !sum_squares (self->device, layer->style_target,
+                        bw_ops_gram_size (bw_vgg19_convs[i].out_channels) / 16, &layer->style_norm,
+                        error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+void
+bw_losses_set_content_norm (BwLosses *self,
+                            int       index,
+                            double    norm)
+{
+  g_return_if_fail (index >= 0 && index < BW_VGG19_N_CONVS);
+  self->layers[index].content_norm = norm;
 }
 
 void
@@ -214,7 +319,7 @@ bw_losses_add_style_target (BwLosses  *self,
       f = bw_vgg19_get_feature (self->vgg, i);
       size = bw_ops_gram_size (bw_tensor_get_channels (f));
       n_vec4 = size / 16;
-      gram_factors (self, f, &s, &d);
+      gram_factors (self, f, 0, &s, &d);
       if (self->mode == BW_GRAM_MATCHED && self->image_height > 0)
         {
           /* the photo's feature map at this layer: each max-pool halves it, rounding down */
@@ -246,7 +351,7 @@ bw_losses_add_style_target (BwLosses  *self,
   if (!bw_device_submit (self->device, error))
     return FALSE;
   self->style_blend_total = total;
-  return TRUE;
+  return update_style_norms (self, error);
 }
 
 /* The mask at pooling level @level: @mask (@h x @w; NULL: ones) halved @level times by 2x2
@@ -356,7 +461,7 @@ bw_losses_add_guided_style_target (BwLosses     *self,
         continue;
       f = bw_vgg19_get_feature (self->vgg, i);
       c = bw_tensor_get_channels (f);
-      gram_factors (self, f, &s, &d);
+      gram_factors (self, f, 0, &s, &d);
       if (self->mode == BW_GRAM_MATCHED)
         {
           int side = bw_vgg19_min_side (i);
@@ -388,7 +493,10 @@ bw_losses_add_guided_style_target (BwLosses     *self,
            bw_ops_eltwise (self->device, guided->target[i], NULL, NULL, NULL, 1.0f,
                            s * mh * mw / sum_sq, guided->target[i], bw_ops_gram_size (c) / 16,
                            error) &&
-           bw_device_submit (self->device, error);
+           bw_device_submit (self->device, error) &&
+           (self->mode != BW_GRAM_RELATIVE ||
+            sum_squares (self->device, guided->target[i], bw_ops_gram_size (c) / 16,
+                         &guided->norm[i], error));
       bw_device_free_buffer (self->device, style_level);
       if (!ok)
         return FALSE;
@@ -460,13 +568,14 @@ record_guided (BwLosses  *self,
   guint n_vec4 = bw_ops_gram_size (c) / 16;
   double s, d, total = guided_blend_total (self);
 
-  gram_factors (self, f, &s, &d);
   for (guint g = 0; g < self->guided->len; g++)
     {
       Guided *guided = g_ptr_array_index (self->guided, g);
-      double sq = s * guided->q[i];
-      double kappa = self->beta * layer->style_weight * d * (guided->blend / total) / ((double) c * c);
+      double sq, kappa;
 
+      gram_factors (self, f, guided->norm[i], &s, &d);
+      sq = s * guided->q[i];
+      kappa = self->beta * layer->style_weight * d * (guided->blend / total) / ((double) c * c);
       if (guided->q[i] == 0)
         continue;   /* the mask covers nothing at this layer */
       if (!bw_ops_mask_mul (f, guided->mask[i], NULL, 1.0f, FALSE, layer->masked, error) ||
@@ -524,6 +633,10 @@ bw_losses_set_content_target (BwLosses  *self,
               !bw_ops_eltwise (self->device, bw_tensor_get_buffer (f), NULL, NULL, NULL, 1.0f, 1.0f,
                                bw_tensor_get_buffer (layer->content_target),
                                bw_tensor_get_n_vec4 (f), error))
+            return FALSE;
+          if (self->mode == BW_GRAM_RELATIVE &&
+              !sum_squares (self->device, bw_tensor_get_buffer (f), bw_tensor_get_n_vec4 (f),
+                            &layer->content_norm, error))
             return FALSE;
           layer->content_partial = n_partials;
           n_partials += bw_ops_reduce_n_partials (bw_tensor_get_n_vec4 (f));
@@ -584,8 +697,8 @@ bw_losses_record (BwLosses  *self,
       f = bw_vgg19_get_feature (self->vgg, i);
       if (content)
         {
-          double n = (double) bw_tensor_get_channels (f) * bw_tensor_get_height (f) *
-                     bw_tensor_get_width (f);
+          double n = content_divisor (self, layer, (double) bw_tensor_get_channels (f) *
+                                             bw_tensor_get_height (f) * bw_tensor_get_width (f));
           float k = 2.0 * self->alpha * layer->content_weight / n;
 
           if (!bw_ops_reduce (self->device, BW_REDUCE_SQDIFF, bw_tensor_get_buffer (f),
@@ -610,7 +723,7 @@ bw_losses_record (BwLosses  *self,
           guint n_vec4 = bw_ops_gram_size (c) / 16;
           double s, d, kappa;
 
-          gram_factors (self, f, &s, &d);
+          gram_factors (self, f, layer->style_norm, &s, &d);
           kappa = self->beta * layer->style_weight * d / ((double) c * c);
           if (!bw_ops_gram (f, layer->gram, error) ||
               !bw_ops_reduce (self->device, BW_REDUCE_SQDIFF, layer->gram, layer->style_target, s, n_vec4,
@@ -672,18 +785,19 @@ bw_losses_read_values (BwLosses      *self,
           guint n = bw_ops_reduce_n_partials (bw_tensor_get_n_vec4 (f));
           double count = (double) c * bw_tensor_get_height (f) * bw_tensor_get_width (f);
           values->content += self->alpha * layer->content_weight *
-                             sum_range (p, layer->content_partial, n) / count;
+                             sum_range (p, layer->content_partial, n) /
+                             content_divisor (self, layer, count);
         }
       if (self->recorded_style[i] && self->guided)
         {
           guint n = bw_ops_reduce_n_partials (bw_ops_gram_size (c) / 16);
           double s, d, total = guided_blend_total (self);
 
-          gram_factors (self, f, &s, &d);
           for (guint g = 0; g < self->guided->len; g++)
             {
               Guided *guided = g_ptr_array_index (self->guided, g);
 
+              gram_factors (self, f, guided->norm[i], &s, &d);
               if (guided->q[i] != 0)
                 values->style += self->beta * layer->style_weight * d * (guided->blend / total) *
                                  sum_range (p, guided->partial[i], n) / ((double) c * c);
@@ -694,7 +808,7 @@ bw_losses_read_values (BwLosses      *self,
           guint n = bw_ops_reduce_n_partials (bw_ops_gram_size (c) / 16);
           double s, d;
 
-          gram_factors (self, f, &s, &d);
+          gram_factors (self, f, layer->style_norm, &s, &d);
           values->style += self->beta * layer->style_weight * d *
                            sum_range (p, layer->style_partial, n) / ((double) c * c);
         }
@@ -720,15 +834,14 @@ bw_losses_get_layer (BwLosses     *self,
   if (layer->content_weight != 0)
     {
       out->content = TRUE;
-      out->content_k = 2.0 * self->alpha * layer->content_weight / chw;
+      out->content_k = 2.0 * self->alpha * layer->content_weight / content_divisor (self, layer, chw);
     }
   if (layer->style_weight != 0)
     {
-      /* as gram_factors() and bw_losses_record() */
+      /* as bw_losses_record() */
       out->style = TRUE;
       out->style_target = layer->style_target;
-      out->style_s = self->mode == BW_GRAM_NORMALISED ? 1.0 / chw : 1.0;
-      d = self->mode == BW_GRAM_NORMALISED ? 1.0 : 1.0 / chw;
+      factors_at (self->mode, c, height / side, width / side, layer->style_norm, &out->style_s, &d);
       out->style_kappa = self->beta * layer->style_weight * d / ((double) c * c);
     }
 }
@@ -749,15 +862,14 @@ bw_losses_add_style_grams (BwLosses         *self,
       Layer *layer = &self->layers[i];
       int side = bw_vgg19_min_side (i), c = bw_vgg19_convs[i].out_channels;
       int fh = height / side, fw = width / side;
-      double chw = (double) c * fh * fw;
       guint64 size = bw_ops_gram_size (c);
-      double s;
+      double s, d;
 
       if (layer->style_weight == 0)
         continue;
       g_return_val_if_fail (grams[i] != NULL, FALSE);
       /* as bw_losses_add_style_target() */
-      s = self->mode == BW_GRAM_NORMALISED ? 1.0 / chw : 1.0;
+      factors_at (self->mode, c, fh, fw, 0, &s, &d);
       if (self->mode == BW_GRAM_MATCHED && self->image_height > 0)
         s *= (double) (self->image_height / side) * (self->image_width / side) / ((double) fh * fw);
       if (layer->style_target == NULL)
@@ -775,5 +887,5 @@ bw_losses_add_style_grams (BwLosses         *self,
         return FALSE;
     }
   self->style_blend_total = total;
-  return TRUE;
+  return update_style_norms (self, error);
 }

@@ -4,7 +4,12 @@
  *   style   = beta  * sum_l w_l * mean((s_l G_l - A_l)^2) * d_l,   G_l = F_l F_l^T
  * With BW_GRAM_SEED (the seed's recipe) and BW_GRAM_MATCHED, s_l = 1 and d_l = 1 / (c h w);
  * with BW_GRAM_NORMALISED, s_l = 1 / (c h w) and d_l = 1. A_l is the blend of the style images'
- * (scaled) Gram matrices.
+ * (scaled) Gram matrices. With BW_GRAM_RELATIVE each term is relative to its target:
+ *   content = alpha * sum_l a_l * ||F_l - P_l||^2 / ||P_l||^2
+ *   style   = beta  * sum_l w_l * ||s_l G_l - A_l||^2 / ||A_l||^2,  s_l = 1 / (c h w)
+ * (a guided style's term divides by its own target's norm), so that neither the features'
+ * scale (the weights' input convention) nor the painting's size changes the weights' meaning.
+ * The norms are taken once, when the targets are set.
  */
 #pragma once
 
@@ -19,6 +24,9 @@ typedef enum {
    * (h w of the photo's feature) / (h w of the painting's), so that a painting's size or
    * shape does not change the style's strength (bw_losses_set_image_size() says the photo's) */
   BW_GRAM_MATCHED,
+  /* normalised Grams, and each content and style term divided by its target's squared norm
+   * (the formula above): a weight of 1 means the same with any network's feature scale */
+  BW_GRAM_RELATIVE,
 } BwGramMode;
 
 typedef struct {
@@ -102,6 +110,13 @@ typedef struct {
   double style_kappa;         /*   pixels, and dL/dF = S F with S = 4 style_kappa s (s G - A) */
 } BwLossLayer;
 
+/* BW_GRAM_RELATIVE: the squared norm of conv @index's content target, for a caller that keeps
+ * the targets itself (the tiled step: the sum over its tiles' own regions); before
+ * bw_losses_get_layer(). bw_losses_set_content_target() sets it itself. */
+void      bw_losses_set_content_norm      (BwLosses       *self,
+                                           int             index,
+                                           double          norm);
+
 /* Fills @layer for conv @index (nothing where no loss reads it). */
 void      bw_losses_get_layer             (BwLosses       *self,
                                            int             index,
@@ -111,7 +126,8 @@ void      bw_losses_get_layer             (BwLosses       *self,
 
 /* As bw_losses_add_style_target(), from the painting's Gram matrices computed elsewhere (in
  * tiles): @grams[i] holds G of conv i (where a style loss reads it) of a painting of @height x
- * @width. Records the blend; the caller submits. */
+ * @width. Records the blend; the caller submits (BW_GRAM_RELATIVE submits here, to take the
+ * blended target's norm). */
 gboolean  bw_losses_add_style_grams       (BwLosses       *self,
                                            BwBuffer *const *grams,
                                            int             height,

@@ -474,6 +474,71 @@ pass_gradients (BwTiledStep  *self,
   return TRUE;
 }
 
+/* Each content layer's ||P_l||^2 for BW_GRAM_RELATIVE (bw_losses_set_content_norm()): the sum
+ * over the tiles' own regions, in the partials' places read_values() uses; the losses'
+ * factors are then taken again. Cheap, so taken whatever the mode. */
+static gboolean
+content_norms (BwTiledStep  *self,
+               GError      **error)
+{
+  double norms[BW_VGG19_N_CONVS] = { 0 };
+  g_autofree float *p = g_new (float, MAX (self->n_partials, 1));
+
+  for (guint n = 0; n < self->tiles->len; n++)
+    {
+      const Tile *t = &g_array_index (self->tiles, Tile, n);
+      guint k = t->content_partial;
+
+      for (int i = 0; i <= self->last; i++)
+        {
+          int vy, vx, fy, fx, vh, vw;
+
+          if (!self->layers[i].loss.content)
+            continue;
+          own_region (t, i, &vy, &vx, &fy, &fx, &vh, &vw);
+          if (vh > 0 && vw > 0 &&
+              !bw_ops_reduce (self->device, BW_REDUCE_SQDIFF, bw_tensor_get_buffer (t->targets[i]),
+                              NULL, 1.0f, bw_tensor_get_n_vec4 (t->targets[i]), self->partials, k,
+                              error))
+            return FALSE;
+          k += bw_ops_reduce_n_partials ((guint64) (bw_vgg19_convs[i].out_channels + 3) / 4 * vh * vw);
+        }
+    }
+  if (self->n_partials &&
+      (!bw_device_submit (self->device, error) ||
+       !bw_device_read_buffer (self->device, self->partials, 0, p,
+                               self->n_partials * sizeof (float), error)))
+    return FALSE;
+  for (guint n = 0; n < self->tiles->len; n++)
+    {
+      const Tile *t = &g_array_index (self->tiles, Tile, n);
+      guint k = t->content_partial;
+
+      for (int i = 0; i <= self->last; i++)
+        {
+          int vy, vx, fy, fx, vh, vw;
+          guint count;
+
+          if (!self->layers[i].loss.content)
+            continue;
+          own_region (t, i, &vy, &vx, &fy, &fx, &vh, &vw);
+          count = vh > 0 && vw > 0
+                  ? bw_ops_reduce_n_partials ((guint64) (bw_vgg19_convs[i].out_channels + 3) / 4 * vh * vw)
+                  : 0;
+          for (guint j = 0; j < count; j++)
+            norms[i] += p[k + j];
+          k += count;
+        }
+    }
+  for (int i = 0; i <= self->last; i++)
+    if (self->layers[i].loss.content)
+      {
+        bw_losses_set_content_norm (self->losses, i, norms[i]);
+        bw_losses_get_layer (self->losses, i, self->height, self->width, &self->layers[i].loss);
+      }
+  return TRUE;
+}
+
 gboolean
 bw_tiled_step_set_content (BwTiledStep  *self,
                            BwTensor     *content,
@@ -497,7 +562,7 @@ bw_tiled_step_set_content (BwTiledStep  *self,
             return FALSE;
         }
     }
-  return bw_device_submit (self->device, error);
+  return bw_device_submit (self->device, error) && content_norms (self, error);
 }
 
 gboolean
