@@ -419,6 +419,36 @@ heap_in_use (void)
   return info.uordblks + info.hblkhd;
 }
 
+/* With relative losses (the default preset) the total variation is relative to the photo's
+ * own as well: the first step evaluates the photo itself (init: the photo), so its loss is
+ * content 0 + style + exactly the weight. Counted here from the loss values alone, against
+ * the session's own total variation of the photo in double on the host; 1e-4 relative leaves
+ * room for the shader's float sums. Without the scaling the term is the weight times the
+ * photo's total variation, ~1e3 at this size: the app's Smoothness (0.1 and up) would blur
+ * the painting away. */
+static void
+test_relative_tv (void)
+{
+  g_autoptr(BwVgg19) vgg = random_network ();
+  g_autoptr(BwSession) session = NULL;
+  g_autoptr(GError) error = NULL;
+  BwLossValues values;
+  BwParams params;
+
+  g_assert_true (bw_params_init_preset (&params, "default"));
+  g_assert_cmpint (params.gram_mode, ==, BW_GRAM_RELATIVE);
+  params.steps = 1;
+  params.scales = 1;
+  params.tv_weight = 0.5;
+  session = new_session (vgg, &params, 48, 36);
+  g_assert_true (bw_session_start (session, &error));
+  g_assert_true (bw_session_step (session, &values, &error));
+  g_assert_no_error (error);
+  g_test_message ("total %.9g, content %.9g, style %.9g", values.total, values.content,
+                  values.style);
+  g_assert_cmpfloat (fabs (values.total - values.content - values.style - 0.5), <, 0.5 * 1e-4);
+}
+
 /* Under AddressSanitizer only the device's count is compared (below), which a leak of one
  * buffer a step shows at any length: half the steps keep the suite within CI's time. */
 #ifdef __SANITIZE_ADDRESS__
@@ -949,6 +979,7 @@ main (int   argc,
   g_test_add_func ("/session/seconds-left", test_seconds_left);
   g_test_add_func ("/session/steps-lowered", test_steps_lowered);
   g_test_add_func ("/session/matched-style-size", test_matched_style_size);
+  g_test_add_func ("/session/relative-tv", test_relative_tv);
   g_test_add_func ("/session/lbfgs-best-image", test_lbfgs_best_image);
   g_test_add_func ("/session/too-large-before-start", test_too_large_before_start);
   /* a test of its own in meson (session-long-run), without the validation layer */

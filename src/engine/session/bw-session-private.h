@@ -52,6 +52,7 @@ struct _BwSession {
   gboolean converged;
   BwBuffer *tv_partials;
   guint n_tv_partials;
+  double tv_scale;          /* BW_GRAM_RELATIVE: 1 / tv(the pass's photo), else 1 */
   int step;
   gboolean started;
   /* for bw_session_get_seconds_left(): time spent in steps (pass changes included) and the

@@ -492,6 +492,34 @@ _bw_session_pass_fits (BwSession  *self,
   return plan_at (self, self->passes - 1 - pass, h, w, &plan, error);
 }
 
+/* The total variation of @image as tv.comp counts it on the normalised image. */
+static double
+image_tv (BwImage *image)
+{
+  int w = bw_image_get_width (image), h = bw_image_get_height (image);
+  const float *data = bw_image_get_data (image);
+  double tv = 0;
+
+  /* of differences: the mean drops out */
+  for (int c = 0; c < 3; c++)
+    {
+      const float *plane = data + (gsize) c * w * h;
+      double k = 1.0 / bw_vgg19_std[c];
+
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+          {
+            double v = plane[(gsize) y * w + x];
+
+            if (x + 1 < w)
+              tv += pow ((plane[(gsize) y * w + x + 1] - v) * k, 2);
+            if (y + 1 < h)
+              tv += pow ((plane[(gsize) (y + 1) * w + x] - v) * k, 2);
+          }
+    }
+  return tv;
+}
+
 gboolean
 _bw_session_start_pass (BwSession  *self,
                         int         pass,
@@ -507,6 +535,11 @@ _bw_session_start_pass (BwSession  *self,
   g_clear_object (&self->pass_content);
   self->pass_content = bw_image_scale (self->content, w, h);
   self->pass = pass;
+  /* relative losses: the total variation relative to the photo's too, so that a weight of 1
+   * asks for as much smoothness as the photo has, at any size */
+  self->tv_scale = 1;
+  if (self->params.gram_mode == BW_GRAM_RELATIVE)
+    self->tv_scale = 1 / MAX (image_tv (self->pass_content), 1e-12);
 
   g_clear_object (&self->tiled);
   g_clear_object (&self->losses);
@@ -820,7 +853,8 @@ record_gradient (BwSession  *self,
                                error))
     return FALSE;
   if (self->params.tv_weight != 0 &&
-      !bw_ops_tv (self->x, self->grad, self->params.tv_weight, self->tv_partials, 0, error))
+      !bw_ops_tv (self->x, self->grad, self->params.tv_weight * self->tv_scale,
+                  self->tv_partials, 0, error))
     return FALSE;
   return TRUE;
 }
@@ -843,7 +877,7 @@ read_values (BwSession     *self,
         return FALSE;
       for (guint i = 0; i < self->n_tv_partials; i++)
         tv += p[i];
-      values->total += self->params.tv_weight * tv;
+      values->total += self->params.tv_weight * self->tv_scale * tv;
     }
   return TRUE;
 }

@@ -27,7 +27,9 @@ typedef struct {
   int steps;
   double content_weight;                      /* alpha */
   double style_weight;                        /* beta */
-  double tv_weight;                           /* total variation, on the normalised image */
+  double tv_weight;                           /* total variation, on the normalised image;
+                                               * with BW_GRAM_RELATIVE relative to the
+                                               * photo's own */
   double content_layers[BW_VGG19_N_CONVS];    /* a_l; 0 = unused */
   double style_layers[BW_VGG19_N_CONVS];      /* w_l; 0 = unused */
   BwGramMode gram_mode;
