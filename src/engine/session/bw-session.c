@@ -386,8 +386,6 @@ pass_pixels (BwSession *self,
          (1 << (2 * shift));
 }
 
-/* Sets up pass @pass: the content at its size, the targets, the optimiser, and the image to
- * start from (@from, scaled, when the previous pass left one; else params.init). */
 /* The memory budget: params.max_memory, else BRUSHWORK_MAX_MEMORY, else from the device;
  * after the device ran out of memory in this run, no more than what was left then. */
 static gboolean
@@ -520,6 +518,8 @@ image_tv (BwImage *image)
   return tv;
 }
 
+/* Sets up pass @pass: the content at its size, the targets, the optimiser, and the image to
+ * start from (@from, scaled, when the previous pass left one; else params.init). */
 gboolean
 _bw_session_start_pass (BwSession  *self,
                         int         pass,
