@@ -248,3 +248,18 @@ bw_test_weights_from_dir (const char *dir)
     }
   return w;
 }
+
+double
+bw_test_image_psnr (BwImage *a,
+                    BwImage *b)
+{
+  gsize n = (gsize) 3 * bw_image_get_width (a) * bw_image_get_height (a);
+  const float *pa = bw_image_get_data (a), *pb = bw_image_get_data (b);
+  double mse = 0;
+
+  g_assert_cmpint (bw_image_get_width (a), ==, bw_image_get_width (b));
+  g_assert_cmpint (bw_image_get_height (a), ==, bw_image_get_height (b));
+  for (gsize i = 0; i < n; i++)
+    mse += (pa[i] - pb[i]) * (double) (pa[i] - pb[i]);
+  return 10 * log10 (1.0 / MAX (mse / n, 1e-20));
+}

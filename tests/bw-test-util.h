@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "gpu/bw-device.h"
+#include "image/bw-image.h"
 #include "vgg19/bw-vgg19-layers.h"
 #include "weights/bw-weights.h"
 
@@ -57,3 +58,7 @@ int       bw_test_run_cli (const char *const  *args,
                            char              **out,
                            char              **err);
 BwWeights *bw_test_weights_from_dir (const char *dir);
+
+/* The PSNR of @b against @a (same size, values in [0, 1]); 200 dB for identical images. */
+double    bw_test_image_psnr (BwImage *a,
+                              BwImage *b);

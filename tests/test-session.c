@@ -679,21 +679,6 @@ paint_watched (BwVgg19        *vgg,
   return image;
 }
 
-static double
-psnr (BwImage *a,
-      BwImage *b)
-{
-  gsize n = (gsize) 3 * bw_image_get_width (a) * bw_image_get_height (a);
-  const float *pa = bw_image_get_data (a), *pb = bw_image_get_data (b);
-  double mse = 0;
-
-  g_assert_cmpint (bw_image_get_width (a), ==, bw_image_get_width (b));
-  g_assert_cmpint (bw_image_get_height (a), ==, bw_image_get_height (b));
-  for (gsize i = 0; i < n; i++)
-    mse += (pa[i] - pb[i]) * (double) (pa[i] - pb[i]);
-  return 10 * log10 (1.0 / MAX (mse / n, 1e-20));
-}
-
 static void
 assert_steps_continue (Watch *watch,
                        int    steps)
@@ -736,7 +721,7 @@ test_fault_device_lost_goes_on (void)
       /* the fault has fired: this run is not interrupted */
       fresh = random_network_on (g_ptr_array_index (devices, 0));
       want = paint_watched (fresh, &params, 48, 36, NULL, NULL);
-      db = psnr (got, want);
+      db = bw_test_image_psnr (got, want);
       g_test_message ("Adam, lost at step 4 of 8: PSNR %.1f dB against the uninterrupted run", db);
       g_assert_cmpfloat (db, >=, 100.0);
       g_assert_cmpuint (bw_device_get_validation_errors (g_ptr_array_index (devices, 0)), ==, 0);
@@ -784,8 +769,8 @@ test_fault_device_lost_lbfgs (void)
       fresh = random_network_on (g_ptr_array_index (devices, 0));
       plain.snapshot_at = params.steps - 1;
       want = paint_watched (fresh, &params, 64, 48, NULL, &plain);
-      db = psnr (got, want);
-      step_db = psnr (plain.snapshot, want);
+      db = bw_test_image_psnr (got, want);
+      step_db = bw_test_image_psnr (plain.snapshot, want);
       g_test_message ("L-BFGS, lost at step 7 of 10: PSNR %.1f dB against the uninterrupted "
                       "run, whose step 9 is at %.1f dB", db, step_db);
       g_assert_cmpfloat (db, >=, step_db - 6.0);
@@ -862,7 +847,7 @@ test_fault_oom_replans (void)
                       whole->lbfgs_history, whole->bytes / 1048576.0);
       g_assert_cmpint (smaller->lbfgs_history, <, params.lbfgs_history);
       g_assert_cmpuint (smaller->bytes, <, whole->bytes);
-      db = psnr (got, want);
+      db = bw_test_image_psnr (got, want);
       g_test_message ("L-BFGS, out of memory at step 6 of 10: PSNR %.1f dB against the "
                       "uninterrupted run", db);
       g_assert_cmpfloat (db, >=, 100.0);

@@ -160,8 +160,7 @@ compare_mode (BwVgg19    *vgg,
   BwLossValues whole[STEPS], tiled[STEPS];
   g_autoptr(BwImage) a = run (vgg, w, h, 0, mode, steps, whole);
   g_autoptr(BwImage) b = run (vgg, w, h, tile, mode, steps, tiled);
-  const float *pa = bw_image_get_data (a), *pb = bw_image_get_data (b);
-  double se = 0, psnr;
+  double psnr;
 
   g_assert_cmpint (steps, <=, STEPS);
   for (int s = 0; s < steps; s++)
@@ -173,9 +172,7 @@ compare_mode (BwVgg19    *vgg,
       check_relative ("content", s, tiled[s].content, whole[s].content);
       check_relative ("style", s, tiled[s].style, whole[s].style);
     }
-  for (gsize i = 0; i < (gsize) 3 * w * h; i++)
-    se += (pa[i] - pb[i]) * (double) (pa[i] - pb[i]);
-  psnr = se > 0 ? 10 * log10 (1.0 / (se / (3.0 * w * h))) : INFINITY;
+  psnr = bw_test_image_psnr (a, b);
   g_test_message ("final image: PSNR %.1f dB tiled against whole", psnr);
   g_assert_cmpfloat (psnr, >=, 60);
   bw_test_check_validation ();
