@@ -1,14 +1,16 @@
 #version 450
-/* winograd_gemm.comp: the 36 independent products of the Winograd F(4x4, 3x3) convolution,
- * M[p] = U[p] V[p] with U[p]: OC x IC, V[p]: IC x T, for positions p = 0..35.
- *   binding 0  V [36][IC4][T] vec4           transformed input (winograd_in.comp)
- *   binding 1  U [36][OC4][IC4][4] vec4      transformed weights (bw_ops_pack_winograd_weights);
+/* winograd_gemm.comp: the NP independent products of the Winograd F(MxM, 3x3) convolution,
+ * M[p] = U[p] V[p] with U[p]: OC x IC, V[p]: IC x T, for positions p = 0..NP-1 (NP = (M+2)^2:
+ * 36 for F(4x4, 3x3), 64 for F(6x6, 3x3)).
+ *   binding 0  V [NP][IC4][T] vec4           transformed input (winograd_in.comp)
+ *   binding 1  U [NP][OC4][IC4][4] vec4      transformed weights (bw_ops_pack_winograd_weights);
  *                                            column j of each 4x4 block maps input lane j
  *                                            to the 4 output lanes, as in conv.comp
- *   binding 2  M [36][OC4][T] vec4           output, for winograd_out.comp
+ *   binding 2  M [NP][OC4][T] vec4           output, for winograd_out.comp
  * Push constants: T, IC4, OC4.
- * Spec constants: 0 local_size_x, 1 TO output packs, 2 TT tiles per invocation (bw-ops.c).
- * Dispatch: x = ceil(36 * ceil(T / TT) / local_size_x), y = ceil(OC4 / TO), z = 1: the x index
+ * Spec constants: 0 local_size_x, 1 TO output packs, 2 TT tiles per invocation (bw-ops.c),
+ * 3 NP positions.
+ * Dispatch: x = ceil(NP * ceil(T / TT) / local_size_x), y = ceil(OC4 / TO), z = 1: the x index
  * runs over (position, group of TT tiles), so a map of few tiles (conv4/conv5 at 512 px has
  * 48-192) still fills every lane of a subgroup; lanes of one subgroup may read different
  * positions' weights, which costs nothing extra on lavapipe, where every load is per lane.
@@ -24,6 +26,7 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int TO = 4;
 layout(constant_id = 2) const int TT = 32;
+layout(constant_id = 3) const int NP = 36;
 
 layout(std430, binding = 0) readonly buffer VBuf64 { u64vec2 v64[]; };
 layout(std430, binding = 1) readonly buffer UBuf64 { u64vec4 u64[]; };
@@ -37,8 +40,8 @@ void main()
 {
     const int ngroups = (p.T + TT - 1) / TT;
     const int gid0 = int(gl_GlobalInvocationID.x);
-    const bool live = gid0 < 36 * ngroups;
-    const int g = min(gid0, 36 * ngroups - 1);
+    const bool live = gid0 < NP * ngroups;
+    const int g = min(gid0, NP * ngroups - 1);
     const int pos = g / ngroups;
     const int t0 = (g - pos * ngroups) * TT;
     const int o0 = int(gl_WorkGroupID.y) * TO;

@@ -1,17 +1,17 @@
 #version 450
-/* winograd_gemm_tiled.comp: the 36 products of the Winograd F(4x4, 3x3) convolution,
+/* winograd_gemm_tiled.comp: the NP products of the Winograd F(MxM, 3x3) convolution (36 or 64),
  * M[p] = U[p] V[p], as winograd_gemm.comp computes them, but shaped for GPUs: a classic
  * shared-memory tiled GEMM. Same bindings, layouts and push constants as winograd_gemm.comp:
- *   binding 0  V [36][IC4][T] vec4           transformed input (winograd_in.comp)
- *   binding 1  U [36][OC4][IC4][4] vec4      transformed weights (bw_ops_pack_winograd_weights);
+ *   binding 0  V [NP][IC4][T] vec4           transformed input (winograd_in.comp)
+ *   binding 1  U [NP][OC4][IC4][4] vec4      transformed weights (bw_ops_pack_winograd_weights);
  *                                            column j of each 4x4 block maps input lane j
  *                                            to the 4 output lanes, as in conv.comp
- *   binding 2  M [36][OC4][T] vec4           output, for winograd_out.comp
+ *   binding 2  M [NP][OC4][T] vec4           output, for winograd_out.comp
  * Push constants: T, IC4, OC4.
  * Spec constants: 0 local_size_x WX (invocations along tiles), 1 local_size_y WY (along output
  * packs), 2 RM output packs and 3 RN tiles per invocation, 4 BK input packs per stage.
  * A workgroup owns a block of BM = WY * RM output packs x BN = WX * RN tiles of one position.
- * Dispatch: x = ceil(T / BN), y = ceil(OC4 / BM), z = 36 (the position). bw-ops.c takes
+ * Dispatch: x = ceil(T / BN), y = ceil(OC4 / BM), z = NP (the position). bw-ops.c takes
  * 16 x 16 invocations, RM = 2 (1 below 32 output packs), RN = 4, BK = 4: 256 invocations
  * (more than Vulkan's guaranteed 128; desktop GPUs and current mobile ones allow it) and
  * (BM * 4 + BN) * BK vec4 = 12 KiB (8 KiB at RM = 1) of shared memory, under the

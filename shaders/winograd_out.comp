@@ -1,8 +1,9 @@
 #version 450
-/* winograd_out.comp: output transform of the Winograd F(4x4, 3x3) convolution, Y = A^T M A for
- * each 4x4 output tile, with conv.comp's epilogue fused: y = mask(relu(Y + bias + addend)).
- *   binding 0  M [36][OC4][T] vec4     products (winograd_gemm.comp) of the T tiles from T0
- *                                      (tiles numbered ty*TW + tx, TW = ceil(W/4))
+/* winograd_out.comp: output transform of the Winograd F(MxM, 3x3) convolution, Y = A^T M A for
+ * each MxM output tile, with conv.comp's epilogue fused: y = mask(relu(Y + bias + addend)).
+ * Built twice (shaders/meson.build): M = 4 (winograd_out) and M = 6 (winograd63_out); A = M + 2.
+ *   binding 0  M [A*A][OC4][T] vec4    products (winograd_gemm.comp) of the T tiles from T0
+ *                                      (tiles numbered ty*TW + tx, TW = ceil(W/M))
  *   binding 1  B [OC4]                 bias (read only when BIAS)
  *   binding 2  A [OC4][H][W]           addend, added before the mask (read only when ADD)
  *   binding 3  K [OC4][H][W]           mask: output is zeroed where K <= 0 (only when MASK)
@@ -10,9 +11,16 @@
  * Push constants: H, W, OC4, TW, T, T0.
  * Spec constants: 0 local_size_x, 1 BIAS, 2 ADD, 3 RELU, 4 MASK.
  * Dispatch: x = ceil(T / local_size_x), y = OC4.
- * A^T = [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+ * A^T for M = 4: [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
+ * A^T for M = 6: [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 1/2 -1/2 0; 0 1 1 4 4 1/4 1/4 0;
+ *                 0 1 -1 8 -8 1/8 -1/8 0; 0 1 1 16 16 1/16 1/16 0; 0 1 -1 32 -32 1/32 -1/32 1].
  */
 #extension GL_EXT_control_flow_attributes : require
+
+#ifndef M
+#define M 4
+#endif
+#define A (M + 2)
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const bool BIAS = false;
@@ -28,6 +36,19 @@ layout(std430, binding = 4) writeonly buffer YBuf { vec4 y[]; };
 
 layout(push_constant) uniform Params { int H; int W; int OC4; int TW; int T; int T0; } p;
 
+#if M == 6
+void at(in vec4 s[8], out vec4 r[6])
+{
+    const vec4 a = s[1] + s[2], b = s[1] - s[2], c = s[3] + s[4], d = s[3] - s[4];
+    const vec4 e = s[5] + s[6], f = s[5] - s[6];
+    r[0] = s[0] + a + c + e;
+    r[1] = b + 2.0 * d + 0.5 * f;
+    r[2] = a + 4.0 * c + 0.25 * e;
+    r[3] = b + 8.0 * d + 0.125 * f;
+    r[4] = a + 16.0 * c + 0.0625 * e;
+    r[5] = b + 32.0 * d + 0.03125 * f + s[7];
+}
+#else
 void at(in vec4 s[6], out vec4 r[4])
 {
     const vec4 a = s[1] + s[2], b = s[1] - s[2], c = s[3] + s[4], d = s[3] - s[4];
@@ -36,6 +57,7 @@ void at(in vec4 s[6], out vec4 r[4])
     r[2] = a + 4.0 * c;
     r[3] = b + 8.0 * d + s[5];
 }
+#endif
 
 void main()
 {
@@ -44,26 +66,26 @@ void main()
     if (t >= p.T)
         return;
     const int ty = (p.T0 + t) / p.TW;
-    const int y0 = 4 * ty, x0 = 4 * (p.T0 + t - ty * p.TW);
+    const int y0 = M * ty, x0 = M * (p.T0 + t - ty * p.TW);
 
-    /* A^T M: the columns, into a 4x6 block; then its rows */
-    vec4 h[4][6];
-    [[unroll]] for (int c = 0; c < 6; c++) {
-        vec4 col[6], r[4];
-        [[unroll]] for (int a = 0; a < 6; a++)
-            col[a] = m[((a * 6 + c) * p.OC4 + o4) * p.T + t];
+    /* A^T M: the columns, into an MxA block; then its rows */
+    vec4 h[M][A];
+    [[unroll]] for (int c = 0; c < A; c++) {
+        vec4 col[A], r[M];
+        [[unroll]] for (int a = 0; a < A; a++)
+            col[a] = m[((a * A + c) * p.OC4 + o4) * p.T + t];
         at(col, r);
-        [[unroll]] for (int a = 0; a < 4; a++)
+        [[unroll]] for (int a = 0; a < M; a++)
             h[a][c] = r[a];
     }
     const vec4 b = BIAS ? bias[o4] : vec4(0.0);
-    [[unroll]] for (int a = 0; a < 4; a++) {
-        vec4 r[4];
+    [[unroll]] for (int a = 0; a < M; a++) {
+        vec4 r[M];
         at(h[a], r);
         const int oy = y0 + a;
         if (oy >= p.H)
             break;
-        [[unroll]] for (int c = 0; c < 4; c++) {
+        [[unroll]] for (int c = 0; c < M; c++) {
             const int ox = x0 + c;
             if (ox >= p.W)
                 break;

@@ -170,12 +170,13 @@ test_conv_input_grad (void)
   bw_test_check_validation ();
 }
 
-/* The Winograd F(4x4, 3x3) path (BRUSHWORK_WINOGRAD=always, set in main) on the same awkward
- * shapes plus VGG-sized sums: forward with bias and ReLU, with addend and mask, and the input
- * gradient through transformed transposed-flipped weights. main also lowers the scratch cap
- * so that the bigger maps go through in several chunks of tiles, the last one short (37x29:
- * 80 tiles in chunks of 7 at 128 -> 64 channels). Devices without shaderInt64 fall
- * back to the direct kernel, which must pass the same checks. Tolerance: see CONV_ABS. */
+/* The Winograd F(4x4, 3x3) and F(6x6, 3x3) paths (BRUSHWORK_WINOGRAD=always, set in main) on
+ * the same awkward shapes plus VGG-sized sums: forward with bias and ReLU, with addend and mask,
+ * and the input gradient through transformed transposed-flipped weights. main also lowers the
+ * scratch cap so that the bigger maps go through in several chunks of tiles, the last one short
+ * (37x29 at 128 -> 64 channels: 80 tiles of 4x4 in chunks of 7, 35 of 6x6 in chunks of 3).
+ * Devices without shaderInt64 fall back to the direct kernel, which must pass the same checks.
+ * Tolerance: see WINOGRAD_OF_MAX. */
 static const ConvShape winograd_shapes[] = {
   { 3, 64, 5, 7, 3 }, { 4, 4, 1, 1, 3 }, { 64, 3, 2, 2, 3 }, { 5, 9, 9, 4, 3 },
   { 64, 64, 11, 13, 3 }, { 17, 30, 8, 8, 3 },
@@ -184,8 +185,9 @@ static const ConvShape winograd_shapes[] = {
 };
 
 static void
-test_conv_winograd (void)
+test_conv_winograd (gconstpointer data)
 {
+  int tile = GPOINTER_TO_INT (data);
   g_autoptr(GRand) rand = g_rand_new_with_seed (8);
 
   for (gsize s = 0; s < G_N_ELEMENTS (winograd_shapes); s++)
@@ -202,7 +204,7 @@ test_conv_winograd (void)
         g_autofree float *addend = bw_test_random (rand, ny, -1, 1);
         g_autofree float *mask = bw_test_random (rand, ny, -1, 1);
         g_autofree float *packed = bw_tensor_pack_conv_weights (wt, cs->oc, cs->ic, 3, grad, &npacked);
-        g_autofree float *wino = bw_ops_pack_winograd_weights (packed, cout, cin, &nwino);
+        g_autofree float *wino = bw_ops_pack_winograd_weights (packed, cout, cin, tile, &nwino);
         g_autofree float *bias4 = bw_tensor_pack4 (bias, cout, 1);
         g_autofree double *want = g_new (double, ny);
         g_autofree float *got = NULL;
@@ -219,26 +221,26 @@ test_conv_winograd (void)
 
         if (variant == 0)
           {
-            bw_ops_conv3x3 (tx, bw, bwino, bb, NULL, TRUE, NULL, ty, &error);
+            bw_ops_conv3x3 (tx, bw, bwino, tile, bb, NULL, TRUE, NULL, ty, &error);
             ref_conv (x, cin, cs->h, cs->w, wt, bias, cout, 3, want);
             for (gsize i = 0; i < ny; i++)
               want[i] = MAX (want[i], 0.0);
           }
         else if (variant == 1)
           {
-            bw_ops_conv3x3 (tx, bw, bwino, NULL, ta, FALSE, tm, ty, &error);
+            bw_ops_conv3x3 (tx, bw, bwino, tile, NULL, ta, FALSE, tm, ty, &error);
             ref_conv (x, cin, cs->h, cs->w, wt, NULL, cout, 3, want);
             for (gsize i = 0; i < ny; i++)
               want[i] = mask[i] > 0 ? want[i] + addend[i] : 0.0;
           }
         else
           {
-            bw_ops_conv3x3 (tx, bw, bwino, NULL, NULL, FALSE, NULL, ty, &error);
+            bw_ops_conv3x3 (tx, bw, bwino, tile, NULL, NULL, FALSE, NULL, ty, &error);
             ref_conv_input_grad (x, cs->oc, cs->h, cs->w, wt, cs->ic, 3, want);
           }
         g_assert_no_error (error);
         got = download (ty);
-        what = g_strdup_printf ("winograd %s %d->%d at %dx%d",
+        what = g_strdup_printf ("winograd F(%dx%d, 3x3) %s %d->%d at %dx%d", tile, tile,
                                 variant == 0 ? "+bias, relu" : variant == 1 ? "+addend, mask" : "input gradient",
                                 cin, cout, cs->w, cs->h);
         for (gsize i = 0; i < ny; i++)
@@ -547,7 +549,8 @@ main (int   argc,
   g_setenv ("BRUSHWORK_WINOGRAD_CHUNK", G_STRINGIFY (36 * 32 * 16 * 7), TRUE);
   g_test_add_func ("/ops/conv/forward", test_conv_forward);
   g_test_add_func ("/ops/conv/input-grad", test_conv_input_grad);
-  g_test_add_func ("/ops/conv/winograd", test_conv_winograd);
+  g_test_add_data_func ("/ops/conv/winograd43", GINT_TO_POINTER (4), test_conv_winograd);
+  g_test_add_data_func ("/ops/conv/winograd63", GINT_TO_POINTER (6), test_conv_winograd);
   g_test_add_func ("/ops/maxpool/forward", test_maxpool);
   g_test_add_func ("/ops/maxpool/backward", test_maxpool_backward);
   g_test_add_func ("/ops/gram", test_gram);

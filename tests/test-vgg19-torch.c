@@ -292,9 +292,11 @@ scaled_network (float k)
  * differs by 2.5e-3 of its largest value (the same element), the mark of a discrete event
  * rather than of accumulated rounding: rounding flips the winner of a max-pool window whose
  * two largest inputs are within fp32 rounding of each other, and that window's gradient goes
- * to its neighbour (against PyTorch the same probe's gradient differs by 5e-4 already). A
- * term not relative to its target would be off by a factor k^2 or more. The seed's losses,
- * for contrast, grow as k^2 and k^4. */
+ * to its neighbour (against PyTorch the same probe's gradient differs by 5e-4 already). The
+ * Winograd F(6x6, 3x3) path rounds about twice as coarsely as F(4x4, 3x3) and flips more such
+ * windows: 1.6e-2 (elements beyond 1e-3 of the largest: 361 of 9216, against 124), so its bound
+ * is 3e-2. A term not relative to its target would be off by a factor k^2 or more. The seed's
+ * losses, for contrast, grow as k^2 and k^4. */
 static void
 test_relative_scale_free (void)
 {
@@ -337,7 +339,8 @@ test_relative_scale_free (void)
       g_assert_no_error (error);
       b = bw_tensor_download (grad_big, &error);
       g_assert_no_error (error);
-      bw_test_assert_close_normwise ("image gradient at 57x the features", b, a, 3 * H * W, 1e-2);
+      bw_test_assert_close_normwise ("image gradient at 57x the features", b, a, 3 * H * W,
+                                     bw_ops_winograd_tile (bw_test_device (), 64, 64) == 6 ? 3e-2 : 1e-2);
     }
   bw_test_check_validation ();
 }
@@ -441,7 +444,7 @@ test_lbfgs_steps (void)
   got = bw_tensor_download (target, &error);
   g_assert_no_error (error);
   bw_test_assert_close_normwise ("image after L-BFGS", got, want, 3 * H * W,
-                                 bw_ops_winograd_wanted (bw_test_device (), 64, 64) ? 2e-2 : 1e-3);
+                                 bw_ops_winograd_tile (bw_test_device (), 64, 64) ? 2e-2 : 1e-3);
   bw_test_check_validation ();
 }
 

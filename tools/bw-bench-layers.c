@@ -4,7 +4,8 @@
  *
  * Usage: bw-bench-layers [SIZE] [REPEATS] [conv|gram]   (default 256 px, 3 repeats, both)
  * The convs go through bw_ops_conv3x3(), so each layer takes the path the network would take
- * (Winograd or direct); BRUSHWORK_WINOGRAD=1 takes the Winograd path where it pays (it is off by default).
+ * (Winograd, with the tile bw_ops_winograd_tile() chooses, or direct); BRUSHWORK_WINOGRAD=0
+ * measures the direct kernel, BRUSHWORK_WINOGRAD_TILE=4 or 6 one Winograd tile.
  *
  * Each op is timed REPEATS times; "ms" is the best wall time, "GF/s" its rate, and "cpuGF" the
  * rate from the process CPU time of the best run divided by the number of online CPUs (lavapipe
@@ -63,6 +64,7 @@ time_op (BwDevice *dev,
 typedef struct {
   BwTensor *x, *y;
   BwBuffer *weights, *winograd, *bias, *gram;
+  int tile;
 } OpData;
 
 static gboolean
@@ -71,8 +73,8 @@ run_conv (gpointer  data,
 {
   OpData *d = data;
 
-  return bw_ops_conv3x3 (d->x, d->weights, d->winograd, d->bias, NULL, d->bias != NULL, NULL, d->y,
-                         error);
+  return bw_ops_conv3x3 (d->x, d->weights, d->winograd, d->tile, d->bias, NULL, d->bias != NULL,
+                         NULL, d->y, error);
 }
 
 static gboolean
@@ -113,10 +115,11 @@ bench_convs (BwDevice *dev,
       g_autoptr(BwTensor) x = bw_tensor_new (dev, c->in_channels, s, s, &error);
       g_autoptr(BwTensor) y = bw_tensor_new (dev, c->out_channels, s, s, &error);
       /* transformed weights where the Winograd path may be taken (both directions have the
-       * same size); BRUSHWORK_WINOGRAD=1 measures the Winograd path instead */
-      BwBuffer *wino = bw_ops_winograd_wanted (dev, c->in_channels, c->out_channels)
-        ? bw_device_alloc_buffer (dev, nw * 4 * 4, &error) : NULL;
-      OpData fwd = { x, y, w, wino, b, NULL }, bwd = { y, x, w, wino, NULL, NULL };
+       * same size: (tile + 2)^2 / 9 of the direct weights) */
+      int tile = bw_ops_winograd_tile (dev, c->in_channels, c->out_channels);
+      BwBuffer *wino = tile ? bw_device_alloc_buffer (dev, nw * 4 * (tile + 2) * (tile + 2) / 9,
+                                                      &error) : NULL;
+      OpData fwd = { x, y, w, wino, b, NULL, tile }, bwd = { y, x, w, wino, NULL, NULL, tile };
       Timing tf, tb;
 
       if (w == NULL || b == NULL || x == NULL || y == NULL)

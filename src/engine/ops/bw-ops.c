@@ -14,7 +14,7 @@
 #define CONV_TX 8
 #define CONV_TY 4
 
-/* winograd_gemm.comp's tile: TO output packs x TT tiles of 4x4 pixels, 256 accumulators:
+/* winograd_gemm.comp's tile: TO output packs x TT tiles (of 4x4 or 6x6 pixels), 256 accumulators:
  * measured on lavapipe against 4x32, 8x16, 8x32, 16x8, 16x24, 32x8 and 32x16, it loads
  * the fewest bytes per product that still pays (all convs at 384 px: 2.84 s, 4x32: 3.80 s).
  * Layers of fewer than 64 output channels take TO = 4 rather than idle lanes. The path is
@@ -28,6 +28,10 @@
 #define WINOGRAD_TT 16
 #define WINOGRAD_MIN_CHANNELS 16
 #define WINOGRAD_CHUNK_BYTES (64u << 20)
+/* On a CPU the chunks are smaller, so that V and M stay in its caches between the three
+ * passes: 2 MiB took a 512 px step of F(6x6, 3x3) from 2.49 s to 2.21-2.32 s on lavapipe
+ * (1 MiB: 3.1 s, its wide layers' chunks too few tiles to fill the GEMM; 4 MiB: 2.49 s). */
+#define WINOGRAD_CPU_CHUNK_BYTES (2u << 20)
 
 /* gram.comp: each invocation owns GRAM_B x GRAM_B blocks of 4x4 channels; the pixels are split
  * until there are about 128 invocations on a CPU (16 workgroups of 8: enough to balance its
@@ -264,9 +268,10 @@ bw_ops_conv (BwTensor  *x,
   return TRUE;
 }
 
-/* F(4x4, 3x3) weight transform G g G^T, with G = [1/4 0 0; -1/6 -1/6 -1/6; -1/6 1/6 -1/6;
- * 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1], in double and rounded once. */
-static const double winograd_g[6][3] = {
+/* The weight transforms G g G^T, in double and rounded once. F(4x4, 3x3): G = [1/4 0 0;
+ * -1/6 -1/6 -1/6; -1/6 1/6 -1/6; 1/24 1/12 1/6; 1/24 -1/12 1/6; 0 0 1]. F(6x6, 3x3), points
+ * 0, +-1, +-2, +-1/2 and infinity (the transforms in winograd_in.comp and winograd_out.comp). */
+static const double winograd43_g[6][3] = {
   { 1.0 / 4, 0, 0 },
   { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
   { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
@@ -275,25 +280,40 @@ static const double winograd_g[6][3] = {
   { 0, 0, 1 },
 };
 
+static const double winograd63_g[8][3] = {
+  { 1, 0, 0 },
+  { -2.0 / 9, -2.0 / 9, -2.0 / 9 },
+  { -2.0 / 9, 2.0 / 9, -2.0 / 9 },
+  { 1.0 / 90, 1.0 / 45, 2.0 / 45 },
+  { 1.0 / 90, -1.0 / 45, 2.0 / 45 },
+  { 32.0 / 45, 16.0 / 45, 8.0 / 45 },
+  { 32.0 / 45, -16.0 / 45, 8.0 / 45 },
+  { 0, 0, 1 },
+};
+
 float *
 bw_ops_pack_winograd_weights (const float *packed,
                               int          out_channels,
                               int          in_channels,
+                              int          tile,
                               gsize       *n_floats)
 {
-  int oc4 = packs (out_channels), ic4 = packs (in_channels);
-  gsize block = 16, n = (gsize) 36 * oc4 * ic4 * block;
-  float *out = g_new (float, n);
+  int oc4 = packs (out_channels), ic4 = packs (in_channels), alpha = tile + 2;
+  const double (*g)[3] = tile == 6 ? winograd63_g : winograd43_g;
+  gsize block = 16, n = (gsize) alpha * alpha * oc4 * ic4 * block;
+  float *out;
 
+  g_return_val_if_fail (tile == 4 || tile == 6, NULL);
+  out = g_new (float, n);
   for (int o4 = 0; o4 < oc4; o4++)
     for (int i4 = 0; i4 < ic4; i4++)
       {
         const float *src = packed + ((gsize) o4 * ic4 + i4) * 9 * block;
 
-        for (int a = 0; a < 6; a++)
-          for (int b = 0; b < 6; b++)
+        for (int a = 0; a < alpha; a++)
+          for (int b = 0; b < alpha; b++)
             {
-              float *dst = out + (((gsize) (a * 6 + b) * oc4 + o4) * ic4 + i4) * block;
+              float *dst = out + (((gsize) (a * alpha + b) * oc4 + o4) * ic4 + i4) * block;
 
               for (gsize e = 0; e < block; e++)
                 {
@@ -301,7 +321,7 @@ bw_ops_pack_winograd_weights (const float *packed,
 
                   for (int ky = 0; ky < 3; ky++)
                     for (int kx = 0; kx < 3; kx++)
-                      sum += winograd_g[a][ky] * winograd_g[b][kx] * src[(ky * 3 + kx) * block + e];
+                      sum += g[a][ky] * g[b][kx] * src[(ky * 3 + kx) * block + e];
                   dst[e] = sum;
                 }
             }
@@ -331,7 +351,7 @@ winograd_policy (void)
   return policy;
 }
 
-/* Which GEMM kernel takes the 36 products: winograd_gemm.comp is built for lavapipe (lanes over
+/* Which GEMM kernel takes the products: winograd_gemm.comp is built for lavapipe (lanes over
  * tiles, big register tiles, no shared memory, docs/lavapipe-kernels.md), which GPUs run
  * poorly; they take winograd_gemm_tiled.comp, whose workgroups of 256 invocations (12 KiB
  * of shared memory, within every device's 16 KiB) need a device that allows them (not all
@@ -347,8 +367,8 @@ winograd_gemm_tiled (BwDevice *device)
   return (forced || !bw_device_is_cpu (device)) && bw_device_get_max_workgroup_size (device) >= 256;
 }
 
-gboolean
-bw_ops_winograd_wanted (BwDevice *device,
+static gboolean
+winograd_wanted (BwDevice *device,
                         int       in_channels,
                         int       out_channels)
 {
@@ -366,36 +386,64 @@ bw_ops_winograd_wanted (BwDevice *device,
     }
 }
 
-/* BRUSHWORK_WINOGRAD_CHUNK=BYTES lowers the cap so that the tests split small maps too. */
+/* F(6x6, 3x3) takes 64 products for 36 outputs where F(4x4, 3x3) takes 36 for 16: 21% fewer,
+ * and its transforms read and write 21% less per output, for about twice the rounding error
+ * (tests/test-ops.c) and 1.8x the transformed weights' memory. Measured on lavapipe, where it is
+ * the default (docs/lavapipe-kernels.md); GPUs keep F(4x4, 3x3) until it is measured on one.
+ * BRUSHWORK_WINOGRAD_TILE=4 or 6 chooses for every device. */
+int
+bw_ops_winograd_tile (BwDevice *device,
+                      int       in_channels,
+                      int       out_channels)
+{
+  static int forced = -1;
+
+  if (!winograd_wanted (device, in_channels, out_channels))
+    return 0;
+  if (forced < 0)
+    {
+      const char *env = g_getenv ("BRUSHWORK_WINOGRAD_TILE");
+      forced = g_strcmp0 (env, "4") == 0 ? 4 : g_strcmp0 (env, "6") == 0 ? 6 : 0;
+    }
+  if (forced)
+    return forced;
+  return bw_device_is_cpu (device) ? 6 : 4;
+}
+
+/* BRUSHWORK_WINOGRAD_CHUNK=BYTES sets the cap, so that the tests split small maps too. */
 static guint64
 winograd_chunk_cap (BwDevice *device)
 {
-  static guint64 cap = 0;
+  static guint64 forced = G_MAXUINT64;
+  guint64 cap;
 
-  if (cap == 0)
+  if (forced == G_MAXUINT64)
     {
       const char *env = g_getenv ("BRUSHWORK_WINOGRAD_CHUNK");
-      cap = env ? MAX (1, g_ascii_strtoull (env, NULL, 10)) : WINOGRAD_CHUNK_BYTES;
+      forced = env ? MAX (1, g_ascii_strtoull (env, NULL, 10)) : 0;
     }
+  cap = forced ? forced : bw_device_is_cpu (device) ? WINOGRAD_CPU_CHUNK_BYTES : WINOGRAD_CHUNK_BYTES;
   return MIN (cap, bw_device_get_max_buffer_size (device));
 }
 
 guint64
 bw_ops_winograd_scratch_size (BwDevice *device,
+                              int       tile,
                               int       channels,
                               int       height,
                               int       width)
 {
-  guint64 tiles = (guint64) div_up (height, 4) * div_up (width, 4);
+  guint64 tiles = (guint64) div_up (height, tile) * div_up (width, tile);
 
-  return MIN (winograd_chunk_cap (device), 36 * packs (channels) * tiles * 16);
+  return MIN (winograd_chunk_cap (device), (guint64) (tile + 2) * (tile + 2) * packs (channels) * tiles * 16);
 }
 
-/* Records the three passes of the Winograd path: input transform, the 36 products, and the
- * output transform with the epilogue, chunk by chunk of tiles. */
+/* Records the three passes of the Winograd path: input transform, the (tile + 2)^2 products,
+ * and the output transform with the epilogue, chunk by chunk of tiles. */
 static gboolean
 conv_winograd (BwTensor  *x,
                BwBuffer  *weights,
+               int        tile,
                BwBuffer  *bias,
                BwTensor  *addend,
                gboolean   relu,
@@ -406,16 +454,16 @@ conv_winograd (BwTensor  *x,
   BwDevice *dev = bw_tensor_get_device (x);
   int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x);
   int ic4 = packs (bw_tensor_get_channels (x)), oc4 = packs (bw_tensor_get_channels (y));
-  int tw = div_up (w, 4), t = tw * (int) div_up (h, 4);
-  guint64 tile_bytes = (guint64) 36 * MAX (ic4, oc4) * 16;
-  /* the 36 products of one tile; chunks also bounded by the work of one dispatch */
-  double tile_flops = 2.0 * 36 * 16.0 * ic4 * oc4;
+  int tw = div_up (w, tile), t = tw * (int) div_up (h, tile), np = (tile + 2) * (tile + 2);
+  guint64 tile_bytes = (guint64) np * MAX (ic4, oc4) * 16;
+  /* the products of one tile; chunks also bounded by the work of one dispatch */
+  double tile_flops = 2.0 * np * 16.0 * ic4 * oc4;
   int chunk = MIN (t, (int) MAX (1, MIN (winograd_chunk_cap (dev) / tile_bytes,
                                          dispatch_flops () / tile_flops)));
   guint local = bw_device_is_cpu (dev) ? 8 : 64;
   const guint32 in_spec[] = { local };
   guint32 to = oc4 >= WINOGRAD_TO ? WINOGRAD_TO : 4;
-  const guint32 gemm_spec[] = { local, to, WINOGRAD_TT };
+  const guint32 gemm_spec[] = { local, to, WINOGRAD_TT, np };
   /* winograd_gemm_tiled.comp: 16 x 16 invocations, each 2 output packs x 4 tiles (8 vec4
    * accumulators), 4 input packs staged in shared memory per barrier: blocks of 32 output packs
    * x 64 tiles, 12 KiB of shared memory. Below 32 output packs (conv1_x, and the input gradient
@@ -426,14 +474,14 @@ conv_winograd (BwTensor  *x,
   const guint32 tiled_spec[] = { 16, 16, rm, 4, 4 };
   guint tiled_bn = tiled_spec[0] * tiled_spec[3], tiled_bm = tiled_spec[1] * rm;
   const guint32 out_spec[] = { local, bias != NULL, addend != NULL, relu, mask != NULL };
-  BwBuffer *v = get_scratch (dev, SCRATCH_WINOGRAD_V, (guint64) 36 * ic4 * chunk * 16, error);
-  BwBuffer *m = v ? get_scratch (dev, SCRATCH_WINOGRAD_M, (guint64) 36 * oc4 * chunk * 16, error) : NULL;
+  BwBuffer *v = get_scratch (dev, SCRATCH_WINOGRAD_V, (guint64) np * ic4 * chunk * 16, error);
+  BwBuffer *m = v ? get_scratch (dev, SCRATCH_WINOGRAD_M, (guint64) np * oc4 * chunk * 16, error) : NULL;
   BwPipeline *in_pipe, *gemm_pipe, *out_pipe;
   BwBuffer *in_buffers[2], *gemm_buffers[3], *out_buffers[5];
 
   if (m == NULL)
     return FALSE;
-  in_pipe = bw_device_get_pipeline (dev, "winograd_in", in_spec, G_N_ELEMENTS (in_spec), 2,
+  in_pipe = bw_device_get_pipeline (dev, tile == 6 ? "winograd63_in" : "winograd_in", in_spec, G_N_ELEMENTS (in_spec), 2,
                                     6 * sizeof (gint32), error);
   if (in_pipe == NULL)
     gemm_pipe = NULL;
@@ -443,7 +491,7 @@ conv_winograd (BwTensor  *x,
   else
     gemm_pipe = bw_device_get_pipeline (dev, "winograd_gemm", gemm_spec,
                                         G_N_ELEMENTS (gemm_spec), 3, 3 * sizeof (gint32), error);
-  out_pipe = gemm_pipe ? bw_device_get_pipeline (dev, "winograd_out", out_spec,
+  out_pipe = gemm_pipe ? bw_device_get_pipeline (dev, tile == 6 ? "winograd63_out" : "winograd_out", out_spec,
                                                  G_N_ELEMENTS (out_spec), 5, 6 * sizeof (gint32),
                                                  error) : NULL;
   if (out_pipe == NULL)
@@ -469,10 +517,10 @@ conv_winograd (BwTensor  *x,
       bw_device_dispatch (dev, in_pipe, in_buffers, &in_push, div_up (n, local), ic4, 1);
       if (tiled)
         bw_device_dispatch (dev, gemm_pipe, gemm_buffers, &gemm_push,
-                            div_up (n, tiled_bn), div_up (oc4, tiled_bm), 36);
+                            div_up (n, tiled_bn), div_up (oc4, tiled_bm), np);
       else
         bw_device_dispatch (dev, gemm_pipe, gemm_buffers, &gemm_push,
-                            div_up (36 * div_up (n, WINOGRAD_TT), local), div_up (oc4, to), 1);
+                            div_up (np * div_up (n, WINOGRAD_TT), local), div_up (oc4, to), 1);
       bw_device_dispatch (dev, out_pipe, out_buffers, &out_push, div_up (n, local), oc4, 1);
       if (!note_work (dev, n * tile_flops, error))
         return FALSE;
@@ -484,6 +532,7 @@ gboolean
 bw_ops_conv3x3 (BwTensor  *x,
                 BwBuffer  *weights,
                 BwBuffer  *winograd,
+                int        winograd_tile,
                 BwBuffer  *bias,
                 BwTensor  *addend,
                 gboolean   relu,
@@ -492,12 +541,13 @@ bw_ops_conv3x3 (BwTensor  *x,
                 GError   **error)
 {
   if (winograd != NULL &&
-      bw_ops_winograd_wanted (bw_tensor_get_device (x), bw_tensor_get_channels (x),
-                              bw_tensor_get_channels (y)))
+      winograd_wanted (bw_tensor_get_device (x), bw_tensor_get_channels (x),
+                       bw_tensor_get_channels (y)))
     {
+      g_return_val_if_fail (winograd_tile == 4 || winograd_tile == 6, FALSE);
       g_return_val_if_fail (bw_tensor_get_height (y) == bw_tensor_get_height (x) &&
                             bw_tensor_get_width (y) == bw_tensor_get_width (x), FALSE);
-      return conv_winograd (x, winograd, bias, addend, relu, mask, y, error);
+      return conv_winograd (x, winograd, winograd_tile, bias, addend, relu, mask, y, error);
     }
   return bw_ops_conv (x, weights, 3, bias, addend, relu, mask, y, error);
 }

@@ -24,14 +24,15 @@ gboolean bw_ops_conv            (BwTensor  *x,
                                  BwTensor  *y,
                                  GError   **error);
 
-/* The same for k = 3, through the Winograd F(4x4, 3x3) path when @winograd is not NULL and
- * the device and layer suit it (bw_ops_winograd_wanted()); otherwise through bw_ops_conv()
- * with @weights. @winograd holds @weights transformed by bw_ops_pack_winograd_weights(). The
- * Winograd path keeps two scratch buffers on the device, each of at most
- * bw_ops_winograd_scratch_size(). */
+/* The same for k = 3, through the Winograd F(@winograd_tile x @winograd_tile, 3x3) path when
+ * @winograd is not NULL and the device and layer suit it (bw_ops_winograd_tile() is not 0);
+ * otherwise through bw_ops_conv() with @weights. @winograd holds @weights transformed by
+ * bw_ops_pack_winograd_weights() for that tile (4 or 6). The Winograd path keeps two scratch
+ * buffers on the device, each of at most bw_ops_winograd_scratch_size(). */
 gboolean bw_ops_conv3x3         (BwTensor  *x,
                                  BwBuffer  *weights,
                                  BwBuffer  *winograd,
+                                 int        winograd_tile,
                                  BwBuffer  *bias,
                                  BwTensor  *addend,
                                  gboolean   relu,
@@ -39,27 +40,33 @@ gboolean bw_ops_conv3x3         (BwTensor  *x,
                                  BwTensor  *y,
                                  GError   **error);
 
-/* Whether the Winograd path may serve a 3x3 conv of these channel counts on @device (so that
- * callers upload transformed weights only where they can be used): where the device has
- * shaderInt64 and both counts are at least 16. BRUSHWORK_WINOGRAD=0 in the environment turns
- * the path off, BRUSHWORK_WINOGRAD=always takes it for any channel count (read once). */
-gboolean bw_ops_winograd_wanted (BwDevice  *device,
+/* The output tile of the Winograd path for a 3x3 conv of these channel counts on @device:
+ * 4 for F(4x4, 3x3), 6 for F(6x6, 3x3), or 0 where the path does not serve (so that callers
+ * upload transformed weights only where they can be used). It serves where the device has
+ * shaderInt64 (or takes the shared-memory GEMM) and both counts are at least 16.
+ * BRUSHWORK_WINOGRAD=0 in the environment turns the path off, BRUSHWORK_WINOGRAD=always takes
+ * it for any channel count, BRUSHWORK_WINOGRAD_TILE=4 or 6 chooses the tile (read once). */
+int      bw_ops_winograd_tile   (BwDevice  *device,
                                  int        in_channels,
                                  int        out_channels);
 
 /* The bytes of one of the Winograd path's two scratch buffers for a map of @channels x
- * @height x @width (the largest in or out of any conv it serves gives the most it holds). */
+ * @height x @width with output tiles of @tile (the largest in or out of any conv it serves
+ * gives the most it holds). */
 guint64  bw_ops_winograd_scratch_size (BwDevice *device,
+                                       int       tile,
                                        int       channels,
                                        int       height,
                                        int       width);
 
 /* Transforms 3x3 weights packed by bw_tensor_pack_conv_weights() for a conv of @in_channels to
  * @out_channels (for transposed-flipped weights, the channels of the transposed conv) into the
- * layout of winograd_gemm.comp: 36 x ceil(out/4) x ceil(in/4) blocks of 16 floats. */
+ * layout of winograd_gemm.comp for output tiles of @tile (4 or 6): (tile + 2)^2 x ceil(out/4)
+ * x ceil(in/4) blocks of 16 floats. */
 float   *bw_ops_pack_winograd_weights (const float *packed,
                                        int          out_channels,
                                        int          in_channels,
+                                       int          tile,
                                        gsize       *n_floats);
 
 /* 2x2 max-pool, stride 2; y is floor(h/2) x floor(w/2). */

@@ -126,9 +126,12 @@ network_bytes (BwDevice *device,
       const BwVgg19Conv *conv = &bw_vgg19_convs[i];
       int level = level_of (i);
 
-      if (bw_ops_winograd_wanted (device, conv->in_channels, conv->out_channels))
-        scratch = MAX (scratch, bw_ops_winograd_scratch_size (device, MAX (conv->in_channels,
-                                                                           conv->out_channels),
+      int tile = bw_ops_winograd_tile (device, conv->in_channels, conv->out_channels);
+
+      if (tile != 0)
+        scratch = MAX (scratch, bw_ops_winograd_scratch_size (device, tile,
+                                                              MAX (conv->in_channels,
+                                                                   conv->out_channels),
                                                               h >> level, w >> level));
     }
   return bw_vgg19_estimate_memory (h, w, last, backward) + 2 * scratch;

@@ -34,6 +34,7 @@ struct _BwVgg19 {
   /* both, transformed for the Winograd path (bw_ops_conv3x3), where it may serve; NULL else */
   BwBuffer *winograd[BW_VGG19_N_CONVS];
   BwBuffer *winograd_t[BW_VGG19_N_CONVS];
+  int winograd_tile[BW_VGG19_N_CONVS];     /* their output tile, 4 or 6; 0 without them */
   BwBuffer *bias[BW_VGG19_N_CONVS];
   guint64 weight_bytes;                    /* all of the above */
 
@@ -251,14 +252,16 @@ bw_vgg19_new (BwDevice   *device,
       self->bias[i] = upload_floats (self, bias4, (conv->out_channels + 3) / 4 * 4, error);
       if (self->bias[i] == NULL)
         return NULL;
-      /* 4x the memory of the weights (416 MB for both directions of all 12 layers) for ~2x
-       * the speed (bw-ops.c) */
-      if (bw_ops_winograd_wanted (device, conv->in_channels, conv->out_channels))
+      /* 4x the memory of the weights with F(4x4, 3x3), 7.1x with F(6x6, 3x3) (416 or 740 MB
+       * for both directions of all 12 layers) for 2-3x the speed (bw-ops.c) */
+      self->winograd_tile[i] = bw_ops_winograd_tile (device, conv->in_channels, conv->out_channels);
+      if (self->winograd_tile[i] != 0)
         {
+          int tile = self->winograd_tile[i];
           g_autofree float *wino = bw_ops_pack_winograd_weights (packed, conv->out_channels,
-                                                                 conv->in_channels, &n);
+                                                                 conv->in_channels, tile, &n);
           g_autofree float *wino_t = bw_ops_pack_winograd_weights (packed_t, conv->in_channels,
-                                                                   conv->out_channels, &n_t);
+                                                                   conv->out_channels, tile, &n_t);
 
           self->winograd[i] = upload_floats (self, wino, n, error);
           if (self->winograd[i] == NULL)
@@ -398,7 +401,7 @@ winograd_scratch (BwVgg19 *self,
         const BwVgg19Conv *conv = &bw_vgg19_convs[i];
         int level = level_of (i);
 
-        most = MAX (most, bw_ops_winograd_scratch_size (self->device,
+        most = MAX (most, bw_ops_winograd_scratch_size (self->device, self->winograd_tile[i],
                                                         MAX (conv->in_channels, conv->out_channels),
                                                         height >> level, width >> level));
       }
@@ -559,8 +562,8 @@ bw_vgg19_forward (BwVgg19   *self,
             return FALSE;
           x = self->pooled[i];
         }
-      if (!bw_ops_conv3x3 (x, self->weights[i], self->winograd[i], self->bias[i], NULL, TRUE, NULL,
-                           self->features[i], error))
+      if (!bw_ops_conv3x3 (x, self->weights[i], self->winograd[i], self->winograd_tile[i],
+                           self->bias[i], NULL, TRUE, NULL, self->features[i], error))
         return FALSE;
       x = self->features[i];
     }
@@ -624,17 +627,18 @@ bw_vgg19_backward (BwVgg19         *self,
         {
           g_autoptr(BwTensor) pooled = grad_view (self, level + 1, l % 2,
                                                   bw_vgg19_convs[l].out_channels);
-          if (!bw_ops_conv3x3 (above, self->weights_t[l + 1], self->winograd_t[l + 1], NULL, NULL,
-                               FALSE, NULL, pooled, error) ||
+          if (!bw_ops_conv3x3 (above, self->weights_t[l + 1], self->winograd_t[l + 1],
+                               self->winograd_tile[l + 1], NULL, NULL, FALSE, NULL, pooled, error) ||
               !bw_ops_maxpool_backward (pooled, self->features[l], addend, here, error))
             return FALSE;
         }
-      else if (!bw_ops_conv3x3 (above, self->weights_t[l + 1], self->winograd_t[l + 1], NULL,
-                                addend, FALSE, self->features[l], here, error))
+      else if (!bw_ops_conv3x3 (above, self->weights_t[l + 1], self->winograd_t[l + 1],
+                                self->winograd_tile[l + 1], NULL, addend, FALSE, self->features[l],
+                                here, error))
         return FALSE;
       g_set_object (&above, here);
     }
 
-  return bw_ops_conv3x3 (above, self->weights_t[0], self->winograd_t[0], NULL, NULL, FALSE, NULL,
-                         input_grad, error);
+  return bw_ops_conv3x3 (above, self->weights_t[0], self->winograd_t[0], self->winograd_tile[0],
+                         NULL, NULL, FALSE, NULL, input_grad, error);
 }
