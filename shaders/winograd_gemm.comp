@@ -7,10 +7,11 @@
  *                                            column j of each 4x4 block maps input lane j
  *                                            to the 4 output lanes, as in conv.comp
  *   binding 2  M [NP][OC4][T] vec4           output, for winograd_out.comp
- * Push constants: T, IC4, OC4.
+ * Push constants: T (the rows' length), IC4, OC4, T0 and N: this dispatch takes tiles T0 ..
+ * T0 + N - 1 of each row.
  * Spec constants: 0 local_size_x, 1 TO output packs, 2 TT tiles per invocation (bw-ops.c),
- * 3 NP positions.
- * Dispatch: x = ceil(NP * ceil(T / TT) / local_size_x), y = ceil(OC4 / TO), z = 1: the x index
+ * 3 NP positions. With NP = 1 it is a 1x1 convolution of a pack4 map [IC4][H*W] (bw_ops_conv).
+ * Dispatch: x = ceil(NP * ceil(N / TT) / local_size_x), y = ceil(OC4 / TO), z = 1: the x index
  * runs over (position, group of TT tiles), so a map of few tiles (conv4/conv5 at 512 px has
  * 48-192) still fills every lane of a subgroup; lanes of one subgroup may read different
  * positions' weights, which costs nothing extra on lavapipe, where every load is per lane.
@@ -32,18 +33,19 @@ layout(std430, binding = 0) readonly buffer VBuf64 { u64vec2 v64[]; };
 layout(std430, binding = 1) readonly buffer UBuf64 { u64vec4 u64[]; };
 layout(std430, binding = 2) writeonly buffer MBuf { vec4 m[]; };
 
-layout(push_constant) uniform Params { int T; int IC4; int OC4; } p;
+layout(push_constant) uniform Params { int T; int IC4; int OC4; int T0; int N; } p;
 
 vec4 u2f(u64vec2 a) { return vec4(uintBitsToFloat(unpackUint2x32(a.x)), uintBitsToFloat(unpackUint2x32(a.y))); }
 
 void main()
 {
-    const int ngroups = (p.T + TT - 1) / TT;
+    const int ngroups = (p.N + TT - 1) / TT;
     const int gid0 = int(gl_GlobalInvocationID.x);
     const bool live = gid0 < NP * ngroups;
     const int g = min(gid0, NP * ngroups - 1);
     const int pos = g / ngroups;
-    const int t0 = (g - pos * ngroups) * TT;
+    const int t0 = p.T0 + (g - pos * ngroups) * TT;
+    const int tend = p.T0 + p.N;
     const int o0 = int(gl_WorkGroupID.y) * TO;
     const int vbase = pos * p.IC4 * p.T;
 
@@ -63,7 +65,7 @@ void main()
         }
         const int rb = vbase + i4 * p.T;
         [[unroll]] for (int t = 0; t < TT; t++) {
-            const vec4 x = u2f(v64[rb + min(t0 + t, p.T - 1)]);
+            const vec4 x = u2f(v64[rb + min(t0 + t, tend - 1)]);
             [[unroll]] for (int o = 0; o < TO; o++)
                 acc[o][t] += w[o][0] * x.x + w[o][1] * x.y + w[o][2] * x.z + w[o][3] * x.w;
         }
@@ -76,7 +78,7 @@ void main()
         if (o4 >= p.OC4)
             break;
         [[unroll]] for (int t = 0; t < TT; t++) {
-            if (t0 + t >= p.T)
+            if (t0 + t >= tend)
                 break;
             m[(pos * p.OC4 + o4) * p.T + t0 + t] = acc[o][t];
         }

@@ -76,8 +76,9 @@ test_group_count (void)
 }
 
 /* With BRUSHWORK_DISPATCH_GFLOP=0.02 (20 MFLOP, set in main), a 64 -> 64 conv on 24 x 20
- * (35 MFLOP direct) and a Gram over 64 channels x 6400 pixels (33 MFLOP) are each split over
- * several dispatches; the results must not change and no dispatch may carry more than the cap.
+ * (35 MFLOP direct), a Gram over 64 channels x 6400 pixels (33 MFLOP) and a 1x1 conv of the
+ * same map (52 MFLOP, the Gram's gradient; on a CPU it takes the Winograd GEMM) are each split
+ * over several dispatches; the results must not change and no dispatch may carry more than the cap.
  * (The split is by whole workgroups: on lavapipe one conv workgroup is 8 tiles of 32 pixels,
  * 19 MFLOP here, under the cap; a GPU's workgroups of 64 would not be.) */
 static void
@@ -125,6 +126,26 @@ test_bounded_work (void)
       got_g[i * oc + j] = blocks[(((gsize) (i / 4) * c4 + j / 4) * 4 + j % 4) * 4 + i % 4];
   ref_gram (f, oc, n, want_g);
   bw_test_assert_close ("gram in bounded dispatches", got_g, want_g, oc * oc, 1e-4, 1e-4);
+
+  {
+    gsize n_packed1;
+    g_autofree float *wt1 = bw_test_random (rand, (gsize) oc * oc, -0.1, 0.1);
+    g_autofree float *packed1 = bw_tensor_pack_conv_weights (wt1, oc, oc, 1, FALSE, &n_packed1);
+    g_autofree double *want1 = g_new (double, (gsize) oc * n);
+    g_autofree float *got1 = NULL;
+    g_autoptr(BwTensor) t1 = tensor_from (NULL, oc, 80, 80);
+    BwBuffer *bw1 = bw_device_alloc_buffer (dev, n_packed1 * sizeof (float), &error);
+
+    g_assert_no_error (error);
+    bw_device_write_buffer (dev, bw1, 0, packed1, n_packed1 * sizeof (float), &error);
+    g_assert_no_error (error);
+    bw_ops_conv (tf, bw1, 1, NULL, NULL, FALSE, NULL, t1, &error);
+    g_assert_no_error (error);
+    got1 = download (t1);
+    ref_conv (f, oc, 80, 80, wt1, NULL, oc, 1, want1);
+    bw_test_assert_close ("1x1 conv in bounded dispatches", got1, want1, (gsize) oc * n, 1e-4, 1e-4);
+    bw_device_free_buffer (dev, bw1);
+  }
 
   if (bw_device_is_cpu (dev))
     g_assert_cmpfloat (bw_device_get_largest_dispatch (dev), <=, 20e6);

@@ -79,6 +79,7 @@ static const ConvShape conv_shapes[] = {
   { 64, 64, 11, 13, 3 },
   { 12, 20, 6, 17, 1 },   /* 1x1, as the Gram backward uses */
   { 64, 64, 3, 5, 1 },
+  { 128, 64, 19, 23, 1 }, /* 1x1 over several GEMM tile groups, as the Gram backward on a CPU */
 };
 
 /* forward: relu(conv + bias); and with addend and mask, no bias */

@@ -212,6 +212,44 @@ get_scratch (BwDevice  *dev,
   return scratch->buffers[slot];
 }
 
+/* A 1x1 conv without an epilogue (the Gram matrices' gradient, bw-losses.c) is a plain product
+ * [OC x IC] x [IC x H*W] of a pack4 map: on a CPU device winograd_gemm.comp with one position
+ * takes it, its weights being in conv.comp's layout already, at about twice conv.comp's rate
+ * there (docs/lavapipe-kernels.md). */
+static gboolean
+conv1x1_gemm (BwTensor  *x,
+              BwBuffer  *weights,
+              BwTensor  *y,
+              GError   **error)
+{
+  BwDevice *dev = bw_tensor_get_device (x);
+  int ic4 = packs (bw_tensor_get_channels (x)), oc4 = packs (bw_tensor_get_channels (y));
+  int t = bw_tensor_get_height (x) * bw_tensor_get_width (x);
+  guint32 to = oc4 >= WINOGRAD_TO ? WINOGRAD_TO : 4;
+  const guint32 spec[] = { 8, to, WINOGRAD_TT, 1 };
+  double pixel_flops = 2.0 * 16.0 * ic4 * oc4;
+  guint64 per_dispatch = MIN ((guint64) MAX (1, dispatch_flops () / pixel_flops),
+                              (guint64) bw_device_get_max_group_count (dev, 0) * 8 * WINOGRAD_TT);
+  BwBuffer *buffers[] = { bw_tensor_get_buffer (x), weights, bw_tensor_get_buffer (y) };
+  BwPipeline *pipe;
+
+  pipe = bw_device_get_pipeline (dev, "winograd_gemm", spec, G_N_ELEMENTS (spec), 3,
+                                 5 * sizeof (gint32), error);
+  if (pipe == NULL)
+    return FALSE;
+  for (guint64 t0 = 0; t0 < (guint64) t; t0 += per_dispatch)
+    {
+      gint32 n = MIN (per_dispatch, t - t0);
+      struct { gint32 t, ic4, oc4, t0, n; } push = { t, ic4, oc4, t0, n };
+
+      bw_device_dispatch (dev, pipe, buffers, &push, div_up (div_up (n, WINOGRAD_TT), 8),
+                          div_up (oc4, to), 1);
+      if (!note_work (dev, n * pixel_flops, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 bw_ops_conv (BwTensor  *x,
              BwBuffer  *weights,
@@ -250,6 +288,10 @@ bw_ops_conv (BwTensor  *x,
 
   g_return_val_if_fail (k == 1 || k == 3, FALSE);
   g_return_val_if_fail (bw_tensor_get_height (y) == h && bw_tensor_get_width (y) == w, FALSE);
+
+  if (k == 1 && bias == NULL && addend == NULL && !relu && mask == NULL &&
+      bw_device_is_cpu (dev) && bw_device_has_int64 (dev))
+    return conv1x1_gemm (x, weights, y, error);
 
   pipe = bw_device_get_pipeline (dev, bw_device_has_int64 (dev) ? "conv" : "conv_noint64",
                                  spec, G_N_ELEMENTS (spec), 6, sizeof push, error);
@@ -490,7 +532,7 @@ conv_winograd (BwTensor  *x,
                                         G_N_ELEMENTS (tiled_spec), 3, 3 * sizeof (gint32), error);
   else
     gemm_pipe = bw_device_get_pipeline (dev, "winograd_gemm", gemm_spec,
-                                        G_N_ELEMENTS (gemm_spec), 3, 3 * sizeof (gint32), error);
+                                        G_N_ELEMENTS (gemm_spec), 3, 5 * sizeof (gint32), error);
   out_pipe = gemm_pipe ? bw_device_get_pipeline (dev, tile == 6 ? "winograd63_out" : "winograd_out", out_spec,
                                                  G_N_ELEMENTS (out_spec), 5, 6 * sizeof (gint32),
                                                  error) : NULL;
@@ -512,7 +554,8 @@ conv_winograd (BwTensor  *x,
       int n = MIN (chunk, t - t0);
       struct { gint32 h, w, c4, tw, t, t0; } in_push = { h, w, ic4, tw, n, t0 },
                                              out_push = { h, w, oc4, tw, n, t0 };
-      struct { gint32 t, ic4, oc4; } gemm_push = { n, ic4, oc4 };
+      /* the tiled kernel takes the first three */
+      struct { gint32 t, ic4, oc4, t0, n; } gemm_push = { n, ic4, oc4, 0, n };
 
       bw_device_dispatch (dev, in_pipe, in_buffers, &in_push, div_up (n, local), ic4, 1);
       if (tiled)
