@@ -406,9 +406,10 @@ test_adam_steps (void)
  * overflows and drops pairs), against its closure's losses and final image. L-BFGS's
  * steps amplify rounding (torch sums its dot products in fp32, we in double; its second
  * step divides by y = g2 - g1 with |y| << |g|), so the image gets 1e-3 on the direct
- * kernels (measured 1e-4) and the losses the issue's 1e-3. Winograd's F(4x4, 3x3) sums
- * round ~10x more (features 3e-6 of max instead of 2e-7), which this trajectory turns into
- * 5.7e-3 of max in the image while every loss stays within 1e-5: there the image gets 2e-2.
+ * kernels (measured 1e-4) and the losses the issue's 1e-3. Winograd's sums round ~10x more
+ * (features 3e-6 of max instead of 2e-7), which this trajectory turns into 5.7e-3 of max in
+ * the image with F(4x4, 3x3), 4e-4 with F(6x6, 3x3), while every loss stays within 1e-5:
+ * there the image gets 2e-2.
  * The suite runs this file both ways (tests/meson.build). */
 static void
 test_lbfgs_steps (void)
