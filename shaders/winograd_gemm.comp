@@ -10,7 +10,16 @@
  * Push constants: T (the rows' length), IC4, OC4, T0 and N: this dispatch takes tiles T0 ..
  * T0 + N - 1 of each row.
  * Spec constants: 0 local_size_x, 1 TO output packs, 2 TT tiles per invocation (bw-ops.c),
- * 3 NP positions. With NP = 1 it is a 1x1 convolution of a pack4 map [IC4][H*W] (bw_ops_conv).
+ * 3 NP positions, 4 FLIP. With NP = 1 it is a 1x1 convolution of a pack4 map [IC4][H*W]
+ * (bw_ops_conv).
+ * FLIP (F(6x6, 3x3) only): U holds the weights of the forward conv whose input gradient this is,
+ * [NP][IC4][OC4][4] (its output packs are this conv's input packs). The transposed-flipped
+ * kernel's transform at position (a, b) is s(a) s(b) U[f(a), f(b)] transposed, f and s from the
+ * points 0, 1, -1, 2, -2, 1/2, -1/2, inf: f swaps 0 and inf, 2 and 1/2, -2 and -1/2; s is 1/16
+ * for 2 and -2, 16 for 1/2 and -1/2, 1 else. s is a power of two, so scaling the product
+ * instead of the weights rounds nothing: the result is what transformed transposed-flipped
+ * weights give, up to the last bit of a few weights (bw_ops_pack_winograd_weights() sums the
+ * nine taps in double, in another order for the flipped kernel).
  * Dispatch: x = ceil(NP * ceil(N / TT) / local_size_x), y = ceil(OC4 / TO), z = 1: the x index
  * runs over (position, group of TT tiles), so a map of few tiles (conv4/conv5 at 512 px has
  * 48-192) still fills every lane of a subgroup; lanes of one subgroup may read different
@@ -28,6 +37,7 @@ layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int TO = 4;
 layout(constant_id = 2) const int TT = 32;
 layout(constant_id = 3) const int NP = 36;
+layout(constant_id = 4) const bool FLIP = false;
 
 layout(std430, binding = 0) readonly buffer VBuf64 { u64vec2 v64[]; };
 layout(std430, binding = 1) readonly buffer UBuf64 { u64vec4 u64[]; };
@@ -36,6 +46,9 @@ layout(std430, binding = 2) writeonly buffer MBuf { vec4 m[]; };
 layout(push_constant) uniform Params { int T; int IC4; int OC4; int T0; int N; } p;
 
 vec4 u2f(u64vec2 a) { return vec4(uintBitsToFloat(unpackUint2x32(a.x)), uintBitsToFloat(unpackUint2x32(a.y))); }
+
+int flip_point(int a) { return a == 0 ? 7 : a == 7 ? 0 : a == 3 ? 5 : a == 5 ? 3 : a == 4 ? 6 : a == 6 ? 4 : a; }
+float flip_scale(int a) { return a == 3 || a == 4 ? 0.0625 : a == 5 || a == 6 ? 16.0 : 1.0; }
 
 void main()
 {
@@ -54,14 +67,22 @@ void main()
     [[unroll]] for (int t = 0; t < TT; t++)
         acc[o][t] = vec4(0.0);
 
+    const int wpos = FLIP ? flip_point(pos / 8) * 8 + flip_point(pos % 8) : pos;
     for (int i4 = 0; i4 < p.IC4; i4++) {
         vec4 w[TO][4];
         [[unroll]] for (int o = 0; o < TO; o++) {
-            /* block (pos, o, i4) starts at vec4 4*((pos*OC4 + o)*IC4 + i4): u64vec4 index /2 */
-            const int wb = ((pos * p.OC4 + min(o0 + o, p.OC4 - 1)) * p.IC4 + i4) * 2;
+            /* block (pos, o, i4) starts at vec4 4*((pos*OC4 + o)*IC4 + i4): u64vec4 index /2;
+             * flipped, the forward's block (wpos, i4, o) */
+            const int oc = min(o0 + o, p.OC4 - 1);
+            const int wb = (FLIP ? (wpos * p.IC4 + i4) * p.OC4 + oc : (pos * p.OC4 + oc) * p.IC4 + i4) * 2;
             const u64vec4 a = u64[wb], b = u64[wb + 1];
             w[o][0] = u2f(a.xy); w[o][1] = u2f(a.zw);
             w[o][2] = u2f(b.xy); w[o][3] = u2f(b.zw);
+            if (FLIP) {
+                const vec4 c0 = w[o][0], c1 = w[o][1], c2 = w[o][2], c3 = w[o][3];
+                w[o][0] = vec4(c0.x, c1.x, c2.x, c3.x); w[o][1] = vec4(c0.y, c1.y, c2.y, c3.y);
+                w[o][2] = vec4(c0.z, c1.z, c2.z, c3.z); w[o][3] = vec4(c0.w, c1.w, c2.w, c3.w);
+            }
         }
         const int rb = vbase + i4 * p.T;
         [[unroll]] for (int t = 0; t < TT; t++) {
@@ -73,6 +94,7 @@ void main()
 
     if (!live)
         return;
+    const float scale = FLIP ? flip_scale(pos / 8) * flip_scale(pos % 8) : 1.0;
     [[unroll]] for (int o = 0; o < TO; o++) {
         const int o4 = o0 + o;
         if (o4 >= p.OC4)
@@ -80,7 +102,7 @@ void main()
         [[unroll]] for (int t = 0; t < TT; t++) {
             if (t0 + t >= tend)
                 break;
-            m[(pos * p.OC4 + o4) * p.T + t0 + t] = acc[o][t];
+            m[(pos * p.OC4 + o4) * p.T + t0 + t] = FLIP ? acc[o][t] * scale : acc[o][t];
         }
     }
 }

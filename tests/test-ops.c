@@ -194,10 +194,12 @@ test_conv_winograd (gconstpointer data)
   g_autoptr(GRand) rand = g_rand_new_with_seed (8);
 
   for (gsize s = 0; s < G_N_ELEMENTS (winograd_shapes); s++)
-    for (int variant = 0; variant < 3; variant++)
+    for (int variant = 0; variant < 4; variant++)
       {
         const ConvShape *cs = &winograd_shapes[s];
-        gboolean grad = variant == 2;
+        gboolean grad = variant >= 2;
+        /* variant 3: the input gradient through the forward weights, read flipped */
+        gboolean flipped = variant == 3;
         int cin = grad ? cs->oc : cs->ic, cout = grad ? cs->ic : cs->oc;
         gsize nx = (gsize) cin * cs->h * cs->w, ny = (gsize) cout * cs->h * cs->w;
         gsize nw = (gsize) cs->oc * cs->ic * 9, npacked, nwino;
@@ -207,7 +209,10 @@ test_conv_winograd (gconstpointer data)
         g_autofree float *addend = bw_test_random (rand, ny, -1, 1);
         g_autofree float *mask = bw_test_random (rand, ny, -1, 1);
         g_autofree float *packed = bw_tensor_pack_conv_weights (wt, cs->oc, cs->ic, 3, grad, &npacked);
-        g_autofree float *wino = bw_ops_pack_winograd_weights (packed, cout, cin, tile, &nwino);
+        g_autofree float *packed_fwd = bw_tensor_pack_conv_weights (wt, cs->oc, cs->ic, 3, FALSE, NULL);
+        g_autofree float *wino = flipped
+          ? bw_ops_pack_winograd_weights (packed_fwd, cs->oc, cs->ic, tile, &nwino)
+          : bw_ops_pack_winograd_weights (packed, cout, cin, tile, &nwino);
         g_autofree float *bias4 = bw_tensor_pack4 (bias, cout, 1);
         g_autofree double *want = g_new (double, ny);
         g_autofree float *got = NULL;
@@ -222,29 +227,38 @@ test_conv_winograd (gconstpointer data)
         g_autoptr(GError) error = NULL;
         double max_want = 0;
 
+        if (flipped && !bw_ops_winograd_flip_shared (bw_test_device (), tile))
+          {
+            /* not offered where the forward weights cannot be read flipped */
+            bw_device_free_buffer (bw_test_device (), bw);
+            bw_device_free_buffer (bw_test_device (), bwino);
+            bw_device_free_buffer (bw_test_device (), bb);
+            continue;
+          }
         if (variant == 0)
           {
-            bw_ops_conv3x3 (tx, bw, bwino, tile, bb, NULL, TRUE, NULL, ty, &error);
+            bw_ops_conv3x3 (tx, bw, bwino, tile, FALSE, bb, NULL, TRUE, NULL, ty, &error);
             ref_conv (x, cin, cs->h, cs->w, wt, bias, cout, 3, want);
             for (gsize i = 0; i < ny; i++)
               want[i] = MAX (want[i], 0.0);
           }
         else if (variant == 1)
           {
-            bw_ops_conv3x3 (tx, bw, bwino, tile, NULL, ta, FALSE, tm, ty, &error);
+            bw_ops_conv3x3 (tx, bw, bwino, tile, FALSE, NULL, ta, FALSE, tm, ty, &error);
             ref_conv (x, cin, cs->h, cs->w, wt, NULL, cout, 3, want);
             for (gsize i = 0; i < ny; i++)
               want[i] = mask[i] > 0 ? want[i] + addend[i] : 0.0;
           }
         else
           {
-            bw_ops_conv3x3 (tx, bw, bwino, tile, NULL, NULL, FALSE, NULL, ty, &error);
+            bw_ops_conv3x3 (tx, bw, bwino, tile, flipped, NULL, NULL, FALSE, NULL, ty, &error);
             ref_conv_input_grad (x, cs->oc, cs->h, cs->w, wt, cs->ic, 3, want);
           }
         g_assert_no_error (error);
         got = download (ty);
         what = g_strdup_printf ("winograd F(%dx%d, 3x3) %s %d->%d at %dx%d", tile, tile,
-                                variant == 0 ? "+bias, relu" : variant == 1 ? "+addend, mask" : "input gradient",
+                                variant == 0 ? "+bias, relu" : variant == 1 ? "+addend, mask"
+                                : flipped ? "input gradient, forward weights flipped" : "input gradient",
                                 cin, cout, cs->w, cs->h);
         for (gsize i = 0; i < ny; i++)
           max_want = MAX (max_want, fabs (want[i]));

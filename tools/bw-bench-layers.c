@@ -65,6 +65,7 @@ typedef struct {
   BwTensor *x, *y;
   BwBuffer *weights, *winograd, *bias, *gram;
   int tile;
+  gboolean flipped;
 } OpData;
 
 static gboolean
@@ -73,8 +74,8 @@ run_conv (gpointer  data,
 {
   OpData *d = data;
 
-  return bw_ops_conv3x3 (d->x, d->weights, d->winograd, d->tile, d->bias, NULL, d->bias != NULL,
-                         NULL, d->y, error);
+  return bw_ops_conv3x3 (d->x, d->weights, d->winograd, d->tile, d->flipped, d->bias, NULL,
+                         d->bias != NULL, NULL, d->y, error);
 }
 
 static gboolean
@@ -119,7 +120,8 @@ bench_convs (BwDevice *dev,
       int tile = bw_ops_winograd_tile (dev, c->in_channels, c->out_channels);
       BwBuffer *wino = tile ? bw_device_alloc_buffer (dev, nw * 4 * (tile + 2) * (tile + 2) / 9,
                                                       &error) : NULL;
-      OpData fwd = { x, y, w, wino, b, NULL, tile }, bwd = { y, x, w, wino, NULL, NULL, tile };
+      OpData fwd = { x, y, w, wino, b, NULL, tile, FALSE };
+      OpData bwd = { y, x, w, wino, NULL, NULL, tile, bw_ops_winograd_flip_shared (dev, tile) };
       Timing tf, tb;
 
       if (w == NULL || b == NULL || x == NULL || y == NULL)

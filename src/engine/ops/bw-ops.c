@@ -452,6 +452,17 @@ bw_ops_winograd_tile (BwDevice *device,
   return bw_device_is_cpu (device) ? 6 : 4;
 }
 
+/* F(6x6, 3x3)'s points are closed under 1/x, so the transform of a transposed-flipped kernel is
+ * the forward one's at mirrored positions, scaled by powers of two (winograd_gemm.comp's FLIP):
+ * the input gradient reads the forward conv's weights, and F(6x6, 3x3) keeps 370 MB of
+ * transformed weights instead of 740. winograd_gemm_tiled.comp does not read them so. */
+gboolean
+bw_ops_winograd_flip_shared (BwDevice *device,
+                             int       tile)
+{
+  return tile == 6 && !winograd_gemm_tiled (device);
+}
+
 /* BRUSHWORK_WINOGRAD_CHUNK=BYTES sets the cap, so that the tests split small maps too. */
 static guint64
 winograd_chunk_cap (BwDevice *device)
@@ -486,6 +497,7 @@ static gboolean
 conv_winograd (BwTensor  *x,
                BwBuffer  *weights,
                int        tile,
+               gboolean   flipped,
                BwBuffer  *bias,
                BwTensor  *addend,
                gboolean   relu,
@@ -505,7 +517,7 @@ conv_winograd (BwTensor  *x,
   guint local = bw_device_is_cpu (dev) ? 8 : 64;
   const guint32 in_spec[] = { local };
   guint32 to = oc4 >= WINOGRAD_TO ? WINOGRAD_TO : 4;
-  const guint32 gemm_spec[] = { local, to, WINOGRAD_TT, np };
+  const guint32 gemm_spec[] = { local, to, WINOGRAD_TT, np, flipped };
   /* winograd_gemm_tiled.comp: 16 x 16 invocations, each 2 output packs x 4 tiles (8 vec4
    * accumulators), 4 input packs staged in shared memory per barrier: blocks of 32 output packs
    * x 64 tiles, 12 KiB of shared memory. Below 32 output packs (conv1_x, and the input gradient
@@ -521,6 +533,7 @@ conv_winograd (BwTensor  *x,
   BwPipeline *in_pipe, *gemm_pipe, *out_pipe;
   BwBuffer *in_buffers[2], *gemm_buffers[3], *out_buffers[5];
 
+  g_return_val_if_fail (!flipped || bw_ops_winograd_flip_shared (dev, tile), FALSE);
   if (m == NULL)
     return FALSE;
   in_pipe = bw_device_get_pipeline (dev, tile == 6 ? "winograd63_in" : "winograd_in", in_spec, G_N_ELEMENTS (in_spec), 2,
@@ -576,6 +589,7 @@ bw_ops_conv3x3 (BwTensor  *x,
                 BwBuffer  *weights,
                 BwBuffer  *winograd,
                 int        winograd_tile,
+                gboolean   winograd_flipped,
                 BwBuffer  *bias,
                 BwTensor  *addend,
                 gboolean   relu,
@@ -590,7 +604,8 @@ bw_ops_conv3x3 (BwTensor  *x,
       g_return_val_if_fail (winograd_tile == 4 || winograd_tile == 6, FALSE);
       g_return_val_if_fail (bw_tensor_get_height (y) == bw_tensor_get_height (x) &&
                             bw_tensor_get_width (y) == bw_tensor_get_width (x), FALSE);
-      return conv_winograd (x, winograd, winograd_tile, bias, addend, relu, mask, y, error);
+      return conv_winograd (x, winograd, winograd_tile, winograd_flipped, bias, addend, relu,
+                            mask, y, error);
     }
   return bw_ops_conv (x, weights, 3, bias, addend, relu, mask, y, error);
 }

@@ -27,12 +27,15 @@ gboolean bw_ops_conv            (BwTensor  *x,
 /* The same for k = 3, through the Winograd F(@winograd_tile x @winograd_tile, 3x3) path when
  * @winograd is not NULL and the device and layer suit it (bw_ops_winograd_tile() is not 0);
  * otherwise through bw_ops_conv() with @weights. @winograd holds @weights transformed by
- * bw_ops_pack_winograd_weights() for that tile (4 or 6). The Winograd path keeps two scratch
- * buffers on the device, each of at most bw_ops_winograd_scratch_size(). */
+ * bw_ops_pack_winograd_weights() for that tile (4 or 6); or, with @winograd_flipped, where
+ * bw_ops_winograd_flip_shared() allows it, this conv is the input gradient of a conv whose own
+ * (forward) weights @winograd holds. The Winograd path keeps two scratch buffers on the device,
+ * each of at most bw_ops_winograd_scratch_size(). */
 gboolean bw_ops_conv3x3         (BwTensor  *x,
                                  BwBuffer  *weights,
                                  BwBuffer  *winograd,
                                  int        winograd_tile,
+                                 gboolean   winograd_flipped,
                                  BwBuffer  *bias,
                                  BwTensor  *addend,
                                  gboolean   relu,
@@ -49,6 +52,12 @@ gboolean bw_ops_conv3x3         (BwTensor  *x,
 int      bw_ops_winograd_tile   (BwDevice  *device,
                                  int        in_channels,
                                  int        out_channels);
+
+/* Whether the input gradient of a conv whose Winograd path has output tiles of @tile can read
+ * the conv's own transformed weights on @device (bw_ops_conv3x3()'s @winograd_flipped), so
+ * that they are kept once: F(6x6, 3x3) on devices that take winograd_gemm.comp. */
+gboolean bw_ops_winograd_flip_shared (BwDevice *device,
+                                      int       tile);
 
 /* The bytes of one of the Winograd path's two scratch buffers for a map of @channels x
  * @height x @width with output tiles of @tile (the largest in or out of any conv it serves

@@ -252,23 +252,29 @@ bw_vgg19_new (BwDevice   *device,
       self->bias[i] = upload_floats (self, bias4, (conv->out_channels + 3) / 4 * 4, error);
       if (self->bias[i] == NULL)
         return NULL;
-      /* 4x the memory of the weights with F(4x4, 3x3), 7.1x with F(6x6, 3x3) (416 or 740 MB
-       * for both directions of all 12 layers) for 2-3x the speed (bw-ops.c) */
+      /* 4x the memory of the weights with F(4x4, 3x3) for both directions (416 MB for all 12
+       * layers), 7.1x with F(6x6, 3x3) for one (370 MB: the input gradient reads them flipped
+       * where bw_ops_winograd_flip_shared()), for 2-3x the speed (bw-ops.c) */
       self->winograd_tile[i] = bw_ops_winograd_tile (device, conv->in_channels, conv->out_channels);
       if (self->winograd_tile[i] != 0)
         {
           int tile = self->winograd_tile[i];
           g_autofree float *wino = bw_ops_pack_winograd_weights (packed, conv->out_channels,
                                                                  conv->in_channels, tile, &n);
-          g_autofree float *wino_t = bw_ops_pack_winograd_weights (packed_t, conv->in_channels,
-                                                                   conv->out_channels, tile, &n_t);
 
           self->winograd[i] = upload_floats (self, wino, n, error);
           if (self->winograd[i] == NULL)
             return NULL;
-          self->winograd_t[i] = upload_floats (self, wino_t, n_t, error);
-          if (self->winograd_t[i] == NULL)
-            return NULL;
+          if (!bw_ops_winograd_flip_shared (device, tile))
+            {
+              g_autofree float *wino_t = bw_ops_pack_winograd_weights (packed_t, conv->in_channels,
+                                                                       conv->out_channels, tile,
+                                                                       &n_t);
+
+              self->winograd_t[i] = upload_floats (self, wino_t, n_t, error);
+              if (self->winograd_t[i] == NULL)
+                return NULL;
+            }
         }
     }
   return g_steal_pointer (&self);
@@ -562,7 +568,7 @@ bw_vgg19_forward (BwVgg19   *self,
             return FALSE;
           x = self->pooled[i];
         }
-      if (!bw_ops_conv3x3 (x, self->weights[i], self->winograd[i], self->winograd_tile[i],
+      if (!bw_ops_conv3x3 (x, self->weights[i], self->winograd[i], self->winograd_tile[i], FALSE,
                            self->bias[i], NULL, TRUE, NULL, self->features[i], error))
         return FALSE;
       x = self->features[i];
@@ -576,6 +582,23 @@ bw_vgg19_get_feature (BwVgg19 *self,
 {
   g_return_val_if_fail (index >= 0 && index <= self->last, NULL);
   return self->features[index];
+}
+
+/* The input gradient of conv @i, y = mask(conv_t(x) + addend): through its own transformed
+ * weights, or its forward ones read flipped (bw_ops_winograd_flip_shared()). */
+static gboolean
+conv_input_grad (BwVgg19   *self,
+                 int        i,
+                 BwTensor  *x,
+                 BwTensor  *addend,
+                 BwTensor  *mask,
+                 BwTensor  *y,
+                 GError   **error)
+{
+  gboolean flipped = self->winograd_t[i] == NULL && self->winograd[i] != NULL;
+
+  return bw_ops_conv3x3 (x, self->weights_t[i], flipped ? self->winograd[i] : self->winograd_t[i],
+                         self->winograd_tile[i], flipped, NULL, addend, FALSE, mask, y, error);
 }
 
 /* The gradient of conv @index's pre-ReLU output lives in slot index % 2 of its level, and the
@@ -627,18 +650,14 @@ bw_vgg19_backward (BwVgg19         *self,
         {
           g_autoptr(BwTensor) pooled = grad_view (self, level + 1, l % 2,
                                                   bw_vgg19_convs[l].out_channels);
-          if (!bw_ops_conv3x3 (above, self->weights_t[l + 1], self->winograd_t[l + 1],
-                               self->winograd_tile[l + 1], NULL, NULL, FALSE, NULL, pooled, error) ||
+          if (!conv_input_grad (self, l + 1, above, NULL, NULL, pooled, error) ||
               !bw_ops_maxpool_backward (pooled, self->features[l], addend, here, error))
             return FALSE;
         }
-      else if (!bw_ops_conv3x3 (above, self->weights_t[l + 1], self->winograd_t[l + 1],
-                                self->winograd_tile[l + 1], NULL, addend, FALSE, self->features[l],
-                                here, error))
+      else if (!conv_input_grad (self, l + 1, above, addend, self->features[l], here, error))
         return FALSE;
       g_set_object (&above, here);
     }
 
-  return bw_ops_conv3x3 (above, self->weights_t[0], self->winograd_t[0], self->winograd_tile[0],
-                         NULL, NULL, FALSE, NULL, input_grad, error);
+  return conv_input_grad (self, 0, above, NULL, NULL, input_grad, error);
 }
