@@ -47,8 +47,16 @@ layout(push_constant) uniform Params { int T; int IC4; int OC4; int T0; int N; }
 
 vec4 u2f(u64vec2 a) { return vec4(uintBitsToFloat(unpackUint2x32(a.x)), uintBitsToFloat(unpackUint2x32(a.y))); }
 
-int flip_point(int a) { return a == 0 ? 7 : a == 7 ? 0 : a == 3 ? 5 : a == 5 ? 3 : a == 4 ? 6 : a == 6 ? 4 : a; }
-float flip_scale(int a) { return a == 3 || a == 4 ? 0.0625 : a == 5 || a == 6 ? 16.0 : 1.0; }
+/* f and s of one coordinate (FLIP, above): points 0, 1, -1, 2, -2, 1/2, -1/2, inf */
+int flip_point(int a)
+{
+    return a == 0 ? 7 : a == 7 ? 0 : a == 3 ? 5 : a == 5 ? 3 : a == 4 ? 6 : a == 6 ? 4 : a;
+}
+
+float flip_scale(int a)
+{
+    return a == 3 || a == 4 ? 0.0625 : a == 5 || a == 6 ? 16.0 : 1.0;
+}
 
 void main()
 {
@@ -74,7 +82,8 @@ void main()
             /* block (pos, o, i4) starts at vec4 4*((pos*OC4 + o)*IC4 + i4): u64vec4 index /2;
              * flipped, the forward's block (wpos, i4, o) */
             const int oc = min(o0 + o, p.OC4 - 1);
-            const int wb = (FLIP ? (wpos * p.IC4 + i4) * p.OC4 + oc : (pos * p.OC4 + oc) * p.IC4 + i4) * 2;
+            const int wb = 2 * (FLIP ? (wpos * p.IC4 + i4) * p.OC4 + oc
+                                     : (pos * p.OC4 + oc) * p.IC4 + i4);
             const u64vec4 a = u64[wb], b = u64[wb + 1];
             w[o][0] = u2f(a.xy); w[o][1] = u2f(a.zw);
             w[o][2] = u2f(b.xy); w[o][3] = u2f(b.zw);
@@ -102,7 +111,7 @@ void main()
         [[unroll]] for (int t = 0; t < TT; t++) {
             if (t0 + t >= tend)
                 break;
-            m[(pos * p.OC4 + o4) * p.T + t0 + t] = FLIP ? acc[o][t] * scale : acc[o][t];
+            m[(pos * p.OC4 + o4) * p.T + t0 + t] = acc[o][t] * scale;
         }
     }
 }

@@ -14,7 +14,7 @@
 #define CONV_TX 8
 #define CONV_TY 4
 
-/* winograd_gemm.comp's tile: TO output packs x TT tiles (of 4x4 or 6x6 pixels), 256 accumulators:
+/* winograd_gemm.comp's tile: TO output packs x TT tiles (4x4 or 6x6 px), 256 accumulators:
  * measured on lavapipe against 4x32, 8x16, 8x32, 16x8, 16x24, 32x8 and 32x16, it loads
  * the fewest bytes per product that still pays (all convs at 384 px: 2.84 s, 4x32: 3.80 s).
  * Layers of fewer than 64 output channels take TO = 4 rather than idle lanes. The path is
@@ -226,7 +226,7 @@ conv1x1_gemm (BwTensor  *x,
   int ic4 = packs (bw_tensor_get_channels (x)), oc4 = packs (bw_tensor_get_channels (y));
   int t = bw_tensor_get_height (x) * bw_tensor_get_width (x);
   guint32 to = oc4 >= WINOGRAD_TO ? WINOGRAD_TO : 4;
-  const guint32 spec[] = { 8, to, WINOGRAD_TT, 1 };
+  const guint32 spec[] = { 8, to, WINOGRAD_TT, 1 };   /* 8: one subgroup, as conv_winograd */
   double pixel_flops = 2.0 * 16.0 * ic4 * oc4;
   guint64 per_dispatch = MIN ((guint64) MAX (1, dispatch_flops () / pixel_flops),
                               (guint64) bw_device_get_max_group_count (dev, 0) * 8 * WINOGRAD_TT);
@@ -411,8 +411,8 @@ winograd_gemm_tiled (BwDevice *device)
 
 static gboolean
 winograd_wanted (BwDevice *device,
-                        int       in_channels,
-                        int       out_channels)
+                 int       in_channels,
+                 int       out_channels)
 {
   switch (winograd_policy ())
     {
@@ -475,7 +475,10 @@ winograd_chunk_cap (BwDevice *device)
       const char *env = g_getenv ("BRUSHWORK_WINOGRAD_CHUNK");
       forced = env ? MAX (1, g_ascii_strtoull (env, NULL, 10)) : 0;
     }
-  cap = forced ? forced : bw_device_is_cpu (device) ? WINOGRAD_CPU_CHUNK_BYTES : WINOGRAD_CHUNK_BYTES;
+  if (forced)
+    cap = forced;
+  else
+    cap = bw_device_is_cpu (device) ? WINOGRAD_CPU_CHUNK_BYTES : WINOGRAD_CHUNK_BYTES;
   return MIN (cap, bw_device_get_max_buffer_size (device));
 }
 
@@ -488,7 +491,8 @@ bw_ops_winograd_scratch_size (BwDevice *device,
 {
   guint64 tiles = (guint64) div_up (height, tile) * div_up (width, tile);
 
-  return MIN (winograd_chunk_cap (device), (guint64) (tile + 2) * (tile + 2) * packs (channels) * tiles * 16);
+  return MIN (winograd_chunk_cap (device),
+              (guint64) (tile + 2) * (tile + 2) * packs (channels) * tiles * 16);
 }
 
 /* Records the three passes of the Winograd path: input transform, the (tile + 2)^2 products,
@@ -528,15 +532,18 @@ conv_winograd (BwTensor  *x,
   const guint32 tiled_spec[] = { 16, 16, rm, 4, 4 };
   guint tiled_bn = tiled_spec[0] * tiled_spec[3], tiled_bm = tiled_spec[1] * rm;
   const guint32 out_spec[] = { local, bias != NULL, addend != NULL, relu, mask != NULL };
+  const char *in_name = tile == 6 ? "winograd63_in" : "winograd_in";
+  const char *out_name = tile == 6 ? "winograd63_out" : "winograd_out";
   BwBuffer *v = get_scratch (dev, SCRATCH_WINOGRAD_V, (guint64) np * ic4 * chunk * 16, error);
-  BwBuffer *m = v ? get_scratch (dev, SCRATCH_WINOGRAD_M, (guint64) np * oc4 * chunk * 16, error) : NULL;
+  BwBuffer *m = v ? get_scratch (dev, SCRATCH_WINOGRAD_M, (guint64) np * oc4 * chunk * 16,
+                                 error) : NULL;
   BwPipeline *in_pipe, *gemm_pipe, *out_pipe;
   BwBuffer *in_buffers[2], *gemm_buffers[3], *out_buffers[5];
 
   g_return_val_if_fail (!flipped || bw_ops_winograd_flip_shared (dev, tile), FALSE);
   if (m == NULL)
     return FALSE;
-  in_pipe = bw_device_get_pipeline (dev, tile == 6 ? "winograd63_in" : "winograd_in", in_spec, G_N_ELEMENTS (in_spec), 2,
+  in_pipe = bw_device_get_pipeline (dev, in_name, in_spec, G_N_ELEMENTS (in_spec), 2,
                                     6 * sizeof (gint32), error);
   if (in_pipe == NULL)
     gemm_pipe = NULL;
@@ -546,7 +553,7 @@ conv_winograd (BwTensor  *x,
   else
     gemm_pipe = bw_device_get_pipeline (dev, "winograd_gemm", gemm_spec,
                                         G_N_ELEMENTS (gemm_spec), 3, 5 * sizeof (gint32), error);
-  out_pipe = gemm_pipe ? bw_device_get_pipeline (dev, tile == 6 ? "winograd63_out" : "winograd_out", out_spec,
+  out_pipe = gemm_pipe ? bw_device_get_pipeline (dev, out_name, out_spec,
                                                  G_N_ELEMENTS (out_spec), 5, 6 * sizeof (gint32),
                                                  error) : NULL;
   if (out_pipe == NULL)
