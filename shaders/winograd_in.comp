@@ -1,9 +1,9 @@
 #version 450
 /* winograd_in.comp: input transform of the Winograd F(MxM, 3x3) convolution (winograd_gemm.comp,
- * winograd_out.comp): V = B^T d B for each AxA input patch d of each MxM output tile, A = M + 2.
+ * winograd_out.comp): V = B^T d B for each ALPHAxALPHA input patch d of each MxM output tile, ALPHA = M + 2.
  * Built twice (shaders/meson.build): M = 4 (winograd_in) and M = 6 (winograd63_in).
  *   binding 0  X [IC4][H][W] vec4         input (pack4), zero padding of 1 around it
- *   binding 1  V [A*A][IC4][T] vec4       output: position p = A*a + b of tile T0 + t of the
+ *   binding 1  V [ALPHA*ALPHA][IC4][T] vec4       output: position p = ALPHA*a + b of tile T0 + t of the
  *                                         image, whose tiles are numbered ty*TW + tx,
  *                                         TW = ceil(W/M); T tiles from T0 (a chunk: bw-ops.c
  *                                         splits big maps so that V fits a buffer)
@@ -22,7 +22,7 @@
 #ifndef M
 #define M 4
 #endif
-#define A (M + 2)
+#define ALPHA (M + 2)
 
 layout(local_size_x_id = 0) in;
 
@@ -65,25 +65,25 @@ void main()
     const int y0 = M * ty - 1, x0 = M * (p.T0 + t - ty * p.TW) - 1;
     const int base = i4 * p.H * p.W;
 
-    vec4 d[A][A];
-    [[unroll]] for (int r = 0; r < A; r++)
-    [[unroll]] for (int c = 0; c < A; c++) {
+    vec4 d[ALPHA][ALPHA];
+    [[unroll]] for (int r = 0; r < ALPHA; r++)
+    [[unroll]] for (int c = 0; c < ALPHA; c++) {
         const int iy = y0 + r, ix = x0 + c;
         const bool inside = iy >= 0 && iy < p.H && ix >= 0 && ix < p.W;
         d[r][c] = inside ? x[base + iy * p.W + ix] : vec4(0.0);
     }
     /* B^T d: the columns; then (B^T d) B: the rows */
-    [[unroll]] for (int c = 0; c < A; c++) {
-        vec4 col[A];
-        [[unroll]] for (int r = 0; r < A; r++)
+    [[unroll]] for (int c = 0; c < ALPHA; c++) {
+        vec4 col[ALPHA];
+        [[unroll]] for (int r = 0; r < ALPHA; r++)
             col[r] = d[r][c];
         bt(col);
-        [[unroll]] for (int r = 0; r < A; r++)
+        [[unroll]] for (int r = 0; r < ALPHA; r++)
             d[r][c] = col[r];
     }
-    [[unroll]] for (int r = 0; r < A; r++) {
+    [[unroll]] for (int r = 0; r < ALPHA; r++) {
         bt(d[r]);
-        [[unroll]] for (int c = 0; c < A; c++)
-            v[((r * A + c) * p.IC4 + i4) * p.T + t] = d[r][c];
+        [[unroll]] for (int c = 0; c < ALPHA; c++)
+            v[((r * ALPHA + c) * p.IC4 + i4) * p.T + t] = d[r][c];
     }
 }

@@ -1,8 +1,8 @@
 #version 450
 /* winograd_out.comp: output transform of the Winograd F(MxM, 3x3) convolution, Y = A^T M A for
  * each MxM output tile, with conv.comp's epilogue fused: y = mask(relu(Y + bias + addend)).
- * Built twice (shaders/meson.build): M = 4 (winograd_out) and M = 6 (winograd63_out); A = M + 2.
- *   binding 0  M [A*A][OC4][T] vec4    products (winograd_gemm.comp) of the T tiles from T0
+ * Built twice (shaders/meson.build): M = 4 (winograd_out) and M = 6 (winograd63_out); ALPHA = M + 2.
+ *   binding 0  M [ALPHA*ALPHA][OC4][T] vec4    products (winograd_gemm.comp) of the T tiles from T0
  *                                      (tiles numbered ty*TW + tx, TW = ceil(W/M))
  *   binding 1  B [OC4]                 bias (read only when BIAS)
  *   binding 2  A [OC4][H][W]           addend, added before the mask (read only when ADD)
@@ -20,7 +20,7 @@
 #ifndef M
 #define M 4
 #endif
-#define A (M + 2)
+#define ALPHA (M + 2)
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const bool BIAS = false;
@@ -68,12 +68,12 @@ void main()
     const int ty = (p.T0 + t) / p.TW;
     const int y0 = M * ty, x0 = M * (p.T0 + t - ty * p.TW);
 
-    /* A^T M: the columns, into an MxA block; then its rows */
-    vec4 h[M][A];
-    [[unroll]] for (int c = 0; c < A; c++) {
-        vec4 col[A], r[M];
-        [[unroll]] for (int a = 0; a < A; a++)
-            col[a] = m[((a * A + c) * p.OC4 + o4) * p.T + t];
+    /* A^T M: the columns, into an MxALPHA block; then its rows */
+    vec4 h[M][ALPHA];
+    [[unroll]] for (int c = 0; c < ALPHA; c++) {
+        vec4 col[ALPHA], r[M];
+        [[unroll]] for (int a = 0; a < ALPHA; a++)
+            col[a] = m[((a * ALPHA + c) * p.OC4 + o4) * p.T + t];
         at(col, r);
         [[unroll]] for (int a = 0; a < M; a++)
             h[a][c] = r[a];
