@@ -31,7 +31,8 @@ struct _BwVgg19 {
   const float *mean;                       /* of the normalised image, for the convention */
   BwBuffer *weights[BW_VGG19_N_CONVS];
   BwBuffer *weights_t[BW_VGG19_N_CONVS];   /* transposed and flipped, for the backward pass */
-  /* both, transformed for the Winograd path (bw_ops_conv3x3), where it may serve; NULL else */
+  /* both, transformed for the Winograd path (bw_ops_conv3x3), where it may serve; NULL else
+   * (winograd_t also where the input gradient reads winograd flipped: conv_input_grad()) */
   BwBuffer *winograd[BW_VGG19_N_CONVS];
   BwBuffer *winograd_t[BW_VGG19_N_CONVS];
   int winograd_tile[BW_VGG19_N_CONVS];     /* their output tile, 4 or 6; 0 without them */
