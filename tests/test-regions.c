@@ -9,7 +9,12 @@
  *    float32 (6e-8).
  *  - losses 1e-3 relative and the image gradient 1e-3 normwise: as tests/test-vgg19-torch.c
  *    (fp32 sums in different orders through 13 layers and a 1e6 style weight; measured
- *    ~1e-5 there).
+ *    ~1e-5 there). With the Winograd F(6x6, 3x3) path the relative mode's gradient gets 1e-2:
+ *    one ReLU of conv3_3 (of 0.9 million units) whose input is within F(6x6)'s rounding of
+ *    zero comes out on the other side than in PyTorch, the direct kernel and F(4x4, 3x3);
+ *    the gradient is not continuous there, and what flows through that unit under the 1e6
+ *    weight moves the image gradient by 4.6e-3 of its largest value (the losses stay within
+ *    5e-7). A wrong term would be off by its whole size.
  *  - the CLI's final image PSNR >= 40 dB (the issue's bound), as /cli/seed-parity; its
  *    8-bit output alone limits it to ~59 dB.
  */
@@ -159,7 +164,9 @@ check_guided (BwGramMode  mode,
   assert_loss ("total loss", values.total, bw_test_read_value (oracle_dir, total_name));
   got = bw_tensor_download (grad, &error);
   g_assert_no_error (error);
-  bw_test_assert_close_normwise ("image gradient", got, want, 3 * H * W, 1e-3);
+  bw_test_assert_close_normwise ("image gradient", got, want, 3 * H * W,
+                                 mode == BW_GRAM_RELATIVE &&
+                                 bw_ops_winograd_tile (bw_test_device (), 64, 64) == 6 ? 1e-2 : 1e-3);
   bw_test_check_validation ();
 }
 
