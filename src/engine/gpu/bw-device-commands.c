@@ -426,6 +426,7 @@ bw_device_get_pipeline (BwDevice      *self,
       },
     };
     VkShaderModule module;
+    gint64 start;
 
     if (!_bw_device_vk_check (vkCreateDescriptorSetLayout (self->device, &sinfo, NULL,
                                                            &p->set_layout),
@@ -446,7 +447,9 @@ bw_device_get_pipeline (BwDevice      *self,
       }
     cinfo.stage.module = module;
     cinfo.layout = p->layout;
+    start = g_get_monotonic_time ();
     res = vkCreateComputePipelines (self->device, self->pipeline_cache, 1, &cinfo, NULL, &p->pipeline);
+    g_debug ("Pipeline %s: %.2f s", key->str, (g_get_monotonic_time () - start) / 1e6);
     vkDestroyShaderModule (self->device, module, NULL);
     if (!_bw_device_vk_check (res, "compiling a shader", error))
       {

@@ -522,7 +522,14 @@ conv_winograd (BwTensor  *x,
   guint local = bw_device_is_cpu (dev) ? 8 : 64;
   const guint32 in_spec[] = { local };
   guint32 to = oc4 >= WINOGRAD_TO ? WINOGRAD_TO : 4;
-  const guint32 gemm_spec[] = { local, to, WINOGRAD_TT, np, flipped };
+  guint32 tt = WINOGRAD_TT;
+  /* A map of fewer tiles than TT (conv3 to conv5 of a small preview, or coarse levels) takes
+   * the smallest power of two that holds them: lanes compute all TT tiles, live or not, and
+   * a 32 px step spent most of its time on dead ones (0.154 -> 0.077 s; 64 px 0.167 -> 0.097;
+   * 128 px 0.239 -> 0.207; 512 px has at least 16 tiles per chunk on every layer). */
+  while (tt > 1 && (int) tt / 2 >= chunk)
+    tt /= 2;
+  const guint32 gemm_spec[] = { local, to, tt, np, flipped };
   /* winograd_gemm_tiled.comp: 16 x 16 invocations, each 2 output packs x 4 tiles (8 vec4
    * accumulators), 4 input packs staged in shared memory per barrier: blocks of 32 output packs
    * x 64 tiles, 12 KiB of shared memory. Below 32 output packs (conv1_x, and the input gradient
@@ -584,7 +591,7 @@ conv_winograd (BwTensor  *x,
                             div_up (n, tiled_bn), div_up (oc4, tiled_bm), np);
       else
         bw_device_dispatch (dev, gemm_pipe, gemm_buffers, &gemm_push,
-                            div_up (np * div_up (n, WINOGRAD_TT), local), div_up (oc4, to), 1);
+                            div_up (np * div_up (n, tt), local), div_up (oc4, to), 1);
       bw_device_dispatch (dev, out_pipe, out_buffers, &out_push, div_up (n, local), oc4, 1);
       if (!note_work (dev, n * tile_flops, error))
         return FALSE;
