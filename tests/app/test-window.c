@@ -101,6 +101,15 @@ poll_command_line (gpointer data)
       return G_SOURCE_CONTINUE;
 
     t->diff = bw_app_test_texture_diff (t->first, second);
+    if (t->diff == G_MAXDOUBLE)
+      {
+        /* the preview was resized in between (the window still settling, which the first
+         * steps can now outrun at this size): compare from this frame on */
+        g_set_object (&t->first, second);
+        g_set_object (&t->first_frame, bw_preview_get_texture (preview));
+        t->first_step = step;
+        return G_SOURCE_CONTINUE;
+      }
     /* The preview shows the best image evaluated so far: L-BFGS's first steps after a
      * restart are tiny (or overshoot, and are not shown), so the picture may take some
      * steps to change visibly. */
