@@ -27,11 +27,18 @@
  *
  * Built like conv.comp for lavapipe (docs/lavapipe-kernels.md): lanes over tiles, a TO x TT
  * register tile so that each 4x4 weight block (2 u64vec4 loads) feeds TT vec4 FMAs per column,
- * u64 loads, all lanes load (clamped) and only live ones store.
+ * u64 loads, all lanes load (clamped) and only live ones store. Built again with TEXEL = 1
+ * (winograd_gemm_texel, shaders/meson.build): V and U bound as rgba32f storage texel buffers
+ * and read with imageLoad, which lavapipe does in a third of the time of the u64 loads
+ * (bw_device_has_texel_loads(): CPU devices).
  * REQUIREMENT: shaderInt64 (without it bw-ops.c takes the direct conv.comp instead).
  */
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
+
+#ifndef TEXEL
+#define TEXEL 0
+#endif
 
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int TO = 4;
@@ -39,8 +46,17 @@ layout(constant_id = 2) const int TT = 32;
 layout(constant_id = 3) const int NP = 36;
 layout(constant_id = 4) const bool FLIP = false;
 
+#if TEXEL
+/* winograd_gemm_texel: V and U read as rgba32f storage texel buffers, whose imageLoad costs
+ * lavapipe a third of an SSBO load of the same bytes (docs/lavapipe-kernels.md) */
+layout(binding = 0, rgba32f) uniform readonly imageBuffer vtex;
+layout(binding = 1, rgba32f) uniform readonly imageBuffer utex;
+#define LOAD_V(i) imageLoad(vtex, (i))
+#else
 layout(std430, binding = 0) readonly buffer VBuf64 { u64vec2 v64[]; };
 layout(std430, binding = 1) readonly buffer UBuf64 { u64vec4 u64[]; };
+#define LOAD_V(i) u2f(v64[(i)])
+#endif
 layout(std430, binding = 2) writeonly buffer MBuf { vec4 m[]; };
 
 layout(push_constant) uniform Params { int T; int IC4; int OC4; int T0; int N; } p;
@@ -84,9 +100,14 @@ void main()
             const int oc = min(o0 + o, p.OC4 - 1);
             const int wb = 2 * (FLIP ? (wpos * p.IC4 + i4) * p.OC4 + oc
                                      : (pos * p.OC4 + oc) * p.IC4 + i4);
+#if TEXEL
+            w[o][0] = imageLoad(utex, 2 * wb); w[o][1] = imageLoad(utex, 2 * wb + 1);
+            w[o][2] = imageLoad(utex, 2 * wb + 2); w[o][3] = imageLoad(utex, 2 * wb + 3);
+#else
             const u64vec4 a = u64[wb], b = u64[wb + 1];
             w[o][0] = u2f(a.xy); w[o][1] = u2f(a.zw);
             w[o][2] = u2f(b.xy); w[o][3] = u2f(b.zw);
+#endif
             if (FLIP) {
                 const vec4 c0 = w[o][0], c1 = w[o][1], c2 = w[o][2], c3 = w[o][3];
                 w[o][0] = vec4(c0.x, c1.x, c2.x, c3.x); w[o][1] = vec4(c0.y, c1.y, c2.y, c3.y);
@@ -95,7 +116,7 @@ void main()
         }
         const int rb = vbase + i4 * p.T;
         [[unroll]] for (int t = 0; t < TT; t++) {
-            const vec4 x = u2f(v64[rb + min(t0 + t, tend - 1)]);
+            const vec4 x = LOAD_V(rb + min(t0 + t, tend - 1));
             [[unroll]] for (int o = 0; o < TO; o++)
                 acc[o][t] += w[o][0] * x.x + w[o][1] * x.y + w[o][2] * x.z + w[o][3] * x.w;
         }

@@ -1,7 +1,8 @@
 #version 450
 /* winograd_in.comp: input transform of the Winograd F(MxM, 3x3) convolution (winograd_gemm.comp,
  * winograd_out.comp): V = B^T d B for each ALPHAxALPHA input patch d of each MxM output tile, ALPHA = M + 2.
- * Built twice (shaders/meson.build): M = 4 (winograd_in) and M = 6 (winograd63_in).
+ * Built for M = 4 (winograd_in) and M = 6 (winograd63_in), each also with TEXEL = 1 (X read
+ * through a storage texel buffer: winograd_in_texel, winograd63_in_texel; shaders/meson.build).
  *   binding 0  X [IC4][H][W] vec4         input (pack4), zero padding of 1 around it
  *   binding 1  V [ALPHA*ALPHA][IC4][T] vec4       output: position p = ALPHA*a + b of tile T0 + t of the
  *                                         image, whose tiles are numbered ty*TW + tx,
@@ -22,11 +23,20 @@
 #ifndef M
 #define M 4
 #endif
+#ifndef TEXEL
+#define TEXEL 0
+#endif
 #define ALPHA (M + 2)
 
 layout(local_size_x_id = 0) in;
 
+#if TEXEL
+/* read through an rgba32f texel view where the device has them (bw_device_has_texel_loads():
+ * on lavapipe a third of an SSBO load's cost), unconditionally at a clamped index */
+layout(binding = 0, rgba32f) uniform readonly imageBuffer xtex;
+#else
 layout(std430, binding = 0) readonly buffer XBuf { vec4 x[]; };
+#endif
 layout(std430, binding = 1) writeonly buffer VBuf { vec4 v[]; };
 
 layout(push_constant) uniform Params { int H; int W; int IC4; int TW; int T; int T0; } p;
@@ -70,7 +80,12 @@ void main()
     [[unroll]] for (int c = 0; c < ALPHA; c++) {
         const int iy = y0 + r, ix = x0 + c;
         const bool inside = iy >= 0 && iy < p.H && ix >= 0 && ix < p.W;
+#if TEXEL
+        const vec4 val = imageLoad(xtex, base + clamp(iy, 0, p.H - 1) * p.W + clamp(ix, 0, p.W - 1));
+        d[r][c] = inside ? val : vec4(0.0);
+#else
         d[r][c] = inside ? x[base + iy * p.W + ix] : vec4(0.0);
+#endif
     }
     /* B^T d: the columns; then (B^T d) B: the rows */
     [[unroll]] for (int c = 0; c < ALPHA; c++) {

@@ -1,7 +1,8 @@
 #version 450
 /* winograd_out.comp: output transform of the Winograd F(MxM, 3x3) convolution, Y = A^T M A for
  * each MxM output tile, with conv.comp's epilogue fused: y = mask(relu(Y + bias + addend)).
- * Built twice (shaders/meson.build): M = 4 (winograd_out) and M = 6 (winograd63_out); ALPHA = M + 2.
+ * Built for M = 4 (winograd_out) and M = 6 (winograd63_out), ALPHA = M + 2, each also with
+ * TEXEL = 1 (M read through a storage texel buffer: winograd_out_texel, winograd63_out_texel).
  *   binding 0  M [ALPHA*ALPHA][OC4][T] vec4    products (winograd_gemm.comp) of the T tiles from T0
  *                                      (tiles numbered ty*TW + tx, TW = ceil(W/M))
  *   binding 1  B [OC4]                 bias (read only when BIAS)
@@ -20,6 +21,9 @@
 #ifndef M
 #define M 4
 #endif
+#ifndef TEXEL
+#define TEXEL 0
+#endif
 #define ALPHA (M + 2)
 
 layout(local_size_x_id = 0) in;
@@ -28,7 +32,14 @@ layout(constant_id = 2) const bool ADD = false;
 layout(constant_id = 3) const bool RELU = false;
 layout(constant_id = 4) const bool MASK = false;
 
+#if TEXEL
+/* read through an rgba32f texel view (bw_device_has_texel_loads()) */
+layout(binding = 0, rgba32f) uniform readonly imageBuffer mtex;
+#define LOAD_M(i) imageLoad(mtex, (i))
+#else
 layout(std430, binding = 0) readonly buffer MBuf { vec4 m[]; };
+#define LOAD_M(i) m[(i)]
+#endif
 layout(std430, binding = 1) readonly buffer BBuf { vec4 bias[]; };
 layout(std430, binding = 2) readonly buffer ABuf { vec4 addend[]; };
 layout(std430, binding = 3) readonly buffer KBuf { vec4 mask[]; };
@@ -73,7 +84,7 @@ void main()
     [[unroll]] for (int c = 0; c < ALPHA; c++) {
         vec4 col[ALPHA], r[M];
         [[unroll]] for (int a = 0; a < ALPHA; a++)
-            col[a] = m[((a * ALPHA + c) * p.OC4 + o4) * p.T + t];
+            col[a] = LOAD_M(((a * ALPHA + c) * p.OC4 + o4) * p.T + t);
         at(col, r);
         [[unroll]] for (int a = 0; a < M; a++)
             h[a][c] = r[a];

@@ -74,11 +74,32 @@ bw_device_alloc_buffer (BwDevice  *self,
                         gsize      size,
                         GError   **error)
 {
-  return alloc_buffer_of_type (self, size, self->memory_type,
-                               VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
-                               VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-                               VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                               self->host_visible, error);
+  BwBuffer *buf = alloc_buffer_of_type (self, size, self->memory_type,
+                                        VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+                                        (self->texel_loads ? VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT : 0) |
+                                        VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
+                                        VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                                        self->host_visible, error);
+
+  /* a view of all its whole texels; one larger than a view may hold has none, and the ops
+   * read it as a storage buffer */
+  if (buf && self->texel_loads && buf->size / 16 <= self->props.limits.maxTexelBufferElements)
+    {
+      VkBufferViewCreateInfo vinfo = {
+        .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+        .buffer = buf->buffer,
+        .format = VK_FORMAT_R32G32B32A32_SFLOAT,
+        .range = buf->size / 16 * 16,
+      };
+
+      if (!_bw_device_vk_check (vkCreateBufferView (self->device, &vinfo, NULL, &buf->view),
+                                "creating a buffer view", error))
+        {
+          bw_device_free_buffer (self, buf);
+          return NULL;
+        }
+    }
+  return buf;
 }
 
 void
@@ -94,6 +115,8 @@ bw_device_free_buffer (BwDevice *self,
     bw_device_discard (self);
   if (buffer->mapped)
     vkUnmapMemory (self->device, buffer->memory);
+  if (buffer->view)
+    vkDestroyBufferView (self->device, buffer->view, NULL);
   self->allocated -= buffer->size;
   vkDestroyBuffer (self->device, buffer->buffer, NULL);
   vkFreeMemory (self->device, buffer->memory, NULL);
@@ -290,40 +313,63 @@ bw_device_fill_zero (BwDevice *self,
 /* The bindings a shader may write: those whose block is not NonWritable in every member
  * (GLSL's readonly). Anything this cannot read counts as written, which only costs a
  * barrier. */
-static guint32
-spirv_written_bindings (const guint32 *code,
-                        gsize          n_words)
+/* What the SPIR-V says of each binding: which ones the shader may write (a storage block
+ * whose members are not all NonWritable, or an image not decorated NonWritable), and which are
+ * storage texel buffers (an image of dimension Buffer, read with imageLoad), for the
+ * descriptor layout. An unreadable module is taken to write everything. */
+static void
+spirv_bindings (const guint32 *code,
+                gsize          n_words,
+                guint32       *writes,
+                guint32       *texels)
 {
-  enum { OP_TYPE_STRUCT = 30, OP_TYPE_POINTER = 32, OP_VARIABLE = 59, OP_DECORATE = 71,
-         OP_MEMBER_DECORATE = 72, DEC_NON_WRITABLE = 24, DEC_BINDING = 33,
-         STORAGE_BUFFER = 12, UNIFORM = 2 };
+  enum { OP_TYPE_IMAGE = 25, OP_TYPE_STRUCT = 30, OP_TYPE_POINTER = 32, OP_VARIABLE = 59,
+         OP_DECORATE = 71, OP_MEMBER_DECORATE = 72, DEC_NON_WRITABLE = 24, DEC_BINDING = 33,
+         STORAGE_BUFFER = 12, UNIFORM = 2, UNIFORM_CONSTANT = 0, DIM_BUFFER = 5 };
   g_autoptr(GHashTable) binding_of = g_hash_table_new (NULL, NULL);     /* var -> binding + 1 */
   g_autoptr(GHashTable) pointee = g_hash_table_new (NULL, NULL);        /* pointer -> struct */
   g_autoptr(GHashTable) members = g_hash_table_new (NULL, NULL);        /* struct -> members */
   g_autoptr(GHashTable) readonly = g_hash_table_new (NULL, NULL);       /* struct -> count */
   g_autoptr(GHashTable) var_type = g_hash_table_new (NULL, NULL);       /* var -> pointer */
+  g_autoptr(GHashTable) buffer_images = g_hash_table_new (NULL, NULL);  /* image types */
+  g_autoptr(GHashTable) image_pointers = g_hash_table_new (NULL, NULL);
+  g_autoptr(GHashTable) readonly_vars = g_hash_table_new (NULL, NULL);
   GHashTableIter iter;
   gpointer var, binding;
-  guint32 writes = 0;
 
+  *writes = 0;
+  *texels = 0;
   if (n_words < 5 || code[0] != 0x07230203)
-    return ~0u;
+    {
+      *writes = ~0u;
+      return;
+    }
   for (gsize i = 5; i < n_words;)
     {
       guint32 op = code[i] & 0xffff, len = code[i] >> 16;
       const guint32 *a = code + i + 1;
 
       if (len == 0 || i + len > n_words)
-        return ~0u;
+        {
+          *writes = ~0u;
+          return;
+        }
       if (op == OP_DECORATE && len >= 4 && a[1] == DEC_BINDING)
         g_hash_table_insert (binding_of, GUINT_TO_POINTER (a[0]), GUINT_TO_POINTER (a[2] + 1));
+      else if (op == OP_DECORATE && len >= 3 && a[1] == DEC_NON_WRITABLE)
+        g_hash_table_add (readonly_vars, GUINT_TO_POINTER (a[0]));
       else if (op == OP_MEMBER_DECORATE && len >= 4 && a[2] == DEC_NON_WRITABLE)
         g_hash_table_insert (readonly, GUINT_TO_POINTER (a[0]),
                              GUINT_TO_POINTER (GPOINTER_TO_UINT (g_hash_table_lookup (readonly, GUINT_TO_POINTER (a[0]))) + 1));
       else if (op == OP_TYPE_STRUCT && len >= 2)
         g_hash_table_insert (members, GUINT_TO_POINTER (a[0]), GUINT_TO_POINTER (len - 2));
+      else if (op == OP_TYPE_IMAGE && len >= 9 && a[2] == DIM_BUFFER)
+        g_hash_table_add (buffer_images, GUINT_TO_POINTER (a[0]));
       else if (op == OP_TYPE_POINTER && len == 4 && (a[1] == STORAGE_BUFFER || a[1] == UNIFORM))
         g_hash_table_insert (pointee, GUINT_TO_POINTER (a[0]), GUINT_TO_POINTER (a[2]));
+      else if (op == OP_TYPE_POINTER && len == 4 && a[1] == UNIFORM_CONSTANT &&
+               g_hash_table_contains (buffer_images, GUINT_TO_POINTER (a[2])))
+        g_hash_table_add (image_pointers, GUINT_TO_POINTER (a[0]));
       else if (op == OP_VARIABLE && len >= 4)
         g_hash_table_insert (var_type, GUINT_TO_POINTER (a[1]), GUINT_TO_POINTER (a[0]));
       i += len;
@@ -331,14 +377,21 @@ spirv_written_bindings (const guint32 *code,
   g_hash_table_iter_init (&iter, binding_of);
   while (g_hash_table_iter_next (&iter, &var, &binding))
     {
-      gpointer block = g_hash_table_lookup (pointee, g_hash_table_lookup (var_type, var));
+      gpointer type = g_hash_table_lookup (var_type, var);
+      gpointer block = g_hash_table_lookup (pointee, type);
       guint n = GPOINTER_TO_UINT (g_hash_table_lookup (members, block));
+      guint32 bit = 1u << MIN (GPOINTER_TO_UINT (binding) - 1, 31);
 
-      if (block == NULL || n == 0 ||
-          GPOINTER_TO_UINT (g_hash_table_lookup (readonly, block)) < n)
-        writes |= 1u << MIN (GPOINTER_TO_UINT (binding) - 1, 31);
+      if (g_hash_table_contains (image_pointers, type))
+        {
+          *texels |= bit;
+          if (!g_hash_table_contains (readonly_vars, var))
+            *writes |= bit;
+        }
+      else if (block == NULL || n == 0 ||
+               GPOINTER_TO_UINT (g_hash_table_lookup (readonly, block)) < n)
+        *writes |= bit;
     }
-  return writes;
 }
 
 BwPipeline *
@@ -376,11 +429,13 @@ bw_device_get_pipeline (BwDevice      *self,
   p->key = g_strdup (key->str);
   p->n_bindings = n_bindings;
   p->push_size = push_size;
-  p->writes = spirv_written_bindings (g_bytes_get_data (code, NULL), g_bytes_get_size (code) / 4);
+  spirv_bindings (g_bytes_get_data (code, NULL), g_bytes_get_size (code) / 4, &p->writes,
+                  &p->texels);
   for (guint i = 0; i < n_bindings; i++)
     bindings[i] = (VkDescriptorSetLayoutBinding) {
       .binding = i,
-      .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+      .descriptorType = p->texels & (1u << i) ? VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER
+                                              : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
       .descriptorCount = 1,
       .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
     };
@@ -426,7 +481,6 @@ bw_device_get_pipeline (BwDevice      *self,
       },
     };
     VkShaderModule module;
-    gint64 start;
 
     if (!_bw_device_vk_check (vkCreateDescriptorSetLayout (self->device, &sinfo, NULL,
                                                            &p->set_layout),
@@ -447,9 +501,7 @@ bw_device_get_pipeline (BwDevice      *self,
       }
     cinfo.stage.module = module;
     cinfo.layout = p->layout;
-    start = g_get_monotonic_time ();
     res = vkCreateComputePipelines (self->device, self->pipeline_cache, 1, &cinfo, NULL, &p->pipeline);
-    g_debug ("Pipeline %s: %.2f s", key->str, (g_get_monotonic_time () - start) / 1e6);
     vkDestroyShaderModule (self->device, module, NULL);
     if (!_bw_device_vk_check (res, "compiling a shader", error))
       {
@@ -517,6 +569,14 @@ bw_device_dispatch_at (BwDevice          *self,
         .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
         .pBufferInfo = &infos[i],
       };
+      if (pipeline->texels & (1u << i))
+        {
+          /* texel views start at offset 0 (bw_device_alloc_buffer) */
+          g_return_if_fail (b->view != VK_NULL_HANDLE && offset == 0);
+          writes[i].descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_TEXEL_BUFFER;
+          writes[i].pBufferInfo = NULL;
+          writes[i].pTexelBufferView = &b->view;
+        }
     }
   vkCmdBindPipeline (self->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline->pipeline);
   self->push_descriptor_set (self->cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline->layout, 0,

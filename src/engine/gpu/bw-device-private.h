@@ -16,6 +16,8 @@ struct _BwPipeline {
   guint n_bindings;
   guint push_size;
   guint32 writes;           /* bindings the shader may write, from its SPIR-V */
+  guint32 texels;           /* bindings it reads as rgba32f imageBuffers (storage texel
+                             * buffers), from its SPIR-V */
 };
 
 typedef enum {
@@ -66,6 +68,8 @@ struct _BwDevice {
   char *name;
   gboolean profiling;       /* BRUSHWORK_PROFILE=1: time each dispatch on its own */
   gboolean int64;
+  gboolean texel_loads;     /* buffers get rgba32f texel views, for shaders that read with
+                             * imageLoad (bw_device_has_texel_loads()) */
   guint64 allocated, peak_allocated;   /* bytes in buffers, for the memory reports */
   double largest_dispatch, pending_work;   /* flops, see bw_device_note_work() */
   guint validation_errors;

@@ -495,6 +495,18 @@ create_device (BwDevice  *self,
   /* BRUSHWORK_NO_INT64=1 tests the kernels that GPUs without 64-bit integers get */
   self->int64 = supported.shaderInt64 && g_strcmp0 (g_getenv ("BRUSHWORK_NO_INT64"), "1") != 0;
   enabled.shaderInt64 = self->int64;
+  {
+    /* On lavapipe an imageLoad from a storage texel buffer costs a third of an SSBO load of the
+     * same bytes (docs/lavapipe-kernels.md); GPUs keep plain buffers. BRUSHWORK_TEXEL=0|1
+     * chooses. Vulkan requires rgba32f storage texel buffers, but ask. */
+    VkFormatProperties format;
+    const char *env = g_getenv ("BRUSHWORK_TEXEL");
+
+    vkGetPhysicalDeviceFormatProperties (self->physical, VK_FORMAT_R32G32B32A32_SFLOAT, &format);
+    self->texel_loads = (format.bufferFeatures & VK_FORMAT_FEATURE_STORAGE_TEXEL_BUFFER_BIT) &&
+                        (env ? g_strcmp0 (env, "1") == 0
+                             : self->props.deviceType == VK_PHYSICAL_DEVICE_TYPE_CPU);
+  }
 
   if (!_bw_device_vk_check (vkCreateDevice (self->physical, &info, NULL, &self->device),
                             "opening the device", error))
@@ -668,6 +680,14 @@ gboolean
 bw_device_has_int64 (BwDevice *self)
 {
   return self->int64;
+}
+
+/* Whether shaders may read buffers as rgba32f imageBuffers (storage texel buffers): every
+ * buffer then has a texel view from offset 0. */
+gboolean
+bw_device_has_texel_loads (BwDevice *self)
+{
+  return self->texel_loads;
 }
 
 gboolean

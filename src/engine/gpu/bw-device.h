@@ -35,6 +35,8 @@ typedef struct {
   guint64 recorded_in;   /* the recording that last bound it (bw-device.c) */
   guint64 written_in;    /* the barrier interval in which a command last wrote it, */
   guint64 read_in;       /* ... and read it (bw-device-commands.c) */
+  VkBufferView view;     /* its rgba32f texel view from offset 0, made when a shader first
+                          * reads it as an imageBuffer (bw-device-commands.c) */
 } BwBuffer;
 
 /* A compute pipeline: one shader with one set of specialisation constants. */
@@ -53,6 +55,8 @@ const char   *bw_device_get_name              (BwDevice     *self);
 gboolean      bw_device_is_cpu                (BwDevice     *self);
 /* Whether shaders may use 64-bit integers (enabled when the device has them). */
 gboolean      bw_device_has_int64             (BwDevice     *self);
+/* Whether shaders may read buffers as rgba32f imageBuffers (lavapipe; BRUSHWORK_TEXEL). */
+gboolean      bw_device_has_texel_loads       (BwDevice     *self);
 /* Validation-layer messages of severity error seen so far (0 unless validating). */
 guint         bw_device_get_validation_errors (BwDevice     *self);
 /* Dispatches and barriers recorded so far (a benchmark's measure of how much waits) */

@@ -233,8 +233,11 @@ conv1x1_gemm (BwTensor  *x,
   BwBuffer *buffers[] = { bw_tensor_get_buffer (x), weights, bw_tensor_get_buffer (y) };
   BwPipeline *pipe;
 
-  pipe = bw_device_get_pipeline (dev, "winograd_gemm", spec, G_N_ELEMENTS (spec), 3,
-                                 5 * sizeof (gint32), error);
+  /* through texel views where the device reads them (bw_device_has_texel_loads()) */
+  gboolean texel = bw_device_has_texel_loads (dev) && buffers[0]->view && weights->view;
+
+  pipe = bw_device_get_pipeline (dev, texel ? "winograd_gemm_texel" : "winograd_gemm", spec,
+                                 G_N_ELEMENTS (spec), 3, 5 * sizeof (gint32), error);
   if (pipe == NULL)
     return FALSE;
   for (guint64 t0 = 0; t0 < (guint64) t; t0 += per_dispatch)
@@ -544,17 +547,25 @@ conv_winograd (BwTensor  *x,
   const guint32 tiled_spec[] = { 16, 16, rm, 4, 4 };
   guint tiled_bn = tiled_spec[0] * tiled_spec[3], tiled_bm = tiled_spec[1] * rm;
   const guint32 out_spec[] = { local, bias != NULL, addend != NULL, relu, mask != NULL };
-  const char *in_name = tile == 6 ? "winograd63_in" : "winograd_in";
-  const char *out_name = tile == 6 ? "winograd63_out" : "winograd_out";
   BwBuffer *v = get_scratch (dev, SCRATCH_WINOGRAD_V, (guint64) np * ic4 * chunk * 16, error);
   BwBuffer *m = v ? get_scratch (dev, SCRATCH_WINOGRAD_M, (guint64) np * oc4 * chunk * 16,
                                  error) : NULL;
+  gboolean texel;
+  const char *in_name, *out_name;
   BwPipeline *in_pipe, *gemm_pipe, *out_pipe;
   BwBuffer *in_buffers[2], *gemm_buffers[3], *out_buffers[5];
 
   g_return_val_if_fail (!flipped || bw_ops_winograd_flip_shared (dev, tile), FALSE);
   if (m == NULL)
     return FALSE;
+  /* lavapipe reads X, V, U and M through texel views (bw_device_has_texel_loads()), where
+   * each has one */
+  texel = bw_device_has_texel_loads (dev) && bw_tensor_get_buffer (x)->view && weights->view &&
+          v->view && m->view;
+  in_name = tile == 6 ? (texel ? "winograd63_in_texel" : "winograd63_in")
+                      : (texel ? "winograd_in_texel" : "winograd_in");
+  out_name = tile == 6 ? (texel ? "winograd63_out_texel" : "winograd63_out")
+                       : (texel ? "winograd_out_texel" : "winograd_out");
   in_pipe = bw_device_get_pipeline (dev, in_name, in_spec, G_N_ELEMENTS (in_spec), 2,
                                     6 * sizeof (gint32), error);
   if (in_pipe == NULL)
@@ -563,8 +574,9 @@ conv_winograd (BwTensor  *x,
     gemm_pipe = bw_device_get_pipeline (dev, "winograd_gemm_tiled", tiled_spec,
                                         G_N_ELEMENTS (tiled_spec), 3, 3 * sizeof (gint32), error);
   else
-    gemm_pipe = bw_device_get_pipeline (dev, "winograd_gemm", gemm_spec,
-                                        G_N_ELEMENTS (gemm_spec), 3, 5 * sizeof (gint32), error);
+    gemm_pipe = bw_device_get_pipeline (dev, texel ? "winograd_gemm_texel" : "winograd_gemm",
+                                        gemm_spec, G_N_ELEMENTS (gemm_spec), 3,
+                                        5 * sizeof (gint32), error);
   out_pipe = gemm_pipe ? bw_device_get_pipeline (dev, out_name, out_spec,
                                                  G_N_ELEMENTS (out_spec), 5, 6 * sizeof (gint32),
                                                  error) : NULL;
