@@ -21,6 +21,8 @@
  * enough invocations for small channel counts (relu1_1: C4 = 16 gives only 10 blocks).
  * Lanes past the end compute a clamped duplicate and skip the store; lanes whose packs run past
  * C4 (c not a multiple of 4B) load a clamped pack and skip those stores.
+ * Built three times (shaders/meson.build): gram, gram_noint64 (USE_INT64 = 0) and gram_texel
+ * (TEXEL = 1: F bound as an rgba32f storage texel buffer, for bw_device_has_texel_loads()).
  */
 #ifndef USE_INT64
 #define USE_INT64 1
@@ -33,8 +35,18 @@
 layout(local_size_x_id = 0) in;
 layout(constant_id = 1) const int B = 4;
 
+#ifndef TEXEL
+#define TEXEL 0
+#endif
+#if TEXEL
+/* gram_texel: F read through an rgba32f storage texel buffer (bw_device_has_texel_loads()) */
+layout(binding = 0, rgba32f) uniform readonly imageBuffer ftex;
+#define LOADF(i) imageLoad(ftex, (i))
+#else
 layout(std430, binding = 0) readonly buffer FBuf { vec4 f[]; };
-#if USE_INT64
+#endif
+#if TEXEL
+#elif USE_INT64
 layout(std430, binding = 0) readonly buffer FBuf64 { u64vec2 f64[]; };
 vec4 u2f(u64vec2 a) { return vec4(uintBitsToFloat(unpackUint2x32(a.x)), uintBitsToFloat(unpackUint2x32(a.y))); }
 #define LOADF(i) u2f(f64[i])

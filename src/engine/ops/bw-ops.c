@@ -801,7 +801,9 @@ bw_ops_gram (BwTensor  *f,
   BwPipeline *pipe;
 
   g_return_val_if_fail (gram->size >= bw_ops_gram_size (bw_tensor_get_channels (f)), FALSE);
-  pipe = bw_device_get_pipeline (dev, bw_device_has_int64 (dev) ? "gram" : "gram_noint64",
+  pipe = bw_device_get_pipeline (dev, bw_device_has_texel_loads (dev) && buffers[0]->view
+                                      ? "gram_texel"
+                                      : bw_device_has_int64 (dev) ? "gram" : "gram_noint64",
                                  spec, G_N_ELEMENTS (spec), 2, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
