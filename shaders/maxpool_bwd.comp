@@ -10,13 +10,30 @@
  *   binding 2  A  [C4][H][W] vec4       addend, read when HAS_ADD
  *   binding 3  dX [C4][H][W] vec4       output
  * Push constants: H, W (input), C4.
+ * Built again with TEXEL = 1 (maxpool_bwd_texel): dY, X and A bound as storage texel buffers.
  */
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const bool HAS_ADD = false;
 
+#ifndef TEXEL
+#define TEXEL 0
+#endif
+#if TEXEL
+/* maxpool_bwd_texel: dY, X and A read through rgba32f texel views (bw_device_has_texel_loads()) */
+layout(binding = 0, rgba32f) uniform readonly imageBuffer dytex;
+layout(binding = 1, rgba32f) uniform readonly imageBuffer xtex;
+layout(binding = 2, rgba32f) uniform readonly imageBuffer atex;
+#define DY(i) imageLoad(dytex, (i))
+#define X(i) imageLoad(xtex, (i))
+#define A(i) imageLoad(atex, (i))
+#else
 layout(std430, binding = 0) readonly buffer DYBuf { vec4 dy[]; };
 layout(std430, binding = 1) readonly buffer XBuf { vec4 x[]; };
 layout(std430, binding = 2) readonly buffer ABuf { vec4 addend[]; };
+#define DY(i) dy[(i)]
+#define X(i) x[(i)]
+#define A(i) addend[(i)]
+#endif
 layout(std430, binding = 3) writeonly buffer DXBuf { vec4 dx[]; };
 
 layout(push_constant) uniform Params { int H; int W; int C4; } p;
@@ -34,13 +51,13 @@ void main()
     const int r = i - c * p.H * p.W;
     const int y = r / p.W, x0 = r - y * p.W;
     const int oy = y / 2, ox = x0 / 2;
-    const vec4 self_v = x[i];
+    const vec4 self_v = X(i);
     vec4 g = vec4(0.0);
 
     if (oy < OH && ox < OW) {
         const int b = c * p.H * p.W + 2 * oy * p.W + 2 * ox;
         const int pos = (y - 2 * oy) * 2 + (x0 - 2 * ox);   /* our place in the window, 0..3 */
-        const vec4 v[4] = vec4[4](x[b], x[b + 1], x[b + p.W], x[b + p.W + 1]);
+        const vec4 v[4] = vec4[4](X(b), X(b + 1), X(b + p.W), X(b + p.W + 1));
         /* per lane: index of the first maximum */
         vec4 best = v[0];
         ivec4 arg = ivec4(0);
@@ -49,9 +66,9 @@ void main()
             best = mix(best, v[k], take);
             arg = mix(arg, ivec4(k), take);
         }
-        g = mix(vec4(0.0), dy[c * OH * OW + oy * OW + ox], equal(arg, ivec4(pos)));
+        g = mix(vec4(0.0), DY(c * OH * OW + oy * OW + ox), equal(arg, ivec4(pos)));
     }
     if (HAS_ADD)
-        g += addend[i];
+        g += A(i);
     dx[i] = mix(vec4(0.0), g, greaterThan(self_v, vec4(0.0)));
 }

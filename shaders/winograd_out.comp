@@ -2,7 +2,8 @@
 /* winograd_out.comp: output transform of the Winograd F(MxM, 3x3) convolution, Y = A^T M A for
  * each MxM output tile, with conv.comp's epilogue fused: y = mask(relu(Y + bias + addend)).
  * Built for M = 4 (winograd_out) and M = 6 (winograd63_out), ALPHA = M + 2, each also with
- * TEXEL = 1 (M read through a storage texel buffer: winograd_out_texel, winograd63_out_texel).
+ * TEXEL = 1 (M, A and K read through storage texel buffers: winograd_out_texel,
+ * winograd63_out_texel).
  *   binding 0  M [ALPHA*ALPHA][OC4][T] vec4    products (winograd_gemm.comp) of the T tiles from T0
  *                                      (tiles numbered ty*TW + tx, TW = ceil(W/M))
  *   binding 1  B [OC4]                 bias (read only when BIAS)
@@ -33,16 +34,22 @@ layout(constant_id = 3) const bool RELU = false;
 layout(constant_id = 4) const bool MASK = false;
 
 #if TEXEL
-/* read through an rgba32f texel view (bw_device_has_texel_loads()) */
+/* M, A and K read through rgba32f texel views (bw_device_has_texel_loads()) */
 layout(binding = 0, rgba32f) uniform readonly imageBuffer mtex;
+layout(binding = 2, rgba32f) uniform readonly imageBuffer atex;
+layout(binding = 3, rgba32f) uniform readonly imageBuffer ktex;
 #define LOAD_M(i) imageLoad(mtex, (i))
+#define LOAD_A(i) imageLoad(atex, (i))
+#define LOAD_K(i) imageLoad(ktex, (i))
 #else
 layout(std430, binding = 0) readonly buffer MBuf { vec4 m[]; };
-#define LOAD_M(i) m[(i)]
-#endif
-layout(std430, binding = 1) readonly buffer BBuf { vec4 bias[]; };
 layout(std430, binding = 2) readonly buffer ABuf { vec4 addend[]; };
 layout(std430, binding = 3) readonly buffer KBuf { vec4 mask[]; };
+#define LOAD_M(i) m[(i)]
+#define LOAD_A(i) addend[(i)]
+#define LOAD_K(i) mask[(i)]
+#endif
+layout(std430, binding = 1) readonly buffer BBuf { vec4 bias[]; };
 layout(std430, binding = 4) writeonly buffer YBuf { vec4 y[]; };
 
 layout(push_constant) uniform Params { int H; int W; int OC4; int TW; int T; int T0; } p;
@@ -103,11 +110,11 @@ void main()
             const int idx = (o4 * p.H + oy) * p.W + ox;
             vec4 v = r[c] + b;
             if (ADD)
-                v += addend[idx];
+                v += LOAD_A(idx);
             if (RELU)
                 v = max(v, vec4(0.0));
             if (MASK)
-                v = mix(vec4(0.0), v, greaterThan(mask[idx], vec4(0.0)));
+                v = mix(vec4(0.0), v, greaterThan(LOAD_K(idx), vec4(0.0)));
             y[idx] = v;
         }
     }

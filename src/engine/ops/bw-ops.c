@@ -558,10 +558,11 @@ conv_winograd (BwTensor  *x,
   g_return_val_if_fail (!flipped || bw_ops_winograd_flip_shared (dev, tile), FALSE);
   if (m == NULL)
     return FALSE;
-  /* lavapipe reads X, V, U and M through texel views (bw_device_has_texel_loads()), where
-   * each has one */
+  /* lavapipe reads X, V, U, M, the addend and the mask through texel views
+   * (bw_device_has_texel_loads()), where each has one */
   texel = bw_device_has_texel_loads (dev) && bw_tensor_get_buffer (x)->view && weights->view &&
-          v->view && m->view;
+          v->view && m->view && (addend == NULL || bw_tensor_get_buffer (addend)->view) &&
+          (mask == NULL || bw_tensor_get_buffer (mask)->view);
   in_name = tile == 6 ? (texel ? "winograd63_in_texel" : "winograd63_in")
                       : (texel ? "winograd_in_texel" : "winograd_in");
   out_name = tile == 6 ? (texel ? "winograd63_out_texel" : "winograd63_out")
@@ -680,7 +681,11 @@ bw_ops_maxpool_backward (BwTensor *dy,
   };
   BwPipeline *pipe;
 
-  pipe = bw_device_get_pipeline (dev, "maxpool_bwd", spec, 1, 4, sizeof push, error);
+  gboolean texel = bw_device_has_texel_loads (dev) && buffers[0]->view && buffers[1]->view &&
+                   (addend == NULL || buffers[2]->view);
+
+  pipe = bw_device_get_pipeline (dev, texel ? "maxpool_bwd_texel" : "maxpool_bwd", spec, 1, 4,
+                                 sizeof push, error);
   if (pipe == NULL)
     return FALSE;
   dispatch_linear (dev, pipe, buffers, &push, div_up (bw_tensor_get_n_vec4 (x), GROUP));
