@@ -74,12 +74,13 @@ bw_device_alloc_buffer (BwDevice  *self,
                         gsize      size,
                         GError   **error)
 {
-  BwBuffer *buf = alloc_buffer_of_type (self, size, self->memory_type,
-                                        VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
-                                        (self->texel_loads ? VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT : 0) |
-                                        VK_BUFFER_USAGE_TRANSFER_SRC_BIT |
-                                        VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                                        self->host_visible, error);
+  VkBufferUsageFlags usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
+                             VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
+  BwBuffer *buf;
+
+  if (self->texel_loads)
+    usage |= VK_BUFFER_USAGE_STORAGE_TEXEL_BUFFER_BIT;
+  buf = alloc_buffer_of_type (self, size, self->memory_type, usage, self->host_visible, error);
 
   /* a view of all its whole texels; one larger than a view may hold has none, and the ops
    * read it as a storage buffer */
@@ -310,13 +311,11 @@ bw_device_fill_zero (BwDevice *self,
   vkCmdFillBuffer (self->cmd, buffer->buffer, 0, VK_WHOLE_SIZE, 0);
 }
 
-/* The bindings a shader may write: those whose block is not NonWritable in every member
- * (GLSL's readonly). Anything this cannot read counts as written, which only costs a
- * barrier. */
-/* What the SPIR-V says of each binding: which ones the shader may write (a storage block
- * whose members are not all NonWritable, or an image not decorated NonWritable), and which are
- * storage texel buffers (an image of dimension Buffer, read with imageLoad), for the
- * descriptor layout. An unreadable module is taken to write everything. */
+/* What the SPIR-V says of each binding: whether the shader may write it (a block not
+ * NonWritable in every member, GLSL's readonly, or an image variable not NonWritable;
+ * anything this cannot read counts as written, which only costs a barrier), and whether it is
+ * a storage texel buffer (an image of dimension Buffer, read with imageLoad), for the
+ * descriptor layout. */
 static void
 spirv_bindings (const guint32 *code,
                 gsize          n_words,
