@@ -2,7 +2,8 @@
 /* winograd_in.comp: input transform of the Winograd F(MxM, 3x3) convolution (winograd_gemm.comp,
  * winograd_out.comp): V = B^T d B for each ALPHAxALPHA input patch d of each MxM output tile, ALPHA = M + 2.
  * Built for M = 4 (winograd_in) and M = 6 (winograd63_in), each also with TEXEL = 1 (X read
- * through a storage texel buffer: winograd_in_texel, winograd63_in_texel; shaders/meson.build).
+ * through a storage texel buffer, V written as u64 pairs, which needs shaderInt64:
+ * winograd_in_texel, winograd63_in_texel; shaders/meson.build).
  *   binding 0  X [IC4][H][W] vec4         input (pack4), zero padding of 1 around it
  *   binding 1  V [ALPHA*ALPHA][IC4][T] vec4       output: position p = ALPHA*a + b of tile T0 + t of the
  *                                         image, whose tiles are numbered ty*TW + tx,
@@ -18,13 +19,15 @@
  *    0 1/2 1/4 -5/2 -5/4 2 1 0; 0 -1/2 1/4 5/2 -5/4 -2 1 0; 0 2 4 -5/2 -5 1/2 1 0;
  *    0 -2 4 5/2 -5 -1/2 1 0; 0 -1 0 21/4 0 -21/4 0 1]
  */
-#extension GL_EXT_control_flow_attributes : require
-
 #ifndef M
 #define M 4
 #endif
 #ifndef TEXEL
 #define TEXEL 0
+#endif
+#extension GL_EXT_control_flow_attributes : require
+#if TEXEL
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 #endif
 #define ALPHA (M + 2)
 
@@ -37,7 +40,14 @@ layout(binding = 0, rgba32f) uniform readonly imageBuffer xtex;
 #else
 layout(std430, binding = 0) readonly buffer XBuf { vec4 x[]; };
 #endif
+#if TEXEL
+/* ... and V written as u64 pairs: lavapipe stores them in two-thirds of a vec4 store's time */
+layout(std430, binding = 1) writeonly buffer VBuf64 { u64vec2 v64[]; };
+#define STORE_V(i, a) v64[(i)] = u64vec2(packUint2x32(floatBitsToUint((a).xy)), packUint2x32(floatBitsToUint((a).zw)))
+#else
 layout(std430, binding = 1) writeonly buffer VBuf { vec4 v[]; };
+#define STORE_V(i, a) v[(i)] = (a)
+#endif
 
 layout(push_constant) uniform Params { int H; int W; int IC4; int TW; int T; int T0; } p;
 
@@ -99,6 +109,6 @@ void main()
     [[unroll]] for (int r = 0; r < ALPHA; r++) {
         bt(d[r]);
         [[unroll]] for (int c = 0; c < ALPHA; c++)
-            v[((r * ALPHA + c) * p.IC4 + i4) * p.T + t] = d[r][c];
+            STORE_V(((r * ALPHA + c) * p.IC4 + i4) * p.T + t, d[r][c]);
     }
 }

@@ -2,8 +2,8 @@
 /* winograd_out.comp: output transform of the Winograd F(MxM, 3x3) convolution, Y = A^T M A for
  * each MxM output tile, with conv.comp's epilogue fused: y = mask(relu(Y + bias + addend)).
  * Built for M = 4 (winograd_out) and M = 6 (winograd63_out), ALPHA = M + 2, each also with
- * TEXEL = 1 (M, A and K read through storage texel buffers: winograd_out_texel,
- * winograd63_out_texel).
+ * TEXEL = 1 (M, A and K read through storage texel buffers, Y written as u64 pairs, which
+ * needs shaderInt64: winograd_out_texel, winograd63_out_texel).
  *   binding 0  M [ALPHA*ALPHA][OC4][T] vec4    products (winograd_gemm.comp) of the T tiles from T0
  *                                      (tiles numbered ty*TW + tx, TW = ceil(W/M))
  *   binding 1  B [OC4]                 bias (read only when BIAS)
@@ -17,13 +17,15 @@
  * A^T for M = 6: [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 1/2 -1/2 0; 0 1 1 4 4 1/4 1/4 0;
  *                 0 1 -1 8 -8 1/8 -1/8 0; 0 1 1 16 16 1/16 1/16 0; 0 1 -1 32 -32 1/32 -1/32 1].
  */
-#extension GL_EXT_control_flow_attributes : require
-
 #ifndef M
 #define M 4
 #endif
 #ifndef TEXEL
 #define TEXEL 0
+#endif
+#extension GL_EXT_control_flow_attributes : require
+#if TEXEL
+#extension GL_EXT_shader_explicit_arithmetic_types_int64 : require
 #endif
 #define ALPHA (M + 2)
 
@@ -50,7 +52,14 @@ layout(std430, binding = 3) readonly buffer KBuf { vec4 mask[]; };
 #define LOAD_K(i) mask[(i)]
 #endif
 layout(std430, binding = 1) readonly buffer BBuf { vec4 bias[]; };
+#if TEXEL
+/* ... and Y written as u64 pairs, two-thirds of a vec4 store's time on lavapipe */
+layout(std430, binding = 4) writeonly buffer YBuf64 { u64vec2 y64[]; };
+#define STORE_Y(i, a) y64[(i)] = u64vec2(packUint2x32(floatBitsToUint((a).xy)), packUint2x32(floatBitsToUint((a).zw)))
+#else
 layout(std430, binding = 4) writeonly buffer YBuf { vec4 y[]; };
+#define STORE_Y(i, a) y[(i)] = (a)
+#endif
 
 layout(push_constant) uniform Params { int H; int W; int OC4; int TW; int T; int T0; } p;
 
@@ -115,7 +124,7 @@ void main()
                 v = max(v, vec4(0.0));
             if (MASK)
                 v = mix(vec4(0.0), v, greaterThan(LOAD_K(idx), vec4(0.0)));
-            y[idx] = v;
+            STORE_Y(idx, v);
         }
     }
 }

@@ -559,8 +559,9 @@ conv_winograd (BwTensor  *x,
   if (m == NULL)
     return FALSE;
   /* lavapipe reads X, V, U, M, the addend and the mask through texel views
-   * (bw_device_has_texel_loads()), where each has one */
-  texel = bw_device_has_texel_loads (dev) && bw_tensor_get_buffer (x)->view && weights->view &&
+   * (bw_device_has_texel_loads()), where each has one, and writes V as u64 pairs */
+  texel = bw_device_has_texel_loads (dev) && bw_device_has_int64 (dev) &&
+          bw_tensor_get_buffer (x)->view && weights->view &&
           v->view && m->view && (addend == NULL || bw_tensor_get_buffer (addend)->view) &&
           (mask == NULL || bw_tensor_get_buffer (mask)->view);
   in_name = tile == 6 ? (texel ? "winograd63_in_texel" : "winograd63_in")
