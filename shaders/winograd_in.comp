@@ -34,17 +34,14 @@
 layout(local_size_x_id = 0) in;
 
 #if TEXEL
-/* read through an rgba32f texel view where the device has them (bw_device_has_texel_loads():
- * on lavapipe a third of an SSBO load's cost), unconditionally at a clamped index */
+/* X read through an rgba32f texel view where the device has them (bw_device_has_texel_loads():
+ * on lavapipe a third of an SSBO load's cost), unconditionally at a clamped index; V written
+ * as u64 pairs, which lavapipe stores in two-thirds of a vec4 store's time */
 layout(binding = 0, rgba32f) uniform readonly imageBuffer xtex;
-#else
-layout(std430, binding = 0) readonly buffer XBuf { vec4 x[]; };
-#endif
-#if TEXEL
-/* ... and V written as u64 pairs: lavapipe stores them in two-thirds of a vec4 store's time */
 layout(std430, binding = 1) writeonly buffer VBuf64 { u64vec2 v64[]; };
 #define STORE_V(i, a) v64[(i)] = u64vec2(packUint2x32(floatBitsToUint((a).xy)), packUint2x32(floatBitsToUint((a).zw)))
 #else
+layout(std430, binding = 0) readonly buffer XBuf { vec4 x[]; };
 layout(std430, binding = 1) writeonly buffer VBuf { vec4 v[]; };
 #define STORE_V(i, a) v[(i)] = (a)
 #endif

@@ -231,10 +231,9 @@ conv1x1_gemm (BwTensor  *x,
   guint64 per_dispatch = MIN ((guint64) MAX (1, dispatch_flops () / pixel_flops),
                               (guint64) bw_device_get_max_group_count (dev, 0) * 8 * WINOGRAD_TT);
   BwBuffer *buffers[] = { bw_tensor_get_buffer (x), weights, bw_tensor_get_buffer (y) };
-  BwPipeline *pipe;
-
   /* through texel views where the device reads them (bw_device_has_texel_loads()) */
   gboolean texel = bw_device_has_texel_loads (dev) && buffers[0]->view && weights->view;
+  BwPipeline *pipe;
 
   pipe = bw_device_get_pipeline (dev, texel ? "winograd_gemm_texel" : "winograd_gemm", spec,
                                  G_N_ELEMENTS (spec), 3, 5 * sizeof (gint32), error);
@@ -680,10 +679,9 @@ bw_ops_maxpool_backward (BwTensor *dy,
     bw_tensor_get_buffer (dy), bw_tensor_get_buffer (x),
     addend ? bw_tensor_get_buffer (addend) : NULL, bw_tensor_get_buffer (dx),
   };
-  BwPipeline *pipe;
-
   gboolean texel = bw_device_has_texel_loads (dev) && buffers[0]->view && buffers[1]->view &&
                    (addend == NULL || buffers[2]->view);
+  BwPipeline *pipe;
 
   pipe = bw_device_get_pipeline (dev, texel ? "maxpool_bwd_texel" : "maxpool_bwd", spec, 1, 4,
                                  sizeof push, error);
