@@ -212,6 +212,21 @@ get_scratch (BwDevice  *dev,
   return scratch->buffers[slot];
 }
 
+/* Whether @dev reads buffers through texel views (bw_device_has_texel_loads()) and each of
+ * @buffers has one; a NULL binding takes the device's dummy buffer, which has. */
+static gboolean
+texel_readable (BwDevice         *dev,
+                BwBuffer * const *buffers,
+                guint             n)
+{
+  if (!bw_device_has_texel_loads (dev))
+    return FALSE;
+  for (guint i = 0; i < n; i++)
+    if (buffers[i] && buffers[i]->view == VK_NULL_HANDLE)
+      return FALSE;
+  return TRUE;
+}
+
 /* A 1x1 conv without an epilogue (the Gram matrices' gradient, bw-losses.c) is a plain product
  * [OC x IC] x [IC x H*W] of a pack4 map: on a CPU device winograd_gemm.comp with one position
  * takes it, its weights being in conv.comp's layout already, at about twice conv.comp's rate
@@ -231,8 +246,7 @@ conv1x1_gemm (BwTensor  *x,
   guint64 per_dispatch = MIN ((guint64) MAX (1, dispatch_flops () / pixel_flops),
                               (guint64) bw_device_get_max_group_count (dev, 0) * 8 * WINOGRAD_TT);
   BwBuffer *buffers[] = { bw_tensor_get_buffer (x), weights, bw_tensor_get_buffer (y) };
-  /* through texel views where the device reads them (bw_device_has_texel_loads()) */
-  gboolean texel = bw_device_has_texel_loads (dev) && buffers[0]->view && weights->view;
+  gboolean texel = texel_readable (dev, buffers, 2);
   BwPipeline *pipe;
 
   pipe = bw_device_get_pipeline (dev, texel ? "winograd_gemm_texel" : "winograd_gemm", spec,
@@ -559,10 +573,14 @@ conv_winograd (BwTensor  *x,
     return FALSE;
   /* lavapipe reads X, V, U, M, the addend and the mask through texel views
    * (bw_device_has_texel_loads()), where each has one, and writes V as u64 pairs */
-  texel = bw_device_has_texel_loads (dev) && bw_device_has_int64 (dev) &&
-          bw_tensor_get_buffer (x)->view && weights->view &&
-          v->view && m->view && (addend == NULL || bw_tensor_get_buffer (addend)->view) &&
-          (mask == NULL || bw_tensor_get_buffer (mask)->view);
+  {
+    BwBuffer *read[] = {
+      bw_tensor_get_buffer (x), weights, v, m,
+      addend ? bw_tensor_get_buffer (addend) : NULL, mask ? bw_tensor_get_buffer (mask) : NULL,
+    };
+
+    texel = bw_device_has_int64 (dev) && texel_readable (dev, read, G_N_ELEMENTS (read));
+  }
   in_name = tile == 6 ? (texel ? "winograd63_in_texel" : "winograd63_in")
                       : (texel ? "winograd_in_texel" : "winograd_in");
   out_name = tile == 6 ? (texel ? "winograd63_out_texel" : "winograd63_out")
@@ -679,8 +697,7 @@ bw_ops_maxpool_backward (BwTensor *dy,
     bw_tensor_get_buffer (dy), bw_tensor_get_buffer (x),
     addend ? bw_tensor_get_buffer (addend) : NULL, bw_tensor_get_buffer (dx),
   };
-  gboolean texel = bw_device_has_texel_loads (dev) && buffers[0]->view && buffers[1]->view &&
-                   (addend == NULL || buffers[2]->view);
+  gboolean texel = texel_readable (dev, buffers, 3);
   BwPipeline *pipe;
 
   pipe = bw_device_get_pipeline (dev, texel ? "maxpool_bwd_texel" : "maxpool_bwd", spec, 1, 4,
@@ -805,7 +822,7 @@ bw_ops_gram (BwTensor  *f,
   BwPipeline *pipe;
 
   g_return_val_if_fail (gram->size >= bw_ops_gram_size (bw_tensor_get_channels (f)), FALSE);
-  pipe = bw_device_get_pipeline (dev, bw_device_has_texel_loads (dev) && buffers[0]->view
+  pipe = bw_device_get_pipeline (dev, texel_readable (dev, buffers, 1)
                                       ? "gram_texel"
                                       : bw_device_has_int64 (dev) ? "gram" : "gram_noint64",
                                  spec, G_N_ELEMENTS (spec), 2, sizeof push, error);
