@@ -73,10 +73,13 @@ bw_step_plan_get_budget (BwDevice  *device,
         }
       return TRUE;
     }
-  /* a CPU device's "heap" is the machine's memory, most of which others may be using; what
-   * the device holds already (the weights) is ours to count in the budget */
+  /* a CPU device's memory is the machine's, most of which others may be using; what the
+   * device holds already (the weights) is ours to count in the budget. The heap size such a
+   * driver reports is a fixed figure that does not bound its allocations (lavapipe 22.3: 2 GiB
+   * whatever the machine; 4 GiB plans run there), and counting it cost 1024 px steps 12
+   * tiles of 256 px instead of 4 of 512, 1.5x the time. */
   if (bw_device_is_cpu (device) && available_memory () > 0)
-    heap = MIN (heap, available_memory () + bw_device_get_allocated (device));
+    heap = available_memory () + bw_device_get_allocated (device);
   *budget = heap / 4 * 3;
   return TRUE;
 }
