@@ -45,7 +45,7 @@ layout(constant_id = 1) const int TO = 4;
 layout(constant_id = 2) const int TT = 32;
 layout(constant_id = 3) const int NP = 36;
 layout(constant_id = 4) const bool FLIP = false;
-#define KU 2   /* input packs per iteration (main) */
+#define KU 2   /* input packs per turn of main()'s loop (below) */
 
 #if TEXEL
 /* winograd_gemm_texel: V and U read as rgba32f storage texel buffers, whose imageLoad costs
