@@ -61,7 +61,7 @@ bw_step_plan_get_budget (BwDevice  *device,
                          GError   **error)
 {
   const char *env = g_getenv ("BRUSHWORK_MAX_MEMORY");
-  guint64 heap = bw_device_get_memory_size (device);
+  guint64 memory = bw_device_get_memory_size (device), available;
 
   if (env != NULL && *env != '\0')
     {
@@ -78,9 +78,9 @@ bw_step_plan_get_budget (BwDevice  *device,
    * driver reports is a fixed figure that does not bound its allocations (lavapipe 22.3: 2 GiB
    * whatever the machine; 4 GiB plans run there), and counting it cost 1024 px steps 12
    * tiles of 256 px instead of 4 of 512, 1.5x the time. */
-  if (bw_device_is_cpu (device) && available_memory () > 0)
-    heap = available_memory () + bw_device_get_allocated (device);
-  *budget = heap / 4 * 3;
+  if (bw_device_is_cpu (device) && (available = available_memory ()) > 0)
+    memory = available + bw_device_get_allocated (device);
+  *budget = memory / 4 * 3;
   return TRUE;
 }
 
