@@ -187,6 +187,58 @@ static const ConvShape winograd_shapes[] = {
   { 128, 64, 37, 29, 3 },   /* several GEMM tile groups, edge tiles on both sides */
 };
 
+/* The Winograd weights, G g G^T for each 3x3 kernel, against the definition: the nine taps
+ * (g[a][ky] g[b][kx]) w[ky][kx] summed in this order in double and rounded once, which the
+ * parity tests' near-ties rely on bit for bit (bw_ops_pack_winograd_weights_into()). So the
+ * comparison is exact. 80 x 72 channels make 360 blocks, shared between threads where there
+ * are several processors; a tenth of the weights are +0 or -0, whose products are left out. */
+static void
+test_winograd_weights (gconstpointer data)
+{
+  int tile = GPOINTER_TO_INT (data), alpha = tile + 2, oc = 80, ic = 72;
+  static const double g43[6][3] = {
+    { 1.0 / 4, 0, 0 }, { -1.0 / 6, -1.0 / 6, -1.0 / 6 }, { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+    { 1.0 / 24, 1.0 / 12, 1.0 / 6 }, { 1.0 / 24, -1.0 / 12, 1.0 / 6 }, { 0, 0, 1 },
+  };
+  static const double g63[8][3] = {
+    { 1, 0, 0 }, { -2.0 / 9, -2.0 / 9, -2.0 / 9 }, { -2.0 / 9, 2.0 / 9, -2.0 / 9 },
+    { 1.0 / 90, 1.0 / 45, 2.0 / 45 }, { 1.0 / 90, -1.0 / 45, 2.0 / 45 },
+    { 32.0 / 45, 16.0 / 45, 8.0 / 45 }, { 32.0 / 45, -16.0 / 45, 8.0 / 45 }, { 0, 0, 1 },
+  };
+  const double (*g)[3] = tile == 6 ? g63 : g43;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (17);
+  g_autofree float *w = bw_test_random (rand, (gsize) oc * ic * 9, -1, 1);
+  g_autofree float *packed = NULL;
+  g_autofree float *wino = NULL;
+  int ic4 = (ic + 3) / 4, oc4 = (oc + 3) / 4;
+  gsize n, mismatches = 0;
+
+  for (gsize i = 0; i < (gsize) oc * ic * 9; i += 10)
+    w[i] = i % 20 ? 0.0f : -0.0f;
+  packed = bw_tensor_pack_conv_weights (w, oc, ic, 3, FALSE, NULL);
+  wino = bw_ops_pack_winograd_weights (packed, oc, ic, tile, &n);
+  g_assert_cmpuint (n, ==, (gsize) alpha * alpha * oc4 * ic4 * 16);
+  for (int a = 0; a < alpha; a++)
+    for (int b = 0; b < alpha; b++)
+      for (int o = 0; o < oc; o++)
+        for (int i = 0; i < ic; i++)
+          {
+            const float *k = w + ((gsize) o * ic + i) * 9;
+            double sum = 0;
+            float want, got;
+
+            for (int t = 0; t < 9; t++)
+              sum += (g[a][t / 3] * g[b][t % 3]) * k[t];
+            want = sum;
+            got = wino[((((gsize) a * alpha + b) * oc4 + o / 4) * ic4 + i / 4) * 16 +
+                       (i % 4) * 4 + o % 4];
+            if (memcmp (&want, &got, sizeof want) != 0 && mismatches++ < 5)
+              g_test_message ("point (%d, %d), kernel (%d, %d): %.9g, want %.9g",
+                              a, b, o, i, got, want);
+          }
+  g_assert_cmpuint (mismatches, ==, 0);
+}
+
 static void
 test_conv_winograd (gconstpointer data)
 {
@@ -563,6 +615,8 @@ main (int   argc,
   g_test_add_func ("/ops/conv/input-grad", test_conv_input_grad);
   g_test_add_data_func ("/ops/conv/winograd43", GINT_TO_POINTER (4), test_conv_winograd);
   g_test_add_data_func ("/ops/conv/winograd63", GINT_TO_POINTER (6), test_conv_winograd);
+  g_test_add_data_func ("/ops/winograd-weights/43", GINT_TO_POINTER (4), test_winograd_weights);
+  g_test_add_data_func ("/ops/winograd-weights/63", GINT_TO_POINTER (6), test_winograd_weights);
   g_test_add_func ("/ops/maxpool/forward", test_maxpool);
   g_test_add_func ("/ops/maxpool/backward", test_maxpool_backward);
   g_test_add_func ("/ops/gram", test_gram);

@@ -349,6 +349,137 @@ static const double winograd63_g[8][3] = {
   { 0, 0, 1 },
 };
 
+/* What every block's transform shares: per point (a, b) and tap k, which of the tap's distinct
+ * nonzero |g[a][ky] g[b][kx]| it takes (-1: none, the coefficient is 0) and with which sign. */
+typedef struct {
+  const float *packed;
+  float *out;
+  gsize blocks;
+  int points;
+  int n_unique[9];
+  double unique[9][64];
+  struct { signed char u, negative; } tap[64][9];
+} WinogradPack;
+
+#define PACK_BLOCK 16
+
+static void
+pack_winograd_range (const WinogradPack *w,
+                     gsize               first,
+                     gsize               end)
+{
+  for (gsize blk = first; blk < end; blk++)
+    {
+      const float *src = w->packed + blk * 9 * PACK_BLOCK;
+      double prod[9][64][PACK_BLOCK];
+
+      for (int k = 0; k < 9; k++)
+        for (int u = 0; u < w->n_unique[k]; u++)
+          for (int e = 0; e < PACK_BLOCK; e++)
+            prod[k][u][e] = w->unique[k][u] * src[k * PACK_BLOCK + e];
+      for (int ab = 0; ab < w->points; ab++)
+        {
+          float *dst = w->out + (ab * w->blocks + blk) * PACK_BLOCK;
+          double sum[PACK_BLOCK] = { 0 };
+
+          for (int k = 0; k < 9; k++)
+            {
+              const double *p = prod[k][MAX (w->tap[ab][k].u, 0)];
+
+              if (w->tap[ab][k].u < 0)
+                continue;
+              if (w->tap[ab][k].negative)
+                for (int e = 0; e < PACK_BLOCK; e++)
+                  sum[e] -= p[e];
+              else
+                for (int e = 0; e < PACK_BLOCK; e++)
+                  sum[e] += p[e];
+            }
+          for (int e = 0; e < PACK_BLOCK; e++)
+            dst[e] = sum[e];
+        }
+    }
+}
+
+typedef struct {
+  const WinogradPack *pack;
+  gsize first, end;
+} PackPart;
+
+static gpointer
+pack_winograd_part (gpointer data)
+{
+  PackPart *part = data;
+
+  pack_winograd_range (part->pack, part->first, part->end);
+  return NULL;
+}
+
+void
+bw_ops_pack_winograd_weights_into (const float *packed,
+                                   int          out_channels,
+                                   int          in_channels,
+                                   int          tile,
+                                   float       *out)
+{
+  g_autofree WinogradPack *w = g_new0 (WinogradPack, 1);
+  int alpha = tile + 2, n_parts;
+  const double (*g)[3] = tile == 6 ? winograd63_g : winograd43_g;
+
+  g_return_if_fail (tile == 4 || tile == 6);
+  w->packed = packed;
+  w->out = out;
+  w->blocks = (gsize) packs (out_channels) * packs (in_channels);
+  w->points = alpha * alpha;
+  /* Each value is still the nine taps summed in order, (g[a][ky] g[b][kx]) src, in double,
+   * rounded once: the parity tests' near-ties (a ReLU input within rounding of zero) are
+   * settled by these exact bits, so a faster formula (G g G^T in two passes rounds a few
+   * weights differently) moved /vgg19/normalised-gram-gradient past its bound. What is left
+   * out changes no bit: a coefficient equal to another's or to its negation gives that
+   * product or its negation, so each product is made once (a fifth of them); and a zero
+   * coefficient's product (+-0) leaves the sum as it is (it starts at +0 and, rounding to
+   * nearest, never becomes -0). Every session pays this for all of VGG19 (0.6 GB of weights
+   * out), so it is spread over the processors too. */
+  for (int ab = 0; ab < w->points; ab++)
+    for (int k = 0; k < 9; k++)
+      {
+        double c = g[ab / alpha][k / 3] * g[ab % alpha][k % 3];
+        int u = 0;
+
+        w->tap[ab][k].u = -1;
+        w->tap[ab][k].negative = c < 0;
+        if (c == 0)
+          continue;
+        while (u < w->n_unique[k] && w->unique[k][u] != fabs (c))
+          u++;
+        if (u == w->n_unique[k])
+          w->unique[k][w->n_unique[k]++] = fabs (c);
+        w->tap[ab][k].u = u;
+      }
+
+  n_parts = (int) MIN ((gsize) MIN (g_get_num_processors (), 8), w->blocks / 256 + 1);
+  if (n_parts <= 1)
+    {
+      pack_winograd_range (w, 0, w->blocks);
+      return;
+    }
+  {
+    GThread *threads[8];
+    PackPart parts[8];
+
+    for (int t = 0; t < n_parts; t++)
+      {
+        parts[t] = (PackPart) { w, w->blocks * t / n_parts, w->blocks * (t + 1) / n_parts };
+        /* the calling thread takes the last part itself */
+        threads[t] = t + 1 < n_parts ? g_thread_new ("bw-pack", pack_winograd_part, &parts[t])
+                                     : NULL;
+      }
+    pack_winograd_range (w, parts[n_parts - 1].first, parts[n_parts - 1].end);
+    for (int t = 0; t + 1 < n_parts; t++)
+      g_thread_join (threads[t]);
+  }
+}
+
 float *
 bw_ops_pack_winograd_weights (const float *packed,
                               int          out_channels,
@@ -356,42 +487,23 @@ bw_ops_pack_winograd_weights (const float *packed,
                               int          tile,
                               gsize       *n_floats)
 {
-  int oc4 = packs (out_channels), ic4 = packs (in_channels), alpha = tile + 2;
-  const double (*g)[3] = tile == 6 ? winograd63_g : winograd43_g;
-  gsize block = 16, n = (gsize) alpha * alpha * oc4 * ic4 * block;
+  gsize n = bw_ops_winograd_weights_size (out_channels, in_channels, tile);
   float *out;
 
   g_return_val_if_fail (tile == 4 || tile == 6, NULL);
   out = g_new (float, n);
-  /* The nine taps summed in this order, (g[a][ky] g[b][kx]) src, in double, rounded once: the
-   * parity tests' near-ties (a ReLU input within rounding of zero) are settled by these exact
-   * bits, so a faster formula (G g G^T in two passes rounds a few weights differently) moved
-   * /vgg19/normalised-gram-gradient past its bound. Coefficients hoisted and the 16 values of
-   * a block innermost, so that it vectorises: every session pays this for all of VGG19. */
-  for (int a = 0; a < alpha; a++)
-    for (int b = 0; b < alpha; b++)
-      {
-        double coef[9];
-
-        for (int k = 0; k < 9; k++)
-          coef[k] = g[a][k / 3] * g[b][k % 3];
-        for (int o4 = 0; o4 < oc4; o4++)
-          for (int i4 = 0; i4 < ic4; i4++)
-            {
-              const float *src = packed + ((gsize) o4 * ic4 + i4) * 9 * block;
-              float *dst = out + (((gsize) (a * alpha + b) * oc4 + o4) * ic4 + i4) * block;
-              double sum[16] = { 0 };
-
-              for (int k = 0; k < 9; k++)
-                for (gsize e = 0; e < block; e++)
-                  sum[e] += coef[k] * src[k * block + e];
-              for (gsize e = 0; e < block; e++)
-                dst[e] = sum[e];
-            }
-      }
+  bw_ops_pack_winograd_weights_into (packed, out_channels, in_channels, tile, out);
   if (n_floats)
     *n_floats = n;
   return out;
+}
+
+gsize
+bw_ops_winograd_weights_size (int out_channels,
+                              int in_channels,
+                              int tile)
+{
+  return (gsize) (tile + 2) * (tile + 2) * packs (out_channels) * packs (in_channels) * PACK_BLOCK;
 }
 
 typedef enum { WINOGRAD_OFF, WINOGRAD_AUTO, WINOGRAD_ALWAYS } WinogradPolicy;

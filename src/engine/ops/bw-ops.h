@@ -77,6 +77,15 @@ float   *bw_ops_pack_winograd_weights (const float *packed,
                                        int          in_channels,
                                        int          tile,
                                        gsize       *n_floats);
+/* The same into @out, of bw_ops_winograd_weights_size() floats (a mapped device buffer, say). */
+void     bw_ops_pack_winograd_weights_into (const float *packed,
+                                            int          out_channels,
+                                            int          in_channels,
+                                            int          tile,
+                                            float       *out);
+gsize    bw_ops_winograd_weights_size (int out_channels,
+                                       int in_channels,
+                                       int tile);
 
 /* 2x2 max-pool, stride 2; y is floor(h/2) x floor(w/2). */
 gboolean bw_ops_maxpool         (BwTensor  *x,
