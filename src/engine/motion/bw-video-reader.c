@@ -45,6 +45,7 @@ struct _BwVideoReader {
   GMutex audio_lock;
   gboolean has_audio;
   gboolean has_video;
+  gboolean all_pads;          /* decodebin said no more streams come */
   char *audio_codec;          /* a sound stream without a decoder */
 };
 
@@ -104,6 +105,20 @@ on_pad_added (GstElement *decodebin,
     self->has_audio = TRUE;
   else
     self->has_video = TRUE;
+  g_mutex_unlock (&self->audio_lock);
+}
+
+/* Every stream is there: a file of sound alone is known to be one now, whether or not its
+ * unlinked sound makes an error first (under load it may not, and then nothing else ends the
+ * wait for a frame). */
+static void
+on_no_more_pads (GstElement *decodebin,
+                 gpointer    user_data)
+{
+  BwVideoReader *self = user_data;
+
+  g_mutex_lock (&self->audio_lock);
+  self->all_pads = TRUE;
   g_mutex_unlock (&self->audio_lock);
 }
 
@@ -174,6 +189,7 @@ bw_video_reader_new (const char  *path,
   decodebin = gst_bin_get_by_name (GST_BIN (self->pipeline), "dec");
   g_signal_connect (decodebin, "pad-added", G_CALLBACK (on_pad_added), self);
   g_signal_connect (decodebin, "unknown-type", G_CALLBACK (on_unknown_type), self);
+  g_signal_connect (decodebin, "no-more-pads", G_CALLBACK (on_no_more_pads), self);
   gst_object_unref (decodebin);
   self->sink = gst_bin_get_by_name (GST_BIN (self->pipeline), "sink");
   if (gst_element_set_state (self->pipeline, GST_STATE_PLAYING) == GST_STATE_CHANGE_FAILURE)
@@ -224,20 +240,22 @@ pull_sample (BwVideoReader  *self,
     {
       GstSample *sample = gst_app_sink_try_pull_sample (GST_APP_SINK (self->sink), 100 * GST_MSECOND);
 
-      gboolean sound_only;
+      gboolean sound_only, failed;
 
       if (sample)
         return sample;
-      if (check_bus (self, error))
+      failed = !check_bus (self, error);
+      /* decodebin's own words for a file of sound alone are about its unlinked stream */
+      g_mutex_lock (&self->audio_lock);
+      sound_only = self->has_audio && !self->has_video;
+      failed = failed || (sound_only && self->all_pads);
+      g_mutex_unlock (&self->audio_lock);
+      if (!failed)
         {
           if (gst_app_sink_is_eos (GST_APP_SINK (self->sink)))
             return NULL;
           continue;
         }
-      /* decodebin's own words for a file of sound alone are about its unlinked stream */
-      g_mutex_lock (&self->audio_lock);
-      sound_only = self->has_audio && !self->has_video;
-      g_mutex_unlock (&self->audio_lock);
       if (sound_only)
         {
           g_clear_error (error);
