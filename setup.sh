@@ -62,7 +62,11 @@ case "$mode" in
       --output brushwork-sample.png --size 128 --steps 30
     ;;
   test)
-    BRUSHWORK_VALIDATE=1 meson test -C build --print-errorlogs --num-processes 1 || status=$?
+    # Two tests at a time: much of a test is one thread (the sanitizer's checks, the
+    # validation layer, LLVM compiling a kernel for lavapipe, Python), so on CI's two cores
+    # a pair takes little longer than one. The app's tests, each with its own X server, and
+    # the download's still run alone (is_parallel: false).
+    BRUSHWORK_VALIDATE=1 meson test -C build --print-errorlogs --num-processes 2 || status=$?
     setup_build build-asan -Db_sanitize=address,undefined -Db_lundef=false
     ninja -C build-asan
     # Mesa's drivers keep data that LeakSanitizer reports once they are unloaded before it
@@ -80,7 +84,7 @@ for f in sorted(glob.glob("/usr/share/vulkan/icd.d/lvp_icd*.json")):
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:verify_asan_link_order=0 \
     LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0 \
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-      meson test -C build-asan --print-errorlogs --num-processes 1 || status=$?
+      meson test -C build-asan --print-errorlogs --num-processes 2 || status=$?
     /usr/bin/python3 tools/test-summary.py build/meson-logs/testlog.json build-asan/meson-logs/testlog.json
     exit "${status:-0}"
     ;;
