@@ -384,10 +384,11 @@ pack_winograd_range (const WinogradPack *w,
 
           for (int k = 0; k < 9; k++)
             {
-              const double *p = prod[k][MAX (w->tap[ab][k].u, 0)];
+              const double *p;
 
               if (w->tap[ab][k].u < 0)
                 continue;
+              p = prod[k][w->tap[ab][k].u];
               if (w->tap[ab][k].negative)
                 for (int e = 0; e < PACK_BLOCK; e++)
                   sum[e] -= p[e];
