@@ -22,7 +22,7 @@ if [ "$mode" = test ]; then
   # PyTorch is the tests' oracle; OpenBLAS keeps it fast
   packages+=(python3-torch python3-torchvision python3-pil libopenblas0-pthread)
   # the app's tests run in a virtual X server and validate the desktop files
-  packages+=(xvfb xauth desktop-file-utils appstream libxtst6)
+  packages+=(xvfb desktop-file-utils appstream libxtst6)
 fi
 
 missing=()
@@ -64,8 +64,8 @@ case "$mode" in
   test)
     # Two tests at a time: much of a test is one thread (the sanitizer's checks, the
     # validation layer, LLVM compiling a kernel for lavapipe, Python), so on CI's two cores
-    # a pair takes little longer than one. The app's tests, each with its own X server, and
-    # the download's still run alone (is_parallel: false).
+    # a pair takes little longer than one. The few that must run alone say so
+    # (is_parallel: false).
     BRUSHWORK_VALIDATE=1 meson test -C build --print-errorlogs --num-processes 2 || status=$?
     setup_build build-asan -Db_sanitize=address,undefined -Db_lundef=false
     ninja -C build-asan

@@ -22,7 +22,7 @@ import sys
 
 # Found by meson but needed neither to configure nor to build: the build must not use them.
 OPTIONAL = {
-    "xvfb-run": "test mode: the app's tests run in a virtual X server",
+    "Xvfb": "test mode: the app's tests run in a virtual X server",
     "desktop-file-validate": "test mode: the install test validates the launcher",
     "appstreamcli": "test mode: the install test validates the AppStream file",
     "update-desktop-database": "meson install refreshes the launcher cache only if it is there",
