@@ -2,7 +2,8 @@
  * matrices of the five style layers, on the chosen Vulkan device. A benchmark, not a test: it
  * prints numbers and asserts nothing.
  *
- * Usage: bw-bench-layers [SIZE] [REPEATS] [conv|gram]   (default 256 px, 3 repeats, both)
+ * Usage: bw-bench-layers [SIZE] [REPEATS] [conv|gram|LAYER]   (default 256 px, 3 repeats, both;
+ *        LAYER: one conv by name, e.g. conv1_1)
  * The convs go through bw_ops_conv3x3(), so each layer takes the path the network would take
  * (Winograd, with the tile bw_ops_winograd_tile() chooses, or direct); BRUSHWORK_WINOGRAD=0
  * measures the direct kernel, BRUSHWORK_WINOGRAD_TILE=4 or 6 one Winograd tile.
@@ -88,10 +89,11 @@ run_gram (gpointer  data,
 }
 
 static void
-bench_convs (BwDevice *dev,
-             int       size,
-             int       repeats,
-             double    ncpu)
+bench_convs (BwDevice   *dev,
+             int         size,
+             int         repeats,
+             double      ncpu,
+             const char *layer)
 {
   g_autoptr(GError) error = NULL;
   double total_flop = 0, total_time = 0, total_cpu = 0;
@@ -105,6 +107,8 @@ bench_convs (BwDevice *dev,
     {
       const BwVgg19Conv *c = &bw_vgg19_convs[i];
       int level = 0;
+      if (layer && !g_str_equal (layer, c->name))
+        continue;
       for (int j = 1; j <= i; j++)
         level += bw_vgg19_convs[j].pool_before;
       int s = size >> level;
@@ -197,11 +201,13 @@ main (int   argc,
     }
   if (size < 16 || repeats < 1)
     {
-      g_printerr ("Usage: %s [SIZE >= 16] [REPEATS >= 1] [conv|gram]\n", argv[0]);
+      g_printerr ("Usage: %s [SIZE >= 16] [REPEATS >= 1] [conv|gram|LAYER]\n", argv[0]);
       return 2;
     }
   if (only == NULL || g_str_equal (only, "conv"))
-    bench_convs (dev, size, repeats, ncpu);
+    bench_convs (dev, size, repeats, ncpu, NULL);
+  else if (g_str_has_prefix (only, "conv"))
+    bench_convs (dev, size, repeats, ncpu, only);
   if (only == NULL || g_str_equal (only, "gram"))
     bench_grams (dev, size, repeats, ncpu);
   return 0;
