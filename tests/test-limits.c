@@ -76,8 +76,9 @@ test_group_count (void)
 }
 
 /* With BRUSHWORK_DISPATCH_GFLOP=0.02 (20 MFLOP, set in main), a 64 -> 64 conv on 24 x 20
- * (35 MFLOP direct), a Gram over 64 channels x 6400 pixels (33 MFLOP) and a 1x1 conv of the
- * same map (52 MFLOP, the Gram's gradient; on a CPU it takes the Winograd GEMM) are each split
+ * (35 MFLOP direct), a Gram over 64 channels x 6400 pixels (33 MFLOP), a 1x1 conv of the
+ * same map (52 MFLOP, the Gram's gradient; on a CPU it takes the Winograd GEMM), and 3 -> 64 and
+ * 64 -> 3 convs of 80 x 80 (28 MFLOP, conv1_1 forward and its input gradient) are each split
  * over several dispatches; the results must not change and no dispatch may carry more than the cap.
  * (The split is by whole workgroups: on lavapipe one conv workgroup is 8 tiles of 32 pixels,
  * 19 MFLOP here, under the cap; a GPU's workgroups of 64 would not be.) */
@@ -145,6 +146,44 @@ test_bounded_work (void)
     ref_conv (f, oc, 80, 80, wt1, NULL, oc, 1, want1);
     bw_test_assert_close ("1x1 conv in bounded dispatches", got1, want1, (gsize) oc * n, 1e-4, 1e-4);
     bw_device_free_buffer (dev, bw1);
+  }
+
+  /* VGG19's first layer (on a CPU device its own kernel, conv3x3_in3.comp) and the image
+   * gradient through it, 28 MFLOP each on 80 x 80 */
+  {
+    gsize n_packed3;
+    g_autofree float *x3 = bw_test_random (rand, (gsize) 3 * n, -1, 1);
+    g_autofree float *wt3 = bw_test_random (rand, (gsize) oc * 3 * 9, -0.1, 0.1);
+    g_autofree float *packed3 = bw_tensor_pack_conv_weights (wt3, oc, 3, 3, FALSE, &n_packed3);
+    g_autofree float *packed3_t = bw_tensor_pack_conv_weights (wt3, oc, 3, 3, TRUE, &n_packed3);
+    g_autofree double *want3 = g_new (double, (gsize) oc * n);
+    g_autofree float *got3 = NULL;
+    g_autoptr(BwTensor) tx3 = tensor_from (x3, 3, 80, 80);
+    g_autoptr(BwTensor) ty3 = tensor_from (NULL, oc, 80, 80);
+    g_autoptr(BwTensor) tdx3 = tensor_from (NULL, 3, 80, 80);
+    BwBuffer *bw3 = bw_device_alloc_buffer (dev, n_packed3 * sizeof (float), &error);
+    BwBuffer *bw3_t = bw_device_alloc_buffer (dev, n_packed3 * sizeof (float), &error);
+
+    g_assert_no_error (error);
+    bw_device_write_buffer (dev, bw3, 0, packed3, n_packed3 * sizeof (float), &error);
+    g_assert_no_error (error);
+    bw_device_write_buffer (dev, bw3_t, 0, packed3_t, n_packed3 * sizeof (float), &error);
+    g_assert_no_error (error);
+    bw_ops_conv (tx3, bw3, 3, NULL, NULL, FALSE, NULL, ty3, &error);
+    g_assert_no_error (error);
+    got3 = download (ty3);
+    ref_conv (x3, 3, 80, 80, wt3, NULL, oc, 3, want3);
+    bw_test_assert_close ("conv 3 -> 64 in bounded dispatches", got3, want3, (gsize) oc * n,
+                          1e-4, 1e-4);
+    g_free (got3);
+    bw_ops_conv (tf, bw3_t, 3, NULL, NULL, FALSE, NULL, tdx3, &error);
+    g_assert_no_error (error);
+    got3 = download (tdx3);
+    ref_conv_input_grad (f, oc, 80, 80, wt3, 3, 3, want3);
+    bw_test_assert_close ("image gradient in bounded dispatches", got3, want3, (gsize) 3 * n,
+                          1e-4, 1e-4);
+    bw_device_free_buffer (dev, bw3);
+    bw_device_free_buffer (dev, bw3_t);
   }
 
   if (bw_device_is_cpu (dev))

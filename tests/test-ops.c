@@ -74,6 +74,9 @@ typedef struct {
 
 static const ConvShape conv_shapes[] = {
   { 3, 64, 5, 7, 3 },     /* the first VGG layer's channels, odd sizes */
+  { 3, 64, 37, 45, 3 },   /* ... over many 4 x 2 tiles (conv3x3_in3.comp), cut at both edges */
+  { 2, 5, 6, 3, 3 },      /* fewer than 3 channels in, a part-filled output pack */
+  { 9, 2, 17, 19, 3 },    /* fewer than 3 channels out, from 3 packs */
   { 4, 4, 1, 1, 3 },      /* a single pixel: every tap but the centre is padding */
   { 64, 3, 2, 2, 3 },     /* back to image channels, 2x2 */
   { 64, 3, 45, 37, 3 },   /* one output pack over several 16 x 8 tiles, cut at both edges */

@@ -1,5 +1,6 @@
-/* bw-ops-conv.c: the convolutions: direct (conv.comp), 1x1 as a GEMM, and Winograd F(4x4, 3x3)
- * and F(6x6, 3x3) with their weight transforms. */
+/* bw-ops-conv.c: the convolutions: direct (conv.comp, and conv3x3_in3.comp for VGG19's first
+ * layer), 1x1 as a GEMM, and Winograd F(4x4, 3x3) and F(6x6, 3x3) with their weight
+ * transforms. */
 #include "bw-ops-private.h"
 
 #include <math.h>
@@ -71,6 +72,50 @@ conv1x1_gemm (BwTensor  *x,
   return TRUE;
 }
 
+/* VGG19's first layer has 3 input channels: on devices that read through texel views it takes
+ * a kernel of its own, conv3x3_in3.comp, at twice conv.comp's rate on lavapipe (its input
+ * gradient, 3 channels out, measured no faster with vec3 sums: docs/lavapipe-kernels.md).
+ * The kernel's tile of pixels: */
+#define IN3_TX 4
+#define IN3_TY 2
+
+static gboolean
+conv3x3_in3 (BwTensor  *x,
+             BwBuffer  *weights,
+             BwBuffer  *bias,
+             gboolean   relu,
+             BwTensor  *y,
+             GError   **error)
+{
+  BwDevice *dev = bw_tensor_get_device (x);
+  gint32 h = bw_tensor_get_height (x), w = bw_tensor_get_width (x);
+  gint32 oc4 = packs (bw_tensor_get_channels (y));
+  guint local = bw_device_is_cpu (dev) ? 8 : 64;
+  const guint32 spec[] = { local, bias != NULL, relu };
+  BwBuffer *buffers[] = { bw_tensor_get_buffer (x), weights, bias, bw_tensor_get_buffer (y) };
+  guint64 tiles = (guint64) div_up (w, IN3_TX) * div_up (h, IN3_TY);
+  double tile_flops = 2.0 * IN3_TX * IN3_TY * 27 * 4 * oc4;
+  guint64 per_dispatch = MAX (1, (guint64) (_bw_ops_dispatch_flops () / tile_flops) / local) *
+                         local;
+  BwPipeline *pipe;
+
+  pipe = bw_device_get_pipeline (dev, "conv3x3_in3", spec, G_N_ELEMENTS (spec), 4,
+                                 4 * sizeof (gint32), error);
+  if (pipe == NULL)
+    return FALSE;
+  per_dispatch = MIN (per_dispatch, (guint64) bw_device_get_max_group_count (dev, 0) * local);
+  for (guint64 t0 = 0; t0 < tiles; t0 += per_dispatch)
+    {
+      guint64 n = MIN (per_dispatch, tiles - t0);
+      struct { gint32 h, w, oc4, t0; } push = { h, w, oc4, t0 };
+
+      bw_device_dispatch (dev, pipe, buffers, &push, div_up (n, local), 1, 1);
+      if (!_bw_ops_note_work (dev, n * tile_flops, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
 gboolean
 bw_ops_conv (BwTensor  *x,
              BwBuffer  *weights,
@@ -106,6 +151,7 @@ bw_ops_conv (BwTensor  *x,
     mask ? bw_tensor_get_buffer (mask) : NULL,
     bw_tensor_get_buffer (y),
   };
+  BwBuffer *texel_buffers[] = { buffers[0], weights, bias };
   BwPipeline *pipe;
 
   g_return_val_if_fail (k == 1 || k == 3, FALSE);
@@ -114,6 +160,10 @@ bw_ops_conv (BwTensor  *x,
   if (k == 1 && bias == NULL && addend == NULL && !relu && mask == NULL &&
       bw_device_is_cpu (dev) && bw_device_has_int64 (dev))
     return conv1x1_gemm (x, weights, y, error);
+  if (k == 3 && bw_tensor_get_channels (x) <= 3 && addend == NULL && mask == NULL &&
+      bw_device_has_int64 (dev) &&
+      _bw_ops_texel_readable (dev, texel_buffers, G_N_ELEMENTS (texel_buffers)))
+    return conv3x3_in3 (x, weights, bias, relu, y, error);
 
   pipe = bw_device_get_pipeline (dev, bw_device_has_int64 (dev) ? "conv" : "conv_noint64",
                                  spec, G_N_ELEMENTS (spec), 6, sizeof push, error);
