@@ -111,7 +111,8 @@ main (int   argc,
         }
       text = bw_step_plan_describe (&plan);
       g_print ("plan=%s\n", text);
-      g_print ("tiles=%d\ntile_px=%d\nplan_mb=%.1f\n", plan.n_tiles, plan.tile, plan.bytes / 1e6);
+      g_print ("tiles=%d\ntile_px=%dx%d\nplan_mb=%.1f\n", plan.n_tiles, plan.tile_width,
+               plan.tile_height, plan.bytes / 1e6);
       return 0;
     }
   content = random_image (rand, size, size * 3 / 4);
@@ -159,9 +160,9 @@ main (int   argc,
 
     g_print ("plan=%s\n", text);
     g_print ("tiles=%d\n", plan->n_tiles);
-    g_print ("tile_px=%d\n", plan->tile);
+    g_print ("tile_px=%dx%d\n", plan->tile_width, plan->tile_height);
     /* with tiles, the second pass runs every layer's forward again */
-    g_print ("recomputed=%s\n", plan->tile > 0 ? "all" : "none");
+    g_print ("recomputed=%s\n", plan->tile_height > 0 ? "all" : "none");
     g_print ("storage=f32\n");
     g_print ("budget_mb=%.1f\n", plan->budget / 1e6);
     g_print ("plan_mb=%.1f\n", plan->bytes / 1e6);

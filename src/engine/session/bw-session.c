@@ -440,7 +440,7 @@ set_targets (BwSession  *self,
 
   g_clear_object (&self->tiled);
   /* fits_at() plans regions whole: their masks are not cropped per tile yet */
-  g_return_val_if_fail (!guided || self->plan.tile == 0, FALSE);
+  g_return_val_if_fail (!guided || self->plan.tile_height == 0, FALSE);
   /* styles first: each runs the network at its own size */
   for (guint i = 0; i < self->styles->len; i++)
     {
@@ -450,17 +450,19 @@ set_targets (BwSession  *self,
 
       if (t == NULL ||
           !(guided ? add_guided_style (self, s, t, width, height, error)
-            : self->plan.tile > 0
-              ? bw_tiled_step_add_style (self->vgg, self->losses, t, s->blend, self->plan.tile, error)
+            : self->plan.tile_height > 0
+              ? bw_tiled_step_add_style (self->vgg, self->losses, t, s->blend,
+                                         self->plan.tile_height, self->plan.tile_width, error)
               : bw_losses_add_style_target (self->losses, t, s->blend, error)))
         return FALSE;
     }
   content = upload_normalised (self, self->pass_content, error);
   if (content == NULL)
     return FALSE;
-  if (self->plan.tile == 0)
+  if (self->plan.tile_height == 0)
     return bw_losses_set_content_target (self->losses, content, error);
-  self->tiled = bw_tiled_step_new (self->vgg, self->losses, height, width, self->plan.tile, error);
+  self->tiled = bw_tiled_step_new (self->vgg, self->losses, height, width,
+                                   self->plan.tile_height, self->plan.tile_width, error);
   return self->tiled != NULL && bw_tiled_step_set_content (self->tiled, content, error);
 }
 
@@ -638,7 +640,7 @@ fits_at (BwSession  *self,
   if (!get_budget (self, &budget, error) ||
       !bw_step_plan_make (self->vgg, &self->params, h, w, sh, sw, budget, &plan, error))
     return FALSE;
-  if (any_mask (self) && plan.tile > 0)
+  if (any_mask (self) && plan.tile_height > 0)
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
                    _("Painting in regions at %d×%d pixels needs the whole picture in memory at "

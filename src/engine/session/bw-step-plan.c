@@ -140,7 +140,8 @@ network_bytes (BwDevice *device,
   return bw_vgg19_estimate_memory (h, w, last, backward) + 2 * scratch;
 }
 
-/* Counts a plan with tiles of @tile px (0: whole) and @history L-BFGS pairs into @plan. */
+/* Counts a plan with tiles of @th x @tw px (0 x 0: whole) and @history L-BFGS pairs into
+ * @plan. */
 static void
 count (BwVgg19         *vgg,
        const BwParams  *params,
@@ -148,32 +149,35 @@ count (BwVgg19         *vgg,
        int              w,
        int              sh,
        int              sw,
-       int              tile,
+       int              th,
+       int              tw,
        int              history,
        BwStepPlan      *plan)
 {
   BwDevice *device = bw_vgg19_get_device (vgg);
   int last = deepest_layer (params, FALSE), last_style = deepest_layer (params, TRUE);
-  int ah = h, aw = w, th = h, tw = w, ash = sh, asw = sw;
+  gboolean tiled = th > 0;
+  int ah = h, aw = w, ash = sh, asw = sw;
   guint64 image = map_bytes (3, h, w), losses = 0, style_forward = 0;
 
-  if (tile > 0)
+  if (tiled)
     {
-      bw_tiled_step_crop_size (last, h, w, tile, &ah, &aw);
+      bw_tiled_step_crop_size (last, h, w, th, tw, &ah, &aw, NULL);
       if (sh > 0)
-        bw_tiled_step_crop_size (MAX (last_style, 0), sh, sw, tile, &ash, &asw);
-      th = MIN (h, tile);
-      tw = MIN (w, tile);
+        bw_tiled_step_crop_size (MAX (last_style, 0), sh, sw, th, tw, &ash, &asw, NULL);
     }
-  plan->tile = tile;
-  plan->n_tiles = tile > 0 ? ((h + tile - 1) / tile) * ((w + tile - 1) / tile) : 1;
+  plan->tile_height = th;
+  plan->tile_width = tw;
+  plan->n_tiles = tiled ? ((h + th - 1) / th) * ((w + tw - 1) / tw) : 1;
+  th = tiled ? MIN (h, th) : h;
+  tw = tiled ? MIN (w, tw) : w;
   plan->lbfgs_history = history;
   plan->weights = bw_vgg19_get_weight_bytes (vgg);
 
   /* the session's x, gradient, staging, best and (Adam) candidate, the content while its
    * targets are taken, and with tiles a crop of the image and of its gradient */
   plan->images = image * (params->optimizer == BW_OPTIMIZER_ADAM ? 6 : 5);
-  if (tile > 0)
+  if (tiled)
     plan->images += 2 * map_bytes (3, ah, aw);
   for (int i = 0; i <= last; i++)
     {
@@ -185,8 +189,8 @@ count (BwVgg19         *vgg,
       if (content)
         plan->images += map_bytes (c, h >> level, w >> level);   /* the target */
       if (style)
-        losses += (tile > 0 ? 3 : 2) * bw_ops_gram_size (c);
-      if (tile == 0)
+        losses += (tiled ? 3 : 2) * bw_ops_gram_size (c);
+      if (!tiled)
         losses += map_bytes (c, h >> level, w >> level);          /* dL/dF */
       else
         losses += (content ? 3 : 2) * map_bytes (c, th >> level, tw >> level) +
@@ -206,17 +210,18 @@ static gboolean
 fits_bindings (BwVgg19  *vgg,
                int       h,
                int       w,
-               int       tile,
+               int       th,
+               int       tw,
                int       last)
 {
   int ah = h, aw = w;
 
-  if (tile > 0)
-    bw_tiled_step_crop_size (last, h, w, tile, &ah, &aw);
+  if (th > 0)
+    bw_tiled_step_crop_size (last, h, w, th, tw, &ah, &aw, NULL);
   return bw_tensor_size_for (64, ah, aw) <= bw_device_get_max_buffer_size (bw_vgg19_get_device (vgg));
 }
 
-/* The most L-BFGS pairs (1 .. @want) with which @tile fits, or 0. */
+/* The most L-BFGS pairs (1 .. @want) with which tiles of @th x @tw fit, or 0. */
 static int
 fit_history (BwVgg19         *vgg,
              const BwParams  *params,
@@ -224,25 +229,37 @@ fit_history (BwVgg19         *vgg,
              int              w,
              int              sh,
              int              sw,
-             int              tile,
+             int              th,
+             int              tw,
              int              want,
              BwStepPlan      *plan)
 {
-  if (!fits_bindings (vgg, h, w, tile, deepest_layer (params, FALSE)) ||
-      (sh > 0 && !fits_bindings (vgg, sh, sw, tile, deepest_layer (params, FALSE))))
+  if (!fits_bindings (vgg, h, w, th, tw, deepest_layer (params, FALSE)) ||
+      (sh > 0 && !fits_bindings (vgg, sh, sw, th, tw, deepest_layer (params, FALSE))))
     return 0;
   if (params->optimizer != BW_OPTIMIZER_LBFGS)
     {
-      count (vgg, params, h, w, sh, sw, tile, 0, plan);
+      count (vgg, params, h, w, sh, sw, th, tw, 0, plan);
       return plan->bytes <= plan->budget ? 1 : 0;
     }
   for (int history = want; history >= 1; history--)
     {
-      count (vgg, params, h, w, sh, sw, tile, history, plan);
+      count (vgg, params, h, w, sh, sw, th, tw, history, plan);
       if (plan->bytes <= plan->budget)
         return history;
     }
   return 0;
+}
+
+/* Whether a plan with @history L-BFGS pairs (0: it does not fit) will do in pass @pass: the
+ * first wants the whole history, the second takes what fits. */
+static gboolean
+acceptable (const BwParams *params,
+            int             pass,
+            int             history,
+            int             want)
+{
+  return history > 0 && (pass == 1 || history == want || params->optimizer != BW_OPTIMIZER_LBFGS);
 }
 
 gboolean
@@ -257,10 +274,11 @@ bw_step_plan_make (BwVgg19         *vgg,
                    GError         **error)
 {
   const char *env = g_getenv ("BRUSHWORK_TILE");
-  int forced = env ? atoi (env) : 0, longest = MAX (height, width);
-  int want = MAX (params->lbfgs_history, 1);
+  int longest = MAX (height, width), forced_w = 0, forced_h = 0;
+  int want = MAX (params->lbfgs_history, 1), last = deepest_layer (params, FALSE);
+  int smallest = tile_sizes[G_N_ELEMENTS (tile_sizes) - 1];
 
-  g_return_val_if_fail (deepest_layer (params, FALSE) >= 0, FALSE);
+  g_return_val_if_fail (last >= 0, FALSE);
 
   memset (plan, 0, sizeof *plan);
   plan->budget = budget;
@@ -275,33 +293,68 @@ bw_step_plan_make (BwVgg19         *vgg,
                    bw_device_get_max_allocation (bw_vgg19_get_device (vgg)) / 1e6);
       return FALSE;
     }
-  if (forced > 0)
+  if (env != NULL)
+    {
+      char *end = NULL;
+
+      forced_w = forced_h = (int) g_ascii_strtoll (env, &end, 10);
+      if (end && *end == 'x')
+        forced_h = (int) g_ascii_strtoll (end + 1, NULL, 10);
+    }
+  if (forced_w > 0 && forced_h > 0)
     {
       /* as asked, whatever the budget says (tiles smaller than the image only) */
-      int tile = forced >= longest ? 0 : (forced + 15) / 16 * 16;
-      if (!fit_history (vgg, params, height, width, style_height, style_width, tile, want, plan))
-        count (vgg, params, height, width, style_height, style_width, tile, want, plan);
+      gboolean whole = forced_w >= width && forced_h >= height;
+      int th = whole ? 0 : (forced_h + 15) / 16 * 16, tw = whole ? 0 : (forced_w + 15) / 16 * 16;
+
+      if (!fit_history (vgg, params, height, width, style_height, style_width, th, tw, want, plan))
+        count (vgg, params, height, width, style_height, style_width, th, tw, want, plan);
       return TRUE;
     }
-  /* the whole image, then ever smaller tiles, with the full L-BFGS history; then the same
-   * with a shorter history rather than not at all */
+  /* the whole image; else of the tilings that fit (square tiles, and strips across the whole
+   * width or height: at 1024 x 768 on lavapipe, whose bindings hold a 64-channel map of
+   * 512 K pixels, 2 strips of 512 x 768 compute 0.95 M pixels of crops where 4 tiles of
+   * 512 x 512 compute 1.2 M), the one with the least work, with the full L-BFGS history; then
+   * the same with a shorter history rather than not at all */
   for (int pass = 0; pass < 2; pass++)
-    for (int t = -1; t < (int) G_N_ELEMENTS (tile_sizes); t++)
-      {
-        int tile = t < 0 ? 0 : tile_sizes[t];
-        int history;
+    {
+      BwStepPlan best = { 0 };
+      guint64 best_work = G_MAXUINT64;
+      int history = fit_history (vgg, params, height, width, style_height, style_width, 0, 0,
+                                 want, plan);
 
-        if (tile >= longest)
-          continue;
-        history = fit_history (vgg, params, height, width, style_height, style_width, tile,
-                               want, plan);
-        if (history > 0 && (pass == 1 || history == want || params->optimizer != BW_OPTIMIZER_LBFGS))
+      if (acceptable (params, pass, history, want))
+        return TRUE;
+      for (int t = 0; t < (int) G_N_ELEMENTS (tile_sizes); t++)
+        for (int shape = 0; shape < 3; shape++)
+          {
+            /* square, the whole width, the whole height */
+            int tile = tile_sizes[t];
+            int th = shape == 2 ? height : tile, tw = shape == 1 ? width : tile;
+            guint64 work;
+
+            if (tile >= (shape == 0 ? longest : shape == 1 ? height : width))
+              continue;
+            history = fit_history (vgg, params, height, width, style_height, style_width, th, tw,
+                                   want, plan);
+            if (!acceptable (params, pass, history, want))
+              continue;
+            bw_tiled_step_crop_size (last, height, width, th, tw, NULL, NULL, &work);
+            if (work < best_work || (work == best_work && plan->n_tiles < best.n_tiles))
+              {
+                best = *plan;
+                best_work = work;
+              }
+          }
+      if (best_work != G_MAXUINT64)
+        {
+          *plan = best;
           return TRUE;
-      }
+        }
+    }
   /* nothing fits: the smallest tile with one pair is the least that would do */
   count (vgg, params, height, width, style_height, style_width,
-         tile_sizes[G_N_ELEMENTS (tile_sizes) - 1] < longest ? tile_sizes[G_N_ELEMENTS (tile_sizes) - 1] : 0,
-         1, plan);
+         smallest < longest ? smallest : 0, smallest < longest ? smallest : 0, 1, plan);
   g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
                _("A %d×%d painting needs at least %.0f MB of memory, more than the budget of "
                  "%.0f MB. Raise the budget to that with --max-memory or BRUSHWORK_MAX_MEMORY, "
@@ -314,8 +367,9 @@ char *
 bw_step_plan_describe (const BwStepPlan *plan)
 {
   g_autofree char *history = g_strdup_printf (", L-BFGS history %d", plan->lbfgs_history);
-  g_autofree char *how = plan->tile > 0
-    ? g_strdup_printf ("%d tiles of %d px, recomputed", plan->n_tiles, plan->tile)
+  g_autofree char *how = plan->tile_height > 0
+    ? g_strdup_printf ("%d tiles of %d×%d px, recomputed", plan->n_tiles, plan->tile_width,
+                       plan->tile_height)
     : g_strdup ("whole image");
 
   return g_strdup_printf ("%s, f32, %.0f MB of %.0f MB (weights %.0f, activations %.0f, "

@@ -4,7 +4,8 @@
  * image-sized tensors of the session and of the optimiser (L-BFGS keeps two image-sized vectors
  * per pair of its history), the targets, and the activations of the network, either for the
  * whole image or for one tile's crop (bw-tiled-step.h). It takes the whole image when that fits,
- * else the largest tile that does, and bounds the L-BFGS history by what is left.
+ * else the tiling that fits with the least work (square tiles, or strips across the whole
+ * width or height), and bounds the L-BFGS history by what is left.
  */
 #pragma once
 
@@ -13,7 +14,8 @@
 G_BEGIN_DECLS
 
 typedef struct {
-  int tile;               /* 0: the whole image at once; else tiles of this many pixels */
+  int tile_height;        /* 0 x 0: the whole image at once; else tiles of this many */
+  int tile_width;         /* pixels, the last of a row or column cut at the image's edge */
   int n_tiles;
   int lbfgs_history;      /* the pairs L-BFGS keeps (params.lbfgs_history, or fewer) */
   guint64 budget;
@@ -36,7 +38,8 @@ gboolean bw_step_plan_get_budget      (BwDevice   *device,
                                        GError    **error);
 
 /* Plans a step of @params at @height x @width whose largest painting is @style_height x
- * @style_width, within @budget bytes. BRUSHWORK_TILE=PIXELS forces tiles of that size (tests).
+ * @style_width, within @budget bytes. BRUSHWORK_TILE=PIXELS or WIDTHxHEIGHT forces tiles of
+ * that size (tests).
  * FALSE with @error naming the smallest budget that would do when nothing fits. */
 gboolean bw_step_plan_make            (BwVgg19         *vgg,
                                        const BwParams  *params,
@@ -51,7 +54,7 @@ gboolean bw_step_plan_make            (BwVgg19         *vgg,
 /* The plan of @session's pass now (after bw_session_start()). */
 const BwStepPlan *bw_session_get_plan (BwSession *session);
 
-/* One line for people: "whole image, 812 MB of 2048 MB" or "12 tiles of 512 px, ...". */
+/* One line for people: "whole image, 812 MB of 2048 MB" or "12 tiles of 512×512 px, ...". */
 char    *bw_step_plan_describe        (const BwStepPlan *plan);
 
 G_END_DECLS

@@ -39,7 +39,7 @@ struct _BwTiledStep {
   BwVgg19 *vgg;
   BwLosses *losses;
   BwDevice *device;
-  int height, width, tile, halo, last;
+  int height, width, tile_height, tile_width, halo, last;
   GArray *tiles;             /* Tile */
   Layer layers[BW_VGG19_N_CONVS];
   BwTensor *crop;            /* the image over the largest crop */
@@ -132,42 +132,57 @@ crop_axis (int  t0,
   *c1 = MIN (size, (t1 + halo + ALIGN - 1) / ALIGN * ALIGN);
 }
 
-void
-bw_tiled_step_crop_size (int  last,
-                         int  height,
-                         int  width,
-                         int  tile,
-                         int *crop_height,
-                         int *crop_width)
+static int
+align_tile (int tile)
 {
-  int halo = bw_tiled_step_halo (last);
+  return MAX (ALIGN, (tile + ALIGN - 1) / ALIGN * ALIGN);
+}
 
-  tile = MAX (ALIGN, (tile + ALIGN - 1) / ALIGN * ALIGN);
-  *crop_height = *crop_width = 0;
-  for (int t0 = 0; t0 < height; t0 += tile)
+/* The largest crop along an axis of @size px cut in tiles of @tile, and the crops' sum. */
+static void
+crop_extent (int  size,
+             int  tile,
+             int  halo,
+             int *largest,
+             int *sum)
+{
+  *largest = *sum = 0;
+  for (int t0 = 0; t0 < size; t0 += tile)
     {
       int c0, c1;
-      crop_axis (t0, MIN (height, t0 + tile), height, halo, &c0, &c1);
-      *crop_height = MAX (*crop_height, c1 - c0);
+
+      crop_axis (t0, MIN (size, t0 + tile), size, halo, &c0, &c1);
+      *largest = MAX (*largest, c1 - c0);
+      *sum += c1 - c0;
     }
-  for (int t0 = 0; t0 < width; t0 += tile)
-    {
-      int c0, c1;
-      crop_axis (t0, MIN (width, t0 + tile), width, halo, &c0, &c1);
-      *crop_width = MAX (*crop_width, c1 - c0);
-    }
+}
+
+void
+bw_tiled_step_crop_size (int      last,
+                         int      height,
+                         int      width,
+                         int      tile_height,
+                         int      tile_width,
+                         int     *crop_height,
+                         int     *crop_width,
+                         guint64 *crop_pixels)
+{
+  int halo = bw_tiled_step_halo (last), ch, cw, sum_h, sum_w;
+
+  crop_extent (height, align_tile (tile_height), halo, &ch, &sum_h);
+  crop_extent (width, align_tile (tile_width), halo, &cw, &sum_w);
+  if (crop_height)
+    *crop_height = ch;
+  if (crop_width)
+    *crop_width = cw;
+  if (crop_pixels)
+    *crop_pixels = (guint64) sum_h * sum_w;
 }
 
 int
 bw_tiled_step_get_n_tiles (BwTiledStep *self)
 {
   return self->tiles->len;
-}
-
-int
-bw_tiled_step_get_tile (BwTiledStep *self)
-{
-  return self->tile;
 }
 
 static BwTensor *
@@ -183,10 +198,12 @@ new_tensor (BwTiledStep  *self,
 static void
 cut_tiles (BwTiledStep *self)
 {
-  for (int y = 0; y < self->height; y += self->tile)
-    for (int x = 0; x < self->width; x += self->tile)
+  for (int y = 0; y < self->height; y += self->tile_height)
+    for (int x = 0; x < self->width; x += self->tile_width)
       {
-        Tile t = { y, MIN (y + self->tile, self->height), x, MIN (x + self->tile, self->width) };
+        Tile t = {
+          y, MIN (y + self->tile_height, self->height), x, MIN (x + self->tile_width, self->width)
+        };
 
         crop_axis (t.y0, t.y1, self->height, self->halo, &t.cy0, &t.cy1);
         crop_axis (t.x0, t.x1, self->width, self->halo, &t.cx0, &t.cx1);
@@ -199,7 +216,8 @@ bw_tiled_step_new (BwVgg19   *vgg,
                    BwLosses  *losses,
                    int        height,
                    int        width,
-                   int        tile,
+                   int        tile_height,
+                   int        tile_width,
                    GError   **error)
 {
   g_autoptr(BwTiledStep) self = g_object_new (BW_TYPE_TILED_STEP, NULL);
@@ -211,7 +229,8 @@ bw_tiled_step_new (BwVgg19   *vgg,
   self->device = g_object_ref (bw_vgg19_get_device (vgg));
   self->height = height;
   self->width = width;
-  self->tile = MAX (ALIGN, (tile + ALIGN - 1) / ALIGN * ALIGN);
+  self->tile_height = align_tile (tile_height);
+  self->tile_width = align_tile (tile_width);
   self->last = bw_losses_get_deepest_layer (losses);
   g_return_val_if_fail (self->last >= 0, NULL);
   self->halo = bw_tiled_step_halo (self->last);
@@ -228,7 +247,8 @@ bw_tiled_step_new (BwVgg19   *vgg,
     {
       Layer *layer = &self->layers[i];
       int c = bw_vgg19_convs[i].out_channels, level = level_of (i);
-      int vh = MIN (self->tile, height) >> level, vw = MIN (self->tile, width) >> level;
+      int vh = MIN (self->tile_height, height) >> level;
+      int vw = MIN (self->tile_width, width) >> level;
 
       bw_losses_get_layer (losses, i, height, width, &layer->loss);
       if (layer->loss.style && layer->loss.style_target == NULL)
@@ -570,7 +590,8 @@ bw_tiled_step_add_style (BwVgg19    *vgg,
                          BwLosses   *losses,
                          BwTensor   *style,
                          double      blend,
-                         int         tile,
+                         int         tile_height,
+                         int         tile_width,
                          GError    **error)
 {
   BwDevice *device = bw_vgg19_get_device (vgg);
@@ -590,9 +611,10 @@ bw_tiled_step_add_style (BwVgg19    *vgg,
     }
   if (last < 0)
     return TRUE;
-  tile = MAX (ALIGN, (tile + ALIGN - 1) / ALIGN * ALIGN);
+  tile_height = align_tile (tile_height);
+  tile_width = align_tile (tile_width);
   halo = bw_tiled_step_halo (last);
-  bw_tiled_step_crop_size (last, h, w, tile, &crop_h, &crop_w);
+  bw_tiled_step_crop_size (last, h, w, tile_height, tile_width, &crop_h, &crop_w, NULL);
   crop = bw_tensor_new (device, 3, crop_h, crop_w, error);
   if (crop == NULL || !bw_vgg19_prepare (vgg, crop_h, crop_w, last, FALSE, error))
     return FALSE;
@@ -612,10 +634,10 @@ bw_tiled_step_add_style (BwVgg19    *vgg,
   if (ok)
     ok = (one = bw_device_alloc_buffer (device, bw_ops_gram_size (512), error)) != NULL;
   /* the Grams of the tiles' own regions add up to the painting's */
-  for (int y = 0; y < h && ok; y += tile)
-    for (int x = 0; x < w && ok; x += tile)
+  for (int y = 0; y < h && ok; y += tile_height)
+    for (int x = 0; x < w && ok; x += tile_width)
       {
-        Tile t = { y, MIN (y + tile, h), x, MIN (x + tile, w) };
+        Tile t = { y, MIN (y + tile_height, h), x, MIN (x + tile_width, w) };
         g_autoptr(BwTensor) view = NULL;
 
         crop_axis (t.y0, t.y1, h, halo, &t.cy0, &t.cy1);

@@ -28,38 +28,42 @@ G_DECLARE_FINAL_TYPE (BwTiledStep, bw_tiled_step, BW, TILED_STEP, GObject)
  * receptive field (70 px for relu5_1). Crops start at multiples of 64 px, so they may have
  * more. */
 int          bw_tiled_step_halo          (int          last);
-/* The largest crop of a tiling of @height x @width in tiles of @tile px. */
+/* The largest crop of a tiling of @height x @width in tiles of @tile_height x @tile_width
+ * px, and the pixels of all crops together (what a step computes); either may be NULL. */
 void         bw_tiled_step_crop_size     (int          last,
                                           int          height,
                                           int          width,
-                                          int          tile,
+                                          int          tile_height,
+                                          int          tile_width,
                                           int         *crop_height,
-                                          int         *crop_width);
+                                          int         *crop_width,
+                                          guint64     *crop_pixels);
 
 /* For an image of @height x @width whose losses' targets are set; allocates the network's
  * activations for the largest crop (releasing the whole image's) and the step's own
- * buffers. @tile is rounded up to a multiple of 16. */
+ * buffers. Tiles are @tile_height x @tile_width px, each rounded up to a multiple of 16. */
 BwTiledStep *bw_tiled_step_new           (BwVgg19     *vgg,
                                           BwLosses    *losses,
                                           int          height,
                                           int          width,
-                                          int          tile,
+                                          int          tile_height,
+                                          int          tile_width,
                                           GError     **error);
 int          bw_tiled_step_get_n_tiles   (BwTiledStep *self);
-int          bw_tiled_step_get_tile      (BwTiledStep *self);
 
 /* Computes the content targets for the content image @content (normalised, h x w), kept per
  * tile. Submits and waits. */
 gboolean     bw_tiled_step_set_content   (BwTiledStep *self,
                                           BwTensor    *content,
                                           GError     **error);
-/* As bw_losses_add_style_target(), in tiles of @tile px: the painting's Gram matrices are the
- * sums of its tiles'. Submits and waits. */
+/* As bw_losses_add_style_target(), in tiles of @tile_height x @tile_width px: the painting's
+ * Gram matrices are the sums of its tiles'. Submits and waits. */
 gboolean     bw_tiled_step_add_style     (BwVgg19     *vgg,
                                           BwLosses    *losses,
                                           BwTensor    *style,
                                           double      blend,
-                                          int          tile,
+                                          int          tile_height,
+                                          int          tile_width,
                                           GError     **error);
 
 /* Records both passes for the normalised image @x: @grad (3 x h x w) gets dLoss/dx of the
