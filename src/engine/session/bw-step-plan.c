@@ -311,11 +311,11 @@ bw_step_plan_make (BwVgg19         *vgg,
         count (vgg, params, height, width, style_height, style_width, th, tw, want, plan);
       return TRUE;
     }
-  /* the whole image; else of the tilings that fit (square tiles, and strips across the whole
-   * width or height: at 1024 x 768 on lavapipe, whose bindings hold a 64-channel map of
-   * 512 K pixels, 2 strips of 512 x 768 compute 0.95 M pixels of crops where 4 tiles of
-   * 512 x 512 compute 1.2 M), the one with the least work, with the full L-BFGS history; then
-   * the same with a shorter history rather than not at all */
+  /* the whole image; else of the tilings that fit (each side of a tile one of tile_sizes or
+   * the image's whole height or width: at 1024 x 768 on lavapipe, whose bindings hold a
+   * 64-channel map of 512 K pixels, 2 tiles of 512 x 768 compute 0.95 M pixels of crops
+   * where 4 of 512 x 512 compute 1.2 M), the one with the least work, with the full L-BFGS
+   * history; then the same with a shorter history rather than not at all */
   for (int pass = 0; pass < 2; pass++)
     {
       BwStepPlan best = { 0 };
@@ -325,15 +325,15 @@ bw_step_plan_make (BwVgg19         *vgg,
 
       if (acceptable (params, pass, history, want))
         return TRUE;
-      for (int t = 0; t < (int) G_N_ELEMENTS (tile_sizes); t++)
-        for (int shape = 0; shape < 3; shape++)
+      for (int a = -1; a < (int) G_N_ELEMENTS (tile_sizes); a++)
+        for (int b = -1; b < (int) G_N_ELEMENTS (tile_sizes); b++)
           {
-            /* square, the whole width, the whole height */
-            int tile = tile_sizes[t];
-            int th = shape == 2 ? height : tile, tw = shape == 1 ? width : tile;
+            /* each side a size of the list, or the image's whole height or width */
+            int th = a < 0 ? height : tile_sizes[a], tw = b < 0 ? width : tile_sizes[b];
             guint64 work;
 
-            if (tile >= (shape == 0 ? longest : shape == 1 ? height : width))
+            if ((th >= height && tw >= width) || (a >= 0 && th >= height) ||
+                (b >= 0 && tw >= width))
               continue;
             history = fit_history (vgg, params, height, width, style_height, style_width, th, tw,
                                    want, plan);

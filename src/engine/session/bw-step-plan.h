@@ -4,8 +4,8 @@
  * image-sized tensors of the session and of the optimiser (L-BFGS keeps two image-sized vectors
  * per pair of its history), the targets, and the activations of the network, either for the
  * whole image or for one tile's crop (bw-tiled-step.h). It takes the whole image when that fits,
- * else the tiling that fits with the least work (square tiles, or strips across the whole
- * width or height), and bounds the L-BFGS history by what is left.
+ * else the tiling that fits with the least work (tiles of any two of its sizes, or strips of
+ * the whole width or height), and bounds the L-BFGS history by what is left.
  */
 #pragma once
 
