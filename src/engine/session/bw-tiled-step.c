@@ -469,7 +469,9 @@ pass_gradients (BwTiledStep  *self,
                 GError      **error)
 {
   bw_tensor_clear (grad);
-  for (guint n = 0; n < self->tiles->len; n++)
+  /* last tile first: pass_grams() ran it last, so its features are still the network's, and
+   * a step runs one forward fewer */
+  for (guint n = self->tiles->len; n-- > 0;)
     {
       const Tile *t = &g_array_index (self->tiles, Tile, n);
       BwTensor *seeds[BW_VGG19_N_CONVS] = { NULL };
@@ -478,7 +480,7 @@ pass_gradients (BwTiledStep  *self,
       guint partial = t->content_partial;
       gboolean ok;
 
-      if (!forward_tile (self, x, t, error))
+      if (n + 1 < self->tiles->len && !forward_tile (self, x, t, error))
         return FALSE;
       ok = TRUE;
       for (int i = 0; i <= self->last && ok; i++)

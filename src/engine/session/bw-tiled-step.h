@@ -9,9 +9,10 @@
  * whole image's exactly: the same sums in the same order. Two passes per step:
  *   1. every tile forward: the Gram matrices are sums over pixels, so the tiles' Grams of
  *      their own regions add up to the whole image's;
- *   2. every tile forward again (nothing is kept between tiles) and backward, with dL/dG now
- *      known: the gradients are seeded in the tile's own region only, and the tile's input
- *      gradient (halo included) is added into the image's.
+ *   2. every tile forward again (nothing is kept between tiles; the last tile of pass 1 goes
+ *      first and keeps its features) and backward, with dL/dG now known: the gradients are
+ *      seeded in the tile's own region only, and the tile's input gradient (halo included)
+ *      is added into the image's.
  * The result equals the untiled step's up to the order of summation. The content targets are
  * the tiled step's, per tile; total variation stays with the caller.
  */
