@@ -161,8 +161,9 @@ main (int   argc,
     g_print ("plan=%s\n", text);
     g_print ("tiles=%d\n", plan->n_tiles);
     g_print ("tile_px=%dx%d\n", plan->tile_width, plan->tile_height);
-    /* with tiles, the second pass runs every layer's forward again */
-    g_print ("recomputed=%s\n", plan->tile_height > 0 ? "all" : "none");
+    /* with tiles, the second pass runs the forward of the tiles not kept again, but the last */
+    g_print ("recomputed=%d of %d tiles\n",
+             plan->tile_height > 0 ? plan->n_tiles - 1 - plan->kept_tiles : 0, plan->n_tiles);
     g_print ("storage=f32\n");
     g_print ("budget_mb=%.1f\n", plan->budget / 1e6);
     g_print ("plan_mb=%.1f\n", plan->bytes / 1e6);

@@ -462,7 +462,8 @@ set_targets (BwSession  *self,
   if (self->plan.tile_height == 0)
     return bw_losses_set_content_target (self->losses, content, error);
   self->tiled = bw_tiled_step_new (self->vgg, self->losses, height, width,
-                                   self->plan.tile_height, self->plan.tile_width, error);
+                                   self->plan.tile_height, self->plan.tile_width,
+                                   self->plan.kept_tiles, error);
   return self->tiled != NULL && bw_tiled_step_set_content (self->tiled, content, error);
 }
 

@@ -251,6 +251,30 @@ fit_history (BwVgg19         *vgg,
   return 0;
 }
 
+/* With tiles, keeps the features of as many tiles as the budget has room for after @plan
+ * (each of bw_tiled_step_kept_bytes()), so that pass 2 runs fewer of them forward again.
+ * Returns TRUE, for the planner's tail calls. */
+static gboolean
+keep_features (const BwParams *params,
+               int             h,
+               int             w,
+               BwStepPlan     *plan)
+{
+  int last = deepest_layer (params, FALSE), ah, aw;
+  guint64 each;
+  int room;
+
+  if (plan->tile_height == 0 || g_getenv ("BRUSHWORK_TILE_RECOMPUTE") != NULL)
+    return TRUE;
+  bw_tiled_step_crop_size (last, h, w, plan->tile_height, plan->tile_width, &ah, &aw, NULL);
+  each = bw_tiled_step_kept_bytes (last, ah, aw);
+  room = plan->bytes < plan->budget ? (int) MIN ((plan->budget - plan->bytes) / each, G_MAXINT) : 0;
+  plan->kept_tiles = MIN (plan->n_tiles - 1, room);
+  plan->activations += plan->kept_tiles * each;
+  plan->bytes += plan->kept_tiles * each;
+  return TRUE;
+}
+
 /* Whether a plan with @history L-BFGS pairs (0: it does not fit) will do in pass @pass: the
  * first wants the whole history, the second takes what fits. */
 static gboolean
@@ -309,7 +333,7 @@ bw_step_plan_make (BwVgg19         *vgg,
 
       if (!fit_history (vgg, params, height, width, style_height, style_width, th, tw, want, plan))
         count (vgg, params, height, width, style_height, style_width, th, tw, want, plan);
-      return TRUE;
+      return keep_features (params, height, width, plan);
     }
   /* the whole image; else of the tilings that fit (each side of a tile one of tile_sizes or
    * the image's whole height or width: at 1024 x 768 on lavapipe, whose bindings hold a
@@ -349,7 +373,7 @@ bw_step_plan_make (BwVgg19         *vgg,
       if (best_work != G_MAXUINT64)
         {
           *plan = best;
-          return TRUE;
+          return keep_features (params, height, width, plan);
         }
     }
   /* nothing fits: the smallest tile with one pair is the least that would do */
@@ -368,8 +392,12 @@ bw_step_plan_describe (const BwStepPlan *plan)
 {
   g_autofree char *history = g_strdup_printf (", L-BFGS history %d", plan->lbfgs_history);
   g_autofree char *how = plan->tile_height > 0
-    ? g_strdup_printf ("%d tiles of %d×%d px, recomputed", plan->n_tiles, plan->tile_width,
-                       plan->tile_height)
+    ? plan->kept_tiles + 1 >= plan->n_tiles
+      ? g_strdup_printf ("%d tiles of %d×%d px, features kept", plan->n_tiles,
+                         plan->tile_width, plan->tile_height)
+      : g_strdup_printf ("%d tiles of %d×%d px, %d recomputed", plan->n_tiles,
+                         plan->tile_width, plan->tile_height,
+                         plan->n_tiles - 1 - plan->kept_tiles)
     : g_strdup ("whole image");
 
   return g_strdup_printf ("%s, f32, %.0f MB of %.0f MB (weights %.0f, activations %.0f, "

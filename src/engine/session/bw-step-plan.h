@@ -5,7 +5,8 @@
  * per pair of its history), the targets, and the activations of the network, either for the
  * whole image or for one tile's crop (bw-tiled-step.h). It takes the whole image when that fits,
  * else the tiling that fits with the least work (tiles of any two of its sizes, or strips of
- * the whole width or height), and bounds the L-BFGS history by what is left.
+ * the whole width or height), and bounds the L-BFGS history by what is left; with tiles, what
+ * is left after that keeps tiles' features between the step's two passes.
  */
 #pragma once
 
@@ -17,6 +18,7 @@ typedef struct {
   int tile_height;        /* 0 x 0: the whole image at once; else tiles of this many */
   int tile_width;         /* pixels, the last of a row or column cut at the image's edge */
   int n_tiles;
+  int kept_tiles;         /* tiles whose features pass 1 keeps for pass 2 (bw-tiled-step.h) */
   int lbfgs_history;      /* the pairs L-BFGS keeps (params.lbfgs_history, or fewer) */
   guint64 budget;
   guint64 bytes;          /* the plan's own count, the sum of: */
@@ -39,7 +41,7 @@ gboolean bw_step_plan_get_budget      (BwDevice   *device,
 
 /* Plans a step of @params at @height x @width whose largest painting is @style_height x
  * @style_width, within @budget bytes. BRUSHWORK_TILE=PIXELS or WIDTHxHEIGHT forces tiles of
- * that size (tests).
+ * that size, BRUSHWORK_TILE_RECOMPUTE=1 keeps no features (tests).
  * FALSE with @error naming the smallest budget that would do when nothing fits. */
 gboolean bw_step_plan_make            (BwVgg19         *vgg,
                                        const BwParams  *params,

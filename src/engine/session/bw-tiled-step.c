@@ -31,6 +31,8 @@ typedef struct {
   /* the content target of each content layer over the tile's own region, kept per tile so
    * that no tensor is image-sized (bindings are limited: 128 MiB on lavapipe) */
   BwTensor *targets[BW_VGG19_N_CONVS];
+  /* its features from pass 1, kept for pass 2 where the budget allows (else NULL) */
+  BwTensor *kept[BW_VGG19_N_CONVS];
 } Tile;
 
 struct _BwTiledStep {
@@ -71,7 +73,10 @@ bw_tiled_step_finalize (GObject *object)
     bw_device_free_buffer (self->device, self->partials);
   for (guint t = 0; self->tiles && t < self->tiles->len; t++)
     for (int i = 0; i < BW_VGG19_N_CONVS; i++)
-      g_clear_object (&g_array_index (self->tiles, Tile, t).targets[i]);
+      {
+        g_clear_object (&g_array_index (self->tiles, Tile, t).targets[i]);
+        g_clear_object (&g_array_index (self->tiles, Tile, t).kept[i]);
+      }
   g_clear_object (&self->crop);
   g_clear_object (&self->crop_grad);
   g_clear_pointer (&self->tiles, g_array_unref);
@@ -179,6 +184,20 @@ bw_tiled_step_crop_size (int      last,
     *crop_pixels = (guint64) sum_h * sum_w;
 }
 
+guint64
+bw_tiled_step_kept_bytes (int last,
+                          int crop_height,
+                          int crop_width)
+{
+  guint64 bytes = 0;
+
+  for (int i = 0; i <= last; i++)
+    bytes += bw_tensor_size_for (bw_vgg19_convs[i].out_channels,
+                                 MAX (crop_height >> level_of (i), 1),
+                                 MAX (crop_width >> level_of (i), 1));
+  return bytes;
+}
+
 int
 bw_tiled_step_get_n_tiles (BwTiledStep *self)
 {
@@ -218,6 +237,7 @@ bw_tiled_step_new (BwVgg19   *vgg,
                    int        width,
                    int        tile_height,
                    int        tile_width,
+                   int        kept_tiles,
                    GError   **error)
 {
   g_autoptr(BwTiledStep) self = g_object_new (BW_TYPE_TILED_STEP, NULL);
@@ -293,6 +313,17 @@ bw_tiled_step_new (BwVgg19   *vgg,
               return NULL;
           }
     }
+  /* the last tile needs none: pass 2 starts with it */
+  for (guint t = 0; t < MIN ((guint) MAX (kept_tiles, 0), self->tiles->len - 1); t++)
+    {
+      Tile *tl = &g_array_index (self->tiles, Tile, t);
+
+      for (int i = 0; i <= self->last; i++)
+        if (!(tl->kept[i] = new_tensor (self, bw_vgg19_convs[i].out_channels,
+                                        (tl->cy1 - tl->cy0) >> level_of (i),
+                                        (tl->cx1 - tl->cx0) >> level_of (i), error)))
+          return NULL;
+    }
   self->partials = bw_device_alloc_buffer (self->device, MAX (n_partials, 1) * sizeof (float), error);
   if (self->partials == NULL)
     return NULL;
@@ -303,6 +334,25 @@ bw_tiled_step_new (BwVgg19   *vgg,
   if (!bw_vgg19_prepare (vgg, crop_h, crop_w, self->last, TRUE, error))
     return NULL;
   return g_steal_pointer (&self);
+}
+
+/* Copies the network's features to or from those kept for tile @t (for conv @i's map). */
+static gboolean
+copy_kept (BwTiledStep  *self,
+           const Tile   *t,
+           gboolean      restore,
+           GError      **error)
+{
+  for (int i = 0; i <= self->last; i++)
+    {
+      BwTensor *feature = bw_vgg19_get_feature (self->vgg, i);
+      int h = bw_tensor_get_height (t->kept[i]), w = bw_tensor_get_width (t->kept[i]);
+
+      if (!bw_ops_crop (restore ? t->kept[i] : feature, restore ? feature : t->kept[i],
+                        0, 0, 0, 0, h, w, FALSE, error))
+        return FALSE;
+    }
+  return TRUE;
 }
 
 /* Crops @x to tile @t and runs the network on it. */
@@ -372,7 +422,7 @@ pass_grams (BwTiledStep  *self,
     {
       const Tile *t = &g_array_index (self->tiles, Tile, n);
 
-      if (!forward_tile (self, x, t, error))
+      if (!forward_tile (self, x, t, error) || (t->kept[0] && !copy_kept (self, t, FALSE, error)))
         return FALSE;
       for (int i = 0; i <= self->last; i++)
         {
@@ -470,7 +520,7 @@ pass_gradients (BwTiledStep  *self,
 {
   bw_tensor_clear (grad);
   /* last tile first: pass_grams() ran it last, so its features are still the network's, and
-   * a step runs one forward fewer */
+   * a step runs one forward fewer; tiles whose features pass_grams() kept take them back */
   for (guint n = self->tiles->len; n-- > 0;)
     {
       const Tile *t = &g_array_index (self->tiles, Tile, n);
@@ -480,7 +530,10 @@ pass_gradients (BwTiledStep  *self,
       guint partial = t->content_partial;
       gboolean ok;
 
-      if (n + 1 < self->tiles->len && !forward_tile (self, x, t, error))
+      if (n + 1 < self->tiles->len &&
+          !(t->kept[0] ? bw_vgg19_prepare_within (self->vgg, h, w, self->last, TRUE, error) &&
+                         copy_kept (self, t, TRUE, error)
+                       : forward_tile (self, x, t, error)))
         return FALSE;
       ok = TRUE;
       for (int i = 0; i <= self->last && ok; i++)

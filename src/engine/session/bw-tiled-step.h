@@ -9,10 +9,10 @@
  * whole image's exactly: the same sums in the same order. Two passes per step:
  *   1. every tile forward: the Gram matrices are sums over pixels, so the tiles' Grams of
  *      their own regions add up to the whole image's;
- *   2. every tile forward again (nothing is kept between tiles; the last tile of pass 1 goes
- *      first and keeps its features) and backward, with dL/dG now known: the gradients are
- *      seeded in the tile's own region only, and the tile's input gradient (halo included)
- *      is added into the image's.
+ *   2. every tile forward again (the last tile of pass 1 goes first and has its features
+ *      still; others have theirs copied back where the budget let pass 1 keep them) and
+ *      backward, with dL/dG now known: the gradients are seeded in the tile's own region
+ *      only, and the tile's input gradient (halo included) is added into the image's.
  * The result equals the untiled step's up to the order of summation. The content targets are
  * the tiled step's, per tile; total variation stays with the caller.
  */
@@ -42,14 +42,22 @@ void         bw_tiled_step_crop_size     (int          last,
 
 /* For an image of @height x @width whose losses' targets are set; allocates the network's
  * activations for the largest crop (releasing the whole image's) and the step's own
- * buffers. Tiles are @tile_height x @tile_width px, each rounded up to a multiple of 16. */
+ * buffers. Tiles are @tile_height x @tile_width px, each rounded up to a multiple of 16. The
+ * first @kept_tiles tiles keep their features from pass 1 for pass 2 instead of running
+ * forward again (bw_tiled_step_kept_bytes() each; the last tile never needs to). */
 BwTiledStep *bw_tiled_step_new           (BwVgg19     *vgg,
                                           BwLosses    *losses,
                                           int          height,
                                           int          width,
                                           int          tile_height,
                                           int          tile_width,
+                                          int          kept_tiles,
                                           GError     **error);
+/* The bytes one tile's kept features take, for a crop of @crop_height x @crop_width and a run
+ * up to conv @last. */
+guint64      bw_tiled_step_kept_bytes    (int          last,
+                                          int          crop_height,
+                                          int          crop_width);
 int          bw_tiled_step_get_n_tiles   (BwTiledStep *self);
 
 /* Computes the content targets for the content image @content (normalised, h x w), kept per
