@@ -63,13 +63,18 @@ void main()
         [[unroll]] for (int r = 0; r < TY; r++)
         [[unroll]] for (int c = 0; c < TX; c++)
             acc[r][c] = vec4(0.0);
+        /* summed as conv.comp sums them, tap by tap with the channels' products added first,
+         * so that the features are the same bits whichever kernel made them (the padding
+         * lane's product, +0, left out) */
         [[unroll]] for (int tap = 0; tap < 9; tap++) {
             const int ky = tap / 3, kx = tap % 3;
-            [[unroll]] for (int j = 0; j < 3; j++) {
-                const vec4 w = imageLoad(wtex, (o4 * 9 + tap) * 4 + j);
-                [[unroll]] for (int r = 0; r < TY; r++)
-                [[unroll]] for (int c = 0; c < TX; c++)
-                    acc[r][c] += w * v[r + ky][c + kx][j];
+            const int wb = (o4 * 9 + tap) * 4;
+            const vec4 w0 = imageLoad(wtex, wb), w1 = imageLoad(wtex, wb + 1);
+            const vec4 w2 = imageLoad(wtex, wb + 2);
+            [[unroll]] for (int r = 0; r < TY; r++)
+            [[unroll]] for (int c = 0; c < TX; c++) {
+                const vec3 x = v[r + ky][c + kx];
+                acc[r][c] += w0 * x.x + w1 * x.y + w2 * x.z;
             }
         }
         const vec4 b = BIAS ? imageLoad(btex, o4) : vec4(0.0);
