@@ -336,7 +336,7 @@ bw_tiled_step_new (BwVgg19   *vgg,
   return g_steal_pointer (&self);
 }
 
-/* Copies the network's features to or from those kept for tile @t (for conv @i's map). */
+/* Copies the network's features, every conv's map up to the last, to or from tile @t's. */
 static gboolean
 copy_kept (BwTiledStep  *self,
            const Tile   *t,
