@@ -72,6 +72,18 @@ conv1x1_gemm (BwTensor  *x,
   return TRUE;
 }
 
+/* How many tiles of @tile_flops each one dispatch of workgroups of @local takes: whole
+ * workgroups, under the bounded work per dispatch and the device's group count. */
+static guint64
+tiles_per_dispatch (BwDevice *dev,
+                    double    tile_flops,
+                    guint     local)
+{
+  guint64 n = MAX (1, (guint64) (_bw_ops_dispatch_flops () / tile_flops) / local) * local;
+
+  return MIN (n, (guint64) bw_device_get_max_group_count (dev, 0) * local);
+}
+
 /* VGG19's first layer has 3 input channels: on devices that read through texel views it takes
  * a kernel of its own, conv3x3_in3.comp, at twice conv.comp's rate on lavapipe (its input
  * gradient, 3 channels out, measured no faster with vec3 sums: docs/lavapipe-kernels.md).
@@ -95,15 +107,13 @@ conv3x3_in3 (BwTensor  *x,
   BwBuffer *buffers[] = { bw_tensor_get_buffer (x), weights, bias, bw_tensor_get_buffer (y) };
   guint64 tiles = (guint64) div_up (w, IN3_TX) * div_up (h, IN3_TY);
   double tile_flops = 2.0 * IN3_TX * IN3_TY * 27 * 4 * oc4;
-  guint64 per_dispatch = MAX (1, (guint64) (_bw_ops_dispatch_flops () / tile_flops) / local) *
-                         local;
+  guint64 per_dispatch = tiles_per_dispatch (dev, tile_flops, local);
   BwPipeline *pipe;
 
   pipe = bw_device_get_pipeline (dev, "conv3x3_in3", spec, G_N_ELEMENTS (spec), 4,
                                  4 * sizeof (gint32), error);
   if (pipe == NULL)
     return FALSE;
-  per_dispatch = MIN (per_dispatch, (guint64) bw_device_get_max_group_count (dev, 0) * local);
   for (guint64 t0 = 0; t0 < tiles; t0 += per_dispatch)
     {
       guint64 n = MIN (per_dispatch, tiles - t0);
@@ -143,8 +153,7 @@ bw_ops_conv (BwTensor  *x,
   guint64 tiles = (guint64) div_up (w, tx) * div_up (h, ty);
   /* work of one tile over all output packs (padded lanes count: they are computed) */
   double tile_flops = 2.0 * tx * ty * k * k * 16.0 * push.ic4 * push.oc4;
-  guint64 per_dispatch = MAX (1, (guint64) (_bw_ops_dispatch_flops () / tile_flops) / local) *
-                         local;
+  guint64 per_dispatch = tiles_per_dispatch (dev, tile_flops, local);
   BwBuffer *buffers[] = {
     bw_tensor_get_buffer (x), weights, bias,
     addend ? bw_tensor_get_buffer (addend) : NULL,
@@ -169,7 +178,6 @@ bw_ops_conv (BwTensor  *x,
                                  spec, G_N_ELEMENTS (spec), 6, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  per_dispatch = MIN (per_dispatch, (guint64) bw_device_get_max_group_count (dev, 0) * local);
   for (guint64 t0 = 0; t0 < tiles; t0 += per_dispatch)
     {
       guint64 n = MIN (per_dispatch, tiles - t0);
