@@ -12,7 +12,9 @@
  *   binding 4  M  [OC4][H][W]            mask: output is zeroed where M <= 0 (only when MASK)
  *   binding 5  Y  [OC4][H][W]            output
  * Push constants: H, W, IC4, OC4, T0 (first tile of this dispatch: bw-ops.c splits big
- *   layers into several dispatches of bounded work).
+ *   layers into several dispatches of bounded work), O0 and O1: this dispatch makes output
+ *   packs O0 .. O1 - 1, with A, M and Y bound from pack O0 (a map larger than one binding is
+ *   written a range of packs at a time).
  * Spec constants: 0 local_size_x, 1 K, 2 BIAS, 3 ADD, 4 RELU, 5 MASK (as before), and
  *   6 TO = 4  output packs per invocation
  *   7 TX = 8  pixels per invocation along x
@@ -32,7 +34,14 @@
  * All lanes run the whole loop (lanes past the end compute a clamped duplicate tile and skip
  * the store), so no lane is inactive during the loads.
  * Result: Y = mask(relu(conv(X, Wt) + B + A)) with each stage present only when enabled.
+ *
+ * Built again with TEXEL = 1 (conv_texel): X read through an rgba32f storage texel buffer, for
+ * a map larger than one storage binding may hold (VGG19's conv1_1 input gradient at print
+ * size on lavapipe, bw-ops-conv.c); the sums are the same.
  */
+#ifndef TEXEL
+#define TEXEL 0
+#endif
 #ifndef USE_INT64
 #define USE_INT64 1
 #endif
@@ -54,10 +63,18 @@ layout(constant_id = 8) const int TY = 4;
 const int R = K / 2;
 const int KK = K * K;
 
+#if TEXEL
+layout(binding = 0, rgba32f) uniform readonly imageBuffer xtex;
+#define LOAD_X(i) imageLoad(xtex, (i))
+#elif USE_INT64
+layout(std430, binding = 0) readonly buffer XBuf64 { u64vec2 x64[]; };
+#define LOAD_X(i) u2f(x64[(i)])
+#else
 layout(std430, binding = 0) readonly buffer XBuf { vec4 x[]; };
+#define LOAD_X(i) x[(i)]
+#endif
 layout(std430, binding = 1) readonly buffer WBuf { vec4 wt[]; };
 #if USE_INT64
-layout(std430, binding = 0) readonly buffer XBuf64 { u64vec2 x64[]; };
 layout(std430, binding = 1) readonly buffer WBuf64 { u64vec4 wt64[]; };
 vec4 u2f(u64vec2 a) { return vec4(uintBitsToFloat(unpackUint2x32(a.x)), uintBitsToFloat(unpackUint2x32(a.y))); }
 #endif
@@ -66,7 +83,7 @@ layout(std430, binding = 3) readonly buffer ABuf { vec4 addend[]; };
 layout(std430, binding = 4) readonly buffer MBuf { vec4 mask[]; };
 layout(std430, binding = 5) writeonly buffer YBuf { vec4 y[]; };
 
-layout(push_constant) uniform Params { int H; int W; int IC4; int OC4; int T0; } p;
+layout(push_constant) uniform Params { int H; int W; int IC4; int OC4; int T0; int O0; int O1; } p;
 
 void main()
 {
@@ -78,7 +95,7 @@ void main()
     const int ty = gid / tiles_x;
     const int oy0 = ty * TY;
     const int ox0 = (gid - ty * tiles_x) * TX;
-    const int o0 = int(gl_WorkGroupID.y) * TO;
+    const int o0 = int(gl_WorkGroupID.y) * TO + p.O0;
     const int hw = p.H * p.W;
     const int xlast = p.IC4 * hw - 1;
 
@@ -112,11 +129,7 @@ void main()
             [[unroll]] for (int t = 0; t < TX + K - 1; t++) {
                 const int ix = ox0 + t - R;
                 /* unconditional clamped load, zero outside the image */
-#if USE_INT64
-                const vec4 v = u2f(x64[clamp(rbase + ix, 0, xlast)]);
-#else
-                const vec4 v = x[clamp(rbase + ix, 0, xlast)];
-#endif
+                const vec4 v = LOAD_X(clamp(rbase + ix, 0, xlast));
                 row[t] = (rok && ix >= 0 && ix < p.W) ? v : vec4(0.0);
             }
             [[unroll]] for (int ky = 0; ky < K; ky++) {
@@ -140,7 +153,7 @@ void main()
         return;
     [[unroll]] for (int o = 0; o < TO; o++) {
         const int o4 = o0 + o;
-        if (o4 >= p.OC4)
+        if (o4 >= p.O1)
             break;
         [[unroll]] for (int r = 0; r < TY; r++) {
             const int oy = oy0 + r;
@@ -150,7 +163,7 @@ void main()
                 const int ox = ox0 + t;
                 if (ox >= p.W)
                     break;
-                const int idx = o4 * hw + oy * p.W + ox;
+                const int idx = (o4 - p.O0) * hw + oy * p.W + ox;
                 vec4 v = acc[o][r][t];
                 if (BIAS)
                     v += bias[o4];

@@ -13,7 +13,8 @@
  *                                                   maps input channel j to the output lanes
  *   binding 2  B  [OC4] rgba32f texel buffer        bias (read only when BIAS)
  *   binding 3  Y  [OC4][H][W]                       output, written as u64 pairs (shaderInt64)
- * Push constants: H, W, OC4, T0 (first tile of this dispatch).
+ * Push constants: H, W, O0, O1, T0: this dispatch makes output packs O0 .. O1 - 1 from tile T0,
+ *   with Y bound from pack O0 (a map larger than one binding is written a range at a time).
  * Spec constants: 0 local_size_x, 1 BIAS, 2 RELU.
  * Dispatch: x = ceil(tiles / local_size_x) from tile T0, tiles = ceil(W/TX) * ceil(H/TY).
  */
@@ -34,7 +35,7 @@ layout(binding = 2, rgba32f) uniform readonly imageBuffer btex;
 /* written as u64 pairs: two-thirds of a vec4 store's time on lavapipe */
 layout(std430, binding = 3) writeonly buffer YBuf64 { u64vec2 y64[]; };
 
-layout(push_constant) uniform Params { int H; int W; int OC4; int T0; } p;
+layout(push_constant) uniform Params { int H; int W; int O0; int O1; int T0; } p;
 
 void main()
 {
@@ -58,7 +59,7 @@ void main()
         }
     }
 
-    for (int o4 = 0; o4 < p.OC4; o4++) {
+    for (int o4 = p.O0; o4 < p.O1; o4++) {
         vec4 acc[TY][TX];
         [[unroll]] for (int r = 0; r < TY; r++)
         [[unroll]] for (int c = 0; c < TX; c++)
@@ -86,7 +87,7 @@ void main()
                 if (RELU)
                     a = max(a, vec4(0.0));
                 if (oy < p.H && ox < p.W)
-                    y64[(o4 * p.H + oy) * p.W + ox] =
+                    y64[((o4 - p.O0) * p.H + oy) * p.W + ox] =
                         u64vec2(packUint2x32(floatBitsToUint(a.xy)), packUint2x32(floatBitsToUint(a.zw)));
             }
         }

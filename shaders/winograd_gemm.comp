@@ -8,7 +8,8 @@
  *                                            to the 4 output lanes, as in conv.comp
  *   binding 2  M [NP][OC4][T] vec4           output, for winograd_out.comp
  * Push constants: T (the rows' length), IC4, OC4, T0 and N: this dispatch takes tiles T0 ..
- * T0 + N - 1 of each row.
+ * T0 + N - 1 of each row; O0 and O1: and output packs O0 .. O1 - 1, with M bound from pack O0
+ * (NP = 1: a map larger than one binding is written a range of packs at a time; else 0, OC4).
  * Spec constants: 0 local_size_x, 1 TO output packs, 2 TT tiles per invocation (bw-ops.c),
  * 3 NP positions, 4 FLIP. With NP = 1 it is a 1x1 convolution of a pack4 map [IC4][H*W]
  * (bw_ops_conv).
@@ -60,7 +61,7 @@ layout(std430, binding = 1) readonly buffer UBuf64 { u64vec4 u64[]; };
 #endif
 layout(std430, binding = 2) writeonly buffer MBuf { vec4 m[]; };
 
-layout(push_constant) uniform Params { int T; int IC4; int OC4; int T0; int N; } p;
+layout(push_constant) uniform Params { int T; int IC4; int OC4; int T0; int N; int O0; int O1; } p;
 
 vec4 u2f(u64vec2 a) { return vec4(uintBitsToFloat(unpackUint2x32(a.x)), uintBitsToFloat(unpackUint2x32(a.y))); }
 
@@ -84,7 +85,7 @@ void main()
     const int pos = g / ngroups;
     const int t0 = p.T0 + (g - pos * ngroups) * TT;
     const int tend = p.T0 + p.N;
-    const int o0 = int(gl_WorkGroupID.y) * TO;
+    const int o0 = int(gl_WorkGroupID.y) * TO + p.O0;
     const int vbase = pos * p.IC4 * p.T;
 
     vec4 acc[TO][TT];
@@ -147,12 +148,12 @@ void main()
     const float scale = FLIP ? flip_scale(pos / 8) * flip_scale(pos % 8) : 1.0;
     [[unroll]] for (int o = 0; o < TO; o++) {
         const int o4 = o0 + o;
-        if (o4 >= p.OC4)
+        if (o4 >= p.O1)
             break;
         [[unroll]] for (int t = 0; t < TT; t++) {
             if (t0 + t >= tend)
                 break;
-            m[(pos * p.OC4 + o4) * p.T + t0 + t] = acc[o][t] * scale;
+            m[(pos * p.OC4 + o4 - p.O0) * p.T + t0 + t] = acc[o][t] * scale;
         }
     }
 }

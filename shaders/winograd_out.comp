@@ -10,9 +10,11 @@
  *   binding 2  A [OC4][H][W]           addend, added before the mask (read only when ADD)
  *   binding 3  K [OC4][H][W]           mask: output is zeroed where K <= 0 (only when MASK)
  *   binding 4  Y [OC4][H][W]           output (pixels past the image edge are not stored)
- * Push constants: H, W, OC4, TW, T, T0.
+ * Push constants: H, W, OC4, TW, T, T0, O0: this dispatch makes output packs O0 .. O0 + groups
+ * in y - 1, and Y (A and K too, where they are storage buffers) is bound from pack O0, so that
+ * a map larger than one binding is written a range of packs at a time (bw-ops-conv.c).
  * Spec constants: 0 local_size_x, 1 BIAS, 2 ADD, 3 RELU, 4 MASK.
- * Dispatch: x = ceil(T / local_size_x), y = OC4.
+ * Dispatch: x = ceil(T / local_size_x), y = the range's packs.
  * A^T for M = 4: [1 1 1 1 1 0; 0 1 -1 2 -2 0; 0 1 1 4 4 0; 0 1 -1 8 -8 1].
  * A^T for M = 6: [1 1 1 1 1 1 1 0; 0 1 -1 2 -2 1/2 -1/2 0; 0 1 1 4 4 1/4 1/4 0;
  *                 0 1 -1 8 -8 1/8 -1/8 0; 0 1 1 16 16 1/16 1/16 0; 0 1 -1 32 -32 1/32 -1/32 1].
@@ -43,6 +45,7 @@ layout(binding = 3, rgba32f) uniform readonly imageBuffer ktex;
 #define LOAD_M(i) imageLoad(mtex, (i))
 #define LOAD_A(i) imageLoad(atex, (i))
 #define LOAD_K(i) imageLoad(ktex, (i))
+#define AK_BASE 0   /* texel views start at pack 0 */
 #else
 layout(std430, binding = 0) readonly buffer MBuf { vec4 m[]; };
 layout(std430, binding = 2) readonly buffer ABuf { vec4 addend[]; };
@@ -50,6 +53,7 @@ layout(std430, binding = 3) readonly buffer KBuf { vec4 mask[]; };
 #define LOAD_M(i) m[(i)]
 #define LOAD_A(i) addend[(i)]
 #define LOAD_K(i) mask[(i)]
+#define AK_BASE p.O0   /* bound from pack O0, as Y */
 #endif
 layout(std430, binding = 1) readonly buffer BBuf { vec4 bias[]; };
 #if TEXEL
@@ -61,7 +65,7 @@ layout(std430, binding = 4) writeonly buffer YBuf { vec4 y[]; };
 #define STORE_Y(i, a) y[(i)] = (a)
 #endif
 
-layout(push_constant) uniform Params { int H; int W; int OC4; int TW; int T; int T0; } p;
+layout(push_constant) uniform Params { int H; int W; int OC4; int TW; int T; int T0; int O0; } p;
 
 #if M == 6
 void at(in vec4 s[8], out vec4 r[6])
@@ -89,7 +93,7 @@ void at(in vec4 s[6], out vec4 r[4])
 void main()
 {
     const int t = int(gl_GlobalInvocationID.x);
-    const int o4 = int(gl_WorkGroupID.y);
+    const int o4 = int(gl_WorkGroupID.y) + p.O0;
     if (t >= p.T)
         return;
     const int ty = (p.T0 + t) / p.TW;
@@ -116,15 +120,16 @@ void main()
             const int ox = x0 + c;
             if (ox >= p.W)
                 break;
-            const int idx = (o4 * p.H + oy) * p.W + ox;
+            const int px = oy * p.W + ox, plane = p.H * p.W;
+            const int ak = (o4 - AK_BASE) * plane + px;
             vec4 v = r[c] + b;
             if (ADD)
-                v += LOAD_A(idx);
+                v += LOAD_A(ak);
             if (RELU)
                 v = max(v, vec4(0.0));
             if (MASK)
-                v = mix(vec4(0.0), v, greaterThan(LOAD_K(idx), vec4(0.0)));
-            STORE_Y(idx, v);
+                v = mix(vec4(0.0), v, greaterThan(LOAD_K(ak), vec4(0.0)));
+            STORE_Y((o4 - p.O0) * plane + px, v);
         }
     }
 }

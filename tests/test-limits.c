@@ -295,6 +295,198 @@ test_binding_limit (void)
   bw_test_check_validation ();
 }
 
+/* The plain-C conv over windows of 16 x 16 outputs at @y0, @x0 (the rows and columns of the
+ * map's edges included), from an 18 x 18 crop of the input with zeros outside the map:
+ * ref_conv() over the whole map would take minutes. @got is the device's full output. */
+static void
+assert_conv_windows (const char  *what,
+                     const float *x,
+                     const float *wt,
+                     const float *bias,
+                     const float *addend,
+                     const float *mask,
+                     gboolean     relu,
+                     int          c,
+                     int          h,
+                     int          w,
+                     const float *got)
+{
+  const int n = 16, corners[][2] = { { 0, 0 }, { h / 2 - 7, w / 2 - 9 }, { h - n, w - n } };
+  g_autofree float *crop = g_new (float, (gsize) c * (n + 2) * (n + 2));
+  g_autofree double *ref = g_new (double, (gsize) c * (n + 2) * (n + 2));
+  g_autofree float *part = g_new (float, (gsize) c * n * n);
+  g_autofree double *want = g_new (double, (gsize) c * n * n);
+  double max_want = 0;
+
+  for (gsize k = 0; k < G_N_ELEMENTS (corners); k++)
+    {
+      int y0 = corners[k][0], x0 = corners[k][1];
+
+      for (int ch = 0; ch < c; ch++)
+        for (int r = 0; r < n + 2; r++)
+          for (int q = 0; q < n + 2; q++)
+            {
+              int y = y0 + r - 1, xx = x0 + q - 1;
+
+              crop[((gsize) ch * (n + 2) + r) * (n + 2) + q] =
+                y >= 0 && y < h && xx >= 0 && xx < w ? x[((gsize) ch * h + y) * w + xx] : 0.0f;
+            }
+      ref_conv (crop, c, n + 2, n + 2, wt, bias, c, 3, ref);
+      for (int ch = 0; ch < c; ch++)
+        for (int r = 0; r < n; r++)
+          for (int q = 0; q < n; q++)
+            {
+              gsize i = ((gsize) ch * h + y0 + r) * w + x0 + q, j = ((gsize) ch * n + r) * n + q;
+              double v = ref[((gsize) ch * (n + 2) + r + 1) * (n + 2) + q + 1];
+
+              if (addend)
+                v += addend[i];
+              if (relu)
+                v = MAX (v, 0.0);
+              if (mask && mask[i] <= 0)
+                v = 0;
+              want[j] = v;
+              part[j] = got[i];
+              max_want = MAX (max_want, fabs (v));
+            }
+      /* test-ops' bound for the Winograd path: 3e-5 of the largest output, or 1e-4 */
+      bw_test_assert_close (what, part, want, (gsize) c * n * n, MAX (1e-4, 3e-5 * max_want), 1e-4);
+    }
+}
+
+/* A 64-channel map of 1024 x 768 px is 201 MB, more than one binding of lavapipe (128 MiB): a
+ * device that reads maps through texel views takes it whole (bw_tensor_fits()), and the ops
+ * write it a range of channel packs at a time, each bound from the range's first pack. The
+ * 3x3 conv (Winograd where the device takes it: with bias and ReLU, and with addend and mask),
+ * the 1x1 product (the Gram's gradient), max-pool and its backward, against plain C: the
+ * pools everywhere, the convs in windows at the map's corners and middle, over all channels
+ * (those past the first binding's reach included). */
+static void
+test_feature_map_ranges (void)
+{
+  BwDevice *dev = bw_test_device ();
+  const int c = 64, h = 768, w = 1024;
+  gsize n = (gsize) c * h * w, nw = (gsize) c * c * 9, npacked, nwino, np = n / 4;
+  int tile = bw_ops_winograd_tile (dev, c, c);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (19);
+  g_autofree float *x = bw_test_random (rand, n, -1, 1);
+  g_autofree float *wt = bw_test_random (rand, nw, -0.05, 0.05);
+  g_autofree float *bias = bw_test_random (rand, c, -0.1, 0.1);
+  g_autofree float *addend = bw_test_random (rand, n, -1, 1);
+  g_autofree float *mask = bw_test_random (rand, n, -1, 1);
+  g_autofree float *dy = bw_test_random (rand, np, -1, 1);
+  g_autofree float *packed = bw_tensor_pack_conv_weights (wt, c, c, 3, FALSE, &npacked);
+  g_autofree float *wino = tile ? bw_ops_pack_winograd_weights (packed, c, c, tile, &nwino) : NULL;
+  g_autofree float *bias4 = bw_tensor_pack4 (bias, c, 1);
+  g_autofree float *got = NULL, *pooled = NULL, *want_pool = g_new (float, np);
+  g_autofree float *w1 = g_new (float, (gsize) c * c);
+  g_autofree double *want = NULL;
+  g_autoptr(BwTensor) tx = NULL, ty = NULL, ta = NULL, tm = NULL, tp = NULL, tdy = NULL;
+  g_autoptr(BwTensor) tdx = NULL;
+  g_autoptr(GError) error = NULL;
+  BwBuffer *bwt, *bwino = NULL, *bb, *bw1;
+  double max_want = 0;
+
+  if (!bw_tensor_fits (dev, c, h, w))
+    {
+      /* a device without texel loads takes maps of one binding only, and the planner tiles */
+      g_assert_false (bw_device_has_texel_loads (dev));
+      g_test_message ("this device takes no map past one binding");
+      return;
+    }
+  g_assert_cmpuint (bw_tensor_size_for (c, h, w), >, bw_device_get_max_buffer_size (dev));
+  tx = tensor_from (x, c, h, w);
+  ty = tensor_from (NULL, c, h, w);
+  ta = tensor_from (addend, c, h, w);
+  tm = tensor_from (mask, c, h, w);
+  bwt = bw_device_alloc_buffer (dev, npacked * sizeof (float), &error);
+  g_assert_no_error (error);
+  bw_device_write_buffer (dev, bwt, 0, packed, npacked * sizeof (float), &error);
+  g_assert_no_error (error);
+  if (tile)
+    {
+      bwino = bw_device_alloc_buffer (dev, nwino * sizeof (float), &error);
+      g_assert_no_error (error);
+      bw_device_write_buffer (dev, bwino, 0, wino, nwino * sizeof (float), &error);
+      g_assert_no_error (error);
+    }
+  bb = bw_device_alloc_buffer (dev, c * sizeof (float), &error);
+  g_assert_no_error (error);
+  bw_device_write_buffer (dev, bb, 0, bias4, c * sizeof (float), &error);
+  g_assert_no_error (error);
+
+  bw_ops_conv3x3 (tx, bwt, bwino, tile, FALSE, bb, NULL, TRUE, NULL, ty, &error);
+  g_assert_no_error (error);
+  got = download (ty);
+  assert_conv_windows ("conv +bias, relu past the binding", x, wt, bias, NULL, NULL, TRUE, c, h, w,
+                       got);
+
+  /* max-pool of those ReLU outputs, and its backward with the addend */
+  tp = tensor_from (NULL, c, h / 2, w / 2);
+  bw_ops_maxpool (ty, tp, &error);
+  g_assert_no_error (error);
+  pooled = download (tp);
+  ref_maxpool (got, c, h, w, want_pool);
+  want = g_new (double, n);
+  for (gsize i = 0; i < np; i++)
+    want[i] = want_pool[i];
+  bw_test_assert_close ("maxpool past the binding", pooled, want, np, 0, 0);
+  tdy = tensor_from (dy, c, h / 2, w / 2);
+  tdx = tensor_from (NULL, c, h, w);
+  bw_ops_maxpool_backward (tdy, ty, ta, tdx, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&pooled, g_free);
+  pooled = download (tdx);
+  ref_maxpool_backward (dy, got, c, h, w, want);
+  for (gsize i = 0; i < n; i++)
+    want[i] = got[i] > 0 ? want[i] + addend[i] : 0;
+  bw_test_assert_close ("maxpool backward past the binding", pooled, want, n, 1e-6, 1e-6);
+
+  /* the conv's other epilogue, addend and mask, read where the map's packs are */
+  bw_ops_conv3x3 (tx, bwt, bwino, tile, FALSE, NULL, ta, FALSE, tm, ty, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&got, g_free);
+  got = download (ty);
+  assert_conv_windows ("conv +addend, mask past the binding", x, wt, NULL, addend, mask, FALSE, c,
+                       h, w, got);
+
+  /* 1x1: y = W1 x, at every 997th value (all channels, pixels across the map) */
+  for (gsize i = 0; i < (gsize) c * c; i++)
+    w1[i] = wt[i];
+  g_clear_pointer (&packed, g_free);
+  packed = bw_tensor_pack_conv_weights (w1, c, c, 1, FALSE, &npacked);
+  bw1 = bw_device_alloc_buffer (dev, npacked * sizeof (float), &error);
+  g_assert_no_error (error);
+  bw_device_write_buffer (dev, bw1, 0, packed, npacked * sizeof (float), &error);
+  g_assert_no_error (error);
+  bw_ops_conv (tx, bw1, 1, NULL, NULL, FALSE, NULL, ty, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&got, g_free);
+  got = download (ty);
+  {
+    gsize m = 0;
+    g_autofree float *part = g_new (float, n / 997 + 1);
+
+    for (gsize i = 0; i < n; i += 997, m++)
+      {
+        gsize o = i / ((gsize) h * w), px = i % ((gsize) h * w);
+        double v = 0;
+
+        for (int k = 0; k < c; k++)
+          v += (double) w1[o * c + k] * x[k * (gsize) h * w + px];
+        want[m] = v;
+        part[m] = got[i];
+        max_want = MAX (max_want, fabs (v));
+      }
+    bw_test_assert_close ("1x1 conv past the binding", part, want, m, 1e-5 * max_want, 1e-5);
+  }
+  bw_device_free_buffer (dev, bwt);
+  bw_device_free_buffer (dev, bwino);
+  bw_device_free_buffer (dev, bb);
+  bw_device_free_buffer (dev, bw1);
+  bw_test_check_validation ();
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -306,6 +498,7 @@ main (int   argc,
   g_test_add_func ("/limits/group-count", test_group_count);
   g_test_add_func ("/limits/bounded-work", test_bounded_work);
   g_test_add_func ("/limits/binding", test_binding_limit);
+  g_test_add_func ("/limits/feature-map-ranges", test_feature_map_ranges);
   ret = g_test_run ();
   bw_test_shutdown ();
   return ret;

@@ -555,10 +555,11 @@ bw_device_dispatch_at (BwDevice          *self,
       BwBuffer *b = buffers[i] ? buffers[i] : self->dummy;
       VkDeviceSize offset = buffers[i] && offsets ? offsets[i] : 0;
       VkDeviceSize range = VK_WHOLE_SIZE;
+      guint64 most = b->tensor ? self->max_binding : self->props.limits.maxStorageBufferRange;
 
       /* a part of a buffer larger than one binding may be */
-      if (b->size - offset > self->props.limits.maxStorageBufferRange)
-        range = self->props.limits.maxStorageBufferRange;
+      if (b->size - offset > most)
+        range = most;
       mark_access (self, b, pipeline->writes & (1u << i));
       infos[i] = (VkDescriptorBufferInfo) { .buffer = b->buffer, .offset = offset, .range = range };
       writes[i] = (VkWriteDescriptorSet) {

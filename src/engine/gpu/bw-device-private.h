@@ -70,6 +70,7 @@ struct _BwDevice {
   gboolean int64;
   gboolean texel_loads;     /* buffers get rgba32f texel views, for shaders that read with
                              * imageLoad (bw_device_has_texel_loads()) */
+  guint64 max_binding;      /* maxStorageBufferRange, or less for tensors (BRUSHWORK_MAX_BINDING) */
   guint64 allocated, peak_allocated;   /* bytes in buffers, for the memory reports */
   double largest_dispatch, pending_work;   /* flops, see bw_device_note_work() */
   guint validation_errors;

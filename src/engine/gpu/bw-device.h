@@ -37,6 +37,7 @@ typedef struct {
   guint64 read_in;       /* ... and read it (bw-device-commands.c) */
   VkBufferView view;     /* its rgba32f texel view from offset 0, made when a shader first
                           * reads it as an imageBuffer (bw-device-commands.c) */
+  gboolean tensor;       /* holds a BwTensor's maps, to which BRUSHWORK_MAX_BINDING applies */
 } BwBuffer;
 
 /* A compute pipeline: one shader with one set of specialisation constants. */
@@ -66,8 +67,12 @@ void          bw_device_get_command_counts    (BwDevice     *self,
 gboolean      bw_device_is_validating         (BwDevice     *self);
 /* The largest single buffer a shader may bind, and the memory we may use in all. */
 guint64       bw_device_get_max_buffer_size   (BwDevice     *self);
+/* The largest buffer with a texel view (bw_device_has_texel_loads()); 0 without them. */
+guint64       bw_device_get_max_texel_view_size (BwDevice   *self);
 /* maxComputeWorkGroupInvocations (at least 128 on any Vulkan device) */
 guint         bw_device_get_max_workgroup_size (BwDevice    *self);
+/* The device's memory heap; on a CPU device the machine's available memory and what the
+ * device holds already. */
 guint64       bw_device_get_memory_size       (BwDevice     *self);
 /* maxMemoryAllocationSize: the largest buffer bw_device_alloc_buffer() can make; and
  * minStorageBufferOffsetAlignment (at least 16): bindings of parts of a buffer start at

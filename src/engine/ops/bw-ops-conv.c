@@ -53,19 +53,29 @@ conv1x1_gemm (BwTensor  *x,
                               (guint64) bw_device_get_max_group_count (dev, 0) * 8 * WINOGRAD_TT);
   BwBuffer *buffers[] = { bw_tensor_get_buffer (x), weights, bw_tensor_get_buffer (y) };
   gboolean texel = _bw_ops_texel_readable (dev, buffers, 2);
+  guint64 plane_bytes = (guint64) t * 16;
+  gint32 range = _bw_ops_pack_range (dev, oc4, to, &plane_bytes, 1);
   BwPipeline *pipe;
 
   pipe = bw_device_get_pipeline (dev, texel ? "winograd_gemm_texel" : "winograd_gemm", spec,
-                                 G_N_ELEMENTS (spec), 3, 5 * sizeof (gint32), error);
+                                 G_N_ELEMENTS (spec), 3, 7 * sizeof (gint32), error);
   if (pipe == NULL)
     return FALSE;
   for (guint64 t0 = 0; t0 < (guint64) t; t0 += per_dispatch)
     {
       gint32 n = MIN (per_dispatch, t - t0);
-      struct { gint32 t, ic4, oc4, t0, n; } push = { t, ic4, oc4, t0, n };
 
-      bw_device_dispatch (dev, pipe, buffers, &push, div_up (div_up (n, WINOGRAD_TT), 8),
-                          div_up (oc4, to), 1);
+      /* a map larger than one binding is written a range of packs at a time */
+      for (gint32 o0 = 0; o0 < oc4; o0 += range)
+        {
+          gint32 o1 = MIN (o0 + range, oc4);
+          struct { gint32 t, ic4, oc4, t0, n, o0, o1; } push = { t, ic4, oc4, t0, n, o0, o1 };
+          const guint64 offsets[] = { 0, 0, o0 * plane_bytes };
+
+          bw_device_dispatch_at (dev, pipe, buffers, offsets, &push,
+                                 div_up (div_up (n, WINOGRAD_TT), 8),
+                                 div_up (o1 - o0, to), 1);
+        }
       if (!_bw_ops_note_work (dev, n * pixel_flops, error))
         return FALSE;
     }
@@ -108,18 +118,26 @@ conv3x3_in3 (BwTensor  *x,
   guint64 tiles = (guint64) div_up (w, IN3_TX) * div_up (h, IN3_TY);
   double tile_flops = 2.0 * IN3_TX * IN3_TY * 27 * 4 * oc4;
   guint64 per_dispatch = tiles_per_dispatch (dev, tile_flops, local);
+  guint64 plane_bytes = (guint64) h * w * 16;
+  gint32 range = _bw_ops_pack_range (dev, oc4, 1, &plane_bytes, 1);
   BwPipeline *pipe;
 
   pipe = bw_device_get_pipeline (dev, "conv3x3_in3", spec, G_N_ELEMENTS (spec), 4,
-                                 4 * sizeof (gint32), error);
+                                 5 * sizeof (gint32), error);
   if (pipe == NULL)
     return FALSE;
   for (guint64 t0 = 0; t0 < tiles; t0 += per_dispatch)
     {
       guint64 n = MIN (per_dispatch, tiles - t0);
-      struct { gint32 h, w, oc4, t0; } push = { h, w, oc4, t0 };
 
-      bw_device_dispatch (dev, pipe, buffers, &push, div_up (n, local), 1, 1);
+      /* a map larger than one binding is written a range of packs at a time */
+      for (gint32 o0 = 0; o0 < oc4; o0 += range)
+        {
+          struct { gint32 h, w, o0, o1, t0; } push = { h, w, o0, MIN (o0 + range, oc4), t0 };
+          const guint64 offsets[] = { 0, 0, 0, o0 * plane_bytes };
+
+          bw_device_dispatch_at (dev, pipe, buffers, offsets, &push, div_up (n, local), 1, 1);
+        }
       if (!_bw_ops_note_work (dev, n * tile_flops, error))
         return FALSE;
     }
@@ -149,10 +167,12 @@ bw_ops_conv (BwTensor  *x,
   const guint32 spec[] = {
     local, k, bias != NULL, addend != NULL, relu, mask != NULL, to, tx, ty
   };
-  struct { gint32 h, w, ic4, oc4, t0; } push = { h, w, ic4, oc4, 0 };
   guint64 tiles = (guint64) div_up (w, tx) * div_up (h, ty);
   /* work of one tile over all output packs (padded lanes count: they are computed) */
-  double tile_flops = 2.0 * tx * ty * k * k * 16.0 * push.ic4 * push.oc4;
+  double tile_flops = 2.0 * tx * ty * k * k * 16.0 * ic4 * oc4;
+  guint64 plane_bytes = (guint64) h * w * 16;
+  gint32 range = _bw_ops_pack_range (dev, oc4, to, &plane_bytes, 1);
+  gboolean big_x;
   guint64 per_dispatch = tiles_per_dispatch (dev, tile_flops, local);
   BwBuffer *buffers[] = {
     bw_tensor_get_buffer (x), weights, bias,
@@ -174,16 +194,30 @@ bw_ops_conv (BwTensor  *x,
       _bw_ops_texel_readable (dev, texel_buffers, G_N_ELEMENTS (texel_buffers)))
     return conv3x3_in3 (x, weights, bias, relu, y, error);
 
-  pipe = bw_device_get_pipeline (dev, bw_device_has_int64 (dev) ? "conv" : "conv_noint64",
-                                 spec, G_N_ELEMENTS (spec), 6, sizeof push, error);
+  /* a map larger than one binding is read through its texel view (bw_tensor_fits()), and
+   * written a range of packs at a time, bound from the range's first */
+  big_x = ic4 * plane_bytes > bw_device_get_max_buffer_size (dev);
+  g_return_val_if_fail (!big_x || (bw_device_has_int64 (dev) &&
+                                   _bw_ops_texel_readable (dev, buffers, 1)), FALSE);
+  pipe = bw_device_get_pipeline (dev, big_x ? "conv_texel"
+                                            : bw_device_has_int64 (dev) ? "conv" : "conv_noint64",
+                                 spec, G_N_ELEMENTS (spec), 6, sizeof (gint32[7]), error);
   if (pipe == NULL)
     return FALSE;
   for (guint64 t0 = 0; t0 < tiles; t0 += per_dispatch)
     {
       guint64 n = MIN (per_dispatch, tiles - t0);
 
-      push.t0 = t0;
-      bw_device_dispatch (dev, pipe, buffers, &push, div_up (n, local), div_up (push.oc4, to), 1);
+      for (gint32 o0 = 0; o0 < oc4; o0 += range)
+        {
+          gint32 o1 = MIN (o0 + range, oc4);
+          struct { gint32 h, w, ic4, oc4, t0, o0, o1; } push = { h, w, ic4, oc4, t0, o0, o1 };
+          guint64 at = o0 * plane_bytes;
+          const guint64 offsets[] = { 0, 0, 0, at, at, at };
+
+          bw_device_dispatch_at (dev, pipe, buffers, offsets, &push, div_up (n, local),
+                                 div_up (o1 - o0, to), 1);
+        }
       if (!_bw_ops_note_work (dev, n * tile_flops, error))
         return FALSE;
     }
@@ -518,6 +552,8 @@ conv_winograd (BwTensor  *x,
   int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x);
   int ic4 = packs (bw_tensor_get_channels (x)), oc4 = packs (bw_tensor_get_channels (y));
   int tw = div_up (w, tile), t = tw * (int) div_up (h, tile), np = (tile + 2) * (tile + 2);
+  guint64 plane_bytes = (guint64) h * w * 16;
+  int out_range = _bw_ops_pack_range (dev, oc4, 1, &plane_bytes, 1);
   guint64 tile_bytes = (guint64) np * MAX (ic4, oc4) * 16;
   /* the products of one tile; chunks also bounded by the work of one dispatch */
   double tile_flops = 2.0 * np * 16.0 * ic4 * oc4;
@@ -566,6 +602,8 @@ conv_winograd (BwTensor  *x,
 
     texel = bw_device_has_int64 (dev) && _bw_ops_texel_readable (dev, read, G_N_ELEMENTS (read));
   }
+  /* a map larger than one binding is read through its texel view (bw_tensor_fits()) */
+  g_return_val_if_fail (texel || ic4 * plane_bytes <= bw_device_get_max_buffer_size (dev), FALSE);
   in_name = tile == 6 ? (texel ? "winograd63_in_texel" : "winograd63_in")
                       : (texel ? "winograd_in_texel" : "winograd_in");
   out_name = tile == 6 ? (texel ? "winograd63_out_texel" : "winograd63_out")
@@ -580,9 +618,9 @@ conv_winograd (BwTensor  *x,
   else
     gemm_pipe = bw_device_get_pipeline (dev, texel ? "winograd_gemm_texel" : "winograd_gemm",
                                         gemm_spec, G_N_ELEMENTS (gemm_spec), 3,
-                                        5 * sizeof (gint32), error);
+                                        7 * sizeof (gint32), error);
   out_pipe = gemm_pipe ? bw_device_get_pipeline (dev, out_name, out_spec,
-                                                 G_N_ELEMENTS (out_spec), 5, 6 * sizeof (gint32),
+                                                 G_N_ELEMENTS (out_spec), 5, 7 * sizeof (gint32),
                                                  error) : NULL;
   if (out_pipe == NULL)
     return FALSE;
@@ -600,10 +638,9 @@ conv_winograd (BwTensor  *x,
   for (int t0 = 0; t0 < t; t0 += chunk)
     {
       int n = MIN (chunk, t - t0);
-      struct { gint32 h, w, c4, tw, t, t0; } in_push = { h, w, ic4, tw, n, t0 },
-                                             out_push = { h, w, oc4, tw, n, t0 };
+      struct { gint32 h, w, c4, tw, t, t0; } in_push = { h, w, ic4, tw, n, t0 };
       /* the tiled kernel takes the first three */
-      struct { gint32 t, ic4, oc4, t0, n; } gemm_push = { n, ic4, oc4, 0, n };
+      struct { gint32 t, ic4, oc4, t0, n, o0, o1; } gemm_push = { n, ic4, oc4, 0, n, 0, oc4 };
 
       bw_device_dispatch (dev, in_pipe, in_buffers, &in_push, div_up (n, local), ic4, 1);
       if (tiled)
@@ -612,7 +649,19 @@ conv_winograd (BwTensor  *x,
       else
         bw_device_dispatch (dev, gemm_pipe, gemm_buffers, &gemm_push,
                             div_up (np * div_up (n, tt), local), div_up (oc4, to), 1);
-      bw_device_dispatch (dev, out_pipe, out_buffers, &out_push, div_up (n, local), oc4, 1);
+      /* a map larger than one binding is written a range of packs at a time, bound from the
+       * range's first (the addend and mask too, where they are storage buffers) */
+      for (int o0 = 0; o0 < oc4; o0 += out_range)
+        {
+          struct { gint32 h, w, c4, tw, t, t0, o0; } out_push = { h, w, oc4, tw, n, t0, o0 };
+          guint64 at = o0 * plane_bytes;
+          const guint64 offsets[] = {
+            0, 0, texel ? 0 : at, texel ? 0 : at, at,
+          };
+
+          bw_device_dispatch_at (dev, out_pipe, out_buffers, offsets, &out_push,
+                                 div_up (n, local), MIN (out_range, oc4 - o0), 1);
+        }
       if (!_bw_ops_note_work (dev, n * tile_flops, error))
         return FALSE;
     }

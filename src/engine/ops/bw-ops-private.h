@@ -37,5 +37,10 @@ BwBuffer  *_bw_ops_get_scratch    (BwDevice          *dev,
 gboolean   _bw_ops_texel_readable (BwDevice          *dev,
                                    BwBuffer  * const *buffers,
                                    guint              n);
+guint      _bw_ops_pack_range     (BwDevice          *dev,
+                                   guint              c4,
+                                   guint              unit,
+                                   const guint64     *pack_bytes,
+                                   guint              n);
 
 G_END_DECLS

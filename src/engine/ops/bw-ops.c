@@ -98,6 +98,39 @@ gcd (guint64 a,
   return a;
 }
 
+/* Feature maps larger than one binding (bw_tensor_fits(): on devices that read them through
+ * texel views) are written a range of channel packs at a time, each map bound from the range's
+ * first pack. Returns how many packs one range takes: all @c4 where every map fits one
+ * binding, else a multiple of what keeps each map's offsets aligned, for @n maps of
+ * @pack_bytes[i] per pack, and where they fit, of @unit (the packs a workgroup makes). */
+guint
+_bw_ops_pack_range (BwDevice      *dev,
+                    guint          c4,
+                    guint          unit,
+                    const guint64 *pack_bytes,
+                    guint          n)
+{
+  guint64 align = bw_device_get_offset_alignment (dev), binding = bw_device_get_max_buffer_size (dev);
+  guint64 largest = 0, step = 1, most;
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint64 s = align / gcd (pack_bytes[i] % align, align);
+
+      largest = MAX (largest, pack_bytes[i]);
+      step = step / gcd (step, s) * s;
+    }
+  if (largest * c4 <= binding)
+    return c4;
+  most = binding / largest;
+  if (most >= step / gcd (step, unit) * unit)
+    step = step / gcd (step, unit) * unit;
+  most = most / step * step;
+  /* bw_tensor_fits() lets in no map whose pack does not fit a binding */
+  g_return_val_if_fail (most > 0, c4);
+  return MIN (most, c4);
+}
+
 /* Image-sized vectors may be larger than one binding (maxStorageBufferRange: 128 MiB on
  * lavapipe, a 4096 x 3072 image is 201 MB): elementwise ops take them in parts of this many
  * vec4s, a multiple of @unit whose byte offsets are aligned, bound with descriptor offsets.
@@ -185,18 +218,25 @@ bw_ops_maxpool (BwTensor  *x,
                 GError   **error)
 {
   BwDevice *dev = bw_tensor_get_device (x);
-  struct { gint32 h, w, c4; } push = {
-    bw_tensor_get_height (x), bw_tensor_get_width (x), packs (bw_tensor_get_channels (x))
-  };
+  int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x), c4 = packs (bw_tensor_get_channels (x));
+  const guint64 pack_bytes[] = { (guint64) h * w * 16, (guint64) (h / 2) * (w / 2) * 16 };
+  guint range = _bw_ops_pack_range (dev, c4, 1, pack_bytes, G_N_ELEMENTS (pack_bytes));
   BwBuffer *buffers[] = { bw_tensor_get_buffer (x), bw_tensor_get_buffer (y) };
   BwPipeline *pipe;
 
-  g_return_val_if_fail (bw_tensor_get_height (y) == push.h / 2 &&
-                        bw_tensor_get_width (y) == push.w / 2, FALSE);
-  pipe = bw_device_get_pipeline (dev, "maxpool", NULL, 0, 2, sizeof push, error);
+  g_return_val_if_fail (bw_tensor_get_height (y) == h / 2 && bw_tensor_get_width (y) == w / 2,
+                        FALSE);
+  pipe = bw_device_get_pipeline (dev, "maxpool", NULL, 0, 2, sizeof (gint32[3]), error);
   if (pipe == NULL)
     return FALSE;
-  dispatch_linear (dev, pipe, buffers, &push, div_up (bw_tensor_get_n_vec4 (y), GROUP));
+  for (int c0 = 0; c0 < c4; c0 += range)
+    {
+      struct { gint32 h, w, c4; } push = { h, w, MIN ((int) range, c4 - c0) };
+      const guint64 offsets[] = { c0 * pack_bytes[0], c0 * pack_bytes[1] };
+
+      dispatch_linear_at (dev, pipe, buffers, offsets, &push,
+                          div_up ((guint64) push.c4 * (h / 2) * (w / 2), GROUP));
+    }
   return TRUE;
 }
 
@@ -209,21 +249,35 @@ bw_ops_maxpool_backward (BwTensor *dy,
 {
   BwDevice *dev = bw_tensor_get_device (x);
   const guint32 spec[] = { addend != NULL };
-  struct { gint32 h, w, c4; } push = {
-    bw_tensor_get_height (x), bw_tensor_get_width (x), packs (bw_tensor_get_channels (x))
+  int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x), c4 = packs (bw_tensor_get_channels (x));
+  const guint64 pack_bytes[] = {
+    (guint64) (h / 2) * (w / 2) * 16, (guint64) h * w * 16, (guint64) h * w * 16,
+    (guint64) h * w * 16,
   };
+  guint range = _bw_ops_pack_range (dev, c4, 1, pack_bytes, G_N_ELEMENTS (pack_bytes));
   BwBuffer *buffers[] = {
     bw_tensor_get_buffer (dy), bw_tensor_get_buffer (x),
     addend ? bw_tensor_get_buffer (addend) : NULL, bw_tensor_get_buffer (dx),
   };
-  gboolean texel = _bw_ops_texel_readable (dev, buffers, 3);
+  /* a map larger than one binding is taken a range of packs at a time, every map bound from
+   * the range's first: through storage buffers, as texel views start at the first pack */
+  gboolean texel = (int) range == c4 && _bw_ops_texel_readable (dev, buffers, 3);
   BwPipeline *pipe;
 
   pipe = bw_device_get_pipeline (dev, texel ? "maxpool_bwd_texel" : "maxpool_bwd", spec, 1, 4,
-                                 sizeof push, error);
+                                 sizeof (gint32[3]), error);
   if (pipe == NULL)
     return FALSE;
-  dispatch_linear (dev, pipe, buffers, &push, div_up (bw_tensor_get_n_vec4 (x), GROUP));
+  for (int c0 = 0; c0 < c4; c0 += range)
+    {
+      struct { gint32 h, w, c4; } push = { h, w, MIN ((int) range, c4 - c0) };
+      const guint64 offsets[] = {
+        c0 * pack_bytes[0], c0 * pack_bytes[1], c0 * pack_bytes[2], c0 * pack_bytes[3],
+      };
+
+      dispatch_linear_at (dev, pipe, buffers, offsets, &push,
+                          div_up ((guint64) push.c4 * h * w, GROUP));
+    }
   return TRUE;
 }
 
@@ -255,6 +309,9 @@ bw_ops_crop (BwTensor  *src,
   g_return_val_if_fail (ry >= 0 && rx >= 0 && ry + rh <= push.dh && rx + rw <= push.dw, FALSE);
   if (rh <= 0 || rw <= 0)
     return TRUE;
+  pipe = bw_device_get_pipeline (dev, "crop", spec, 1, 2, sizeof push, error);
+  if (pipe == NULL)
+    return FALSE;
   /* an image (one pack) may be larger than one binding: bind from the first row touched */
   if (push.c4 == 1)
     {
@@ -264,11 +321,25 @@ bw_ops_crop (BwTensor  *src,
       push.dshift = (guint64) drow * push.dw / align * align;
       offsets[0] = (guint64) push.sshift * 16;
       offsets[1] = (guint64) push.dshift * 16;
+      dispatch_linear_at (dev, pipe, buffers, offsets, &push, div_up ((guint64) rh * rw, GROUP));
+      return TRUE;
     }
-  pipe = bw_device_get_pipeline (dev, "crop", spec, 1, 2, sizeof push, error);
-  if (pipe == NULL)
-    return FALSE;
-  dispatch_linear_at (dev, pipe, buffers, offsets, &push, div_up ((guint64) push.c4 * rh * rw, GROUP));
+  /* a feature map, a range of packs at a time (_bw_ops_pack_range()) */
+  {
+    const guint64 pack_bytes[] = {
+      (guint64) push.sh * push.sw * 16, (guint64) push.dh * push.dw * 16,
+    };
+    int c4 = push.c4, range = _bw_ops_pack_range (dev, c4, 1, pack_bytes, 2);
+
+    for (int c0 = 0; c0 < c4; c0 += range)
+      {
+        offsets[0] = c0 * pack_bytes[0];
+        offsets[1] = c0 * pack_bytes[1];
+        push.c4 = MIN (range, c4 - c0);
+        dispatch_linear_at (dev, pipe, buffers, offsets, &push,
+                            div_up ((guint64) push.c4 * rh * rw, GROUP));
+      }
+  }
   return TRUE;
 }
 
@@ -342,6 +413,9 @@ bw_ops_gram (BwTensor  *f,
   BwPipeline *pipe;
 
   g_return_val_if_fail (gram->size >= bw_ops_gram_size (bw_tensor_get_channels (f)), FALSE);
+  /* a map larger than one binding is read through its texel view (bw_tensor_fits()) */
+  g_return_val_if_fail (_bw_ops_texel_readable (dev, buffers, 1) ||
+                        (guint64) c4 * n * 16 <= bw_device_get_max_buffer_size (dev), FALSE);
   pipe = bw_device_get_pipeline (dev, _bw_ops_texel_readable (dev, buffers, 1)
                                       ? "gram_texel"
                                       : bw_device_has_int64 (dev) ? "gram" : "gram_noint64",
@@ -433,7 +507,19 @@ bw_ops_mask_mul (BwTensor  *x,
   pipe = bw_device_get_pipeline (dev, "mask_mul", spec, G_N_ELEMENTS (spec), 4, sizeof push, error);
   if (pipe == NULL)
     return FALSE;
-  bw_device_dispatch (dev, pipe, buffers, &push, div_up (n_vec4, GROUP), 1, 1);
+  /* a range of packs at a time (_bw_ops_pack_range()), each with the whole mask */
+  {
+    guint64 pack_bytes = (guint64) push.n_pixels * 16;
+    guint c4 = n_vec4 / push.n_pixels, range = _bw_ops_pack_range (dev, c4, 1, &pack_bytes, 1);
+
+    for (guint c0 = 0; c0 < c4; c0 += range)
+      {
+        const guint64 offsets[] = { c0 * pack_bytes, 0, c0 * pack_bytes, c0 * pack_bytes };
+
+        push.n = MIN (range, c4 - c0) * push.n_pixels;
+        bw_device_dispatch_at (dev, pipe, buffers, offsets, &push, div_up (push.n, GROUP), 1, 1);
+      }
+  }
   return TRUE;
 }
 

@@ -42,26 +42,13 @@ bw_step_plan_parse_size (const char *text,
   return TRUE;
 }
 
-/* MemAvailable from /proc/meminfo, or 0 where there is none. */
-static guint64
-available_memory (void)
-{
-  g_autofree char *text = NULL;
-  const char *line;
-
-  if (!g_file_get_contents ("/proc/meminfo", &text, NULL, NULL))
-    return 0;
-  line = strstr (text, "MemAvailable:");
-  return line ? g_ascii_strtoull (line + strlen ("MemAvailable:"), NULL, 10) * 1024 : 0;
-}
-
 gboolean
 bw_step_plan_get_budget (BwDevice  *device,
                          guint64   *budget,
                          GError   **error)
 {
   const char *env = g_getenv ("BRUSHWORK_MAX_MEMORY");
-  guint64 memory = bw_device_get_memory_size (device), available;
+  guint64 memory = bw_device_get_memory_size (device);
 
   if (env != NULL && *env != '\0')
     {
@@ -73,13 +60,6 @@ bw_step_plan_get_budget (BwDevice  *device,
         }
       return TRUE;
     }
-  /* a CPU device's memory is the machine's, most of which others may be using; what the
-   * device holds already (the weights) is ours to count in the budget. The heap size such a
-   * driver reports is a fixed figure that does not bound its allocations (lavapipe 22.3: 2 GiB
-   * whatever the machine; 4 GiB plans run there), and counting it cost 1024 px steps 12
-   * tiles of 256 px instead of 4 of 512, 1.5x the time. */
-  if (bw_device_is_cpu (device) && (available = available_memory ()) > 0)
-    memory = available + bw_device_get_allocated (device);
   *budget = memory / 4 * 3;
   return TRUE;
 }
@@ -204,8 +184,8 @@ count (BwVgg19         *vgg,
   plan->bytes = plan->weights + plan->images + plan->activations + plan->optimiser + SMALL_BYTES;
 }
 
-/* Whether every tensor of the plan fits one binding: the largest is conv1_x's 64-channel map
- * of the image or the crop. */
+/* Whether the device takes every tensor of the plan (bw_tensor_fits()): the largest is conv1_x's
+ * 64-channel map of the image or the crop. */
 static gboolean
 fits_bindings (BwVgg19  *vgg,
                int       h,
@@ -218,7 +198,7 @@ fits_bindings (BwVgg19  *vgg,
 
   if (th > 0)
     bw_tiled_step_crop_size (last, h, w, th, tw, &ah, &aw, NULL);
-  return bw_tensor_size_for (64, ah, aw) <= bw_device_get_max_buffer_size (bw_vgg19_get_device (vgg));
+  return bw_tensor_fits (bw_vgg19_get_device (vgg), 64, ah, aw);
 }
 
 /* The most L-BFGS pairs (1 .. @want) with which tiles of @th x @tw fit, or 0. */

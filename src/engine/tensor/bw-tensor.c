@@ -44,6 +44,22 @@ bw_tensor_size_for (int channels,
   return (guint64) ((channels + 3) / 4) * height * width * 4 * sizeof (float);
 }
 
+gboolean
+bw_tensor_fits (BwDevice *device,
+                int       channels,
+                int       height,
+                int       width)
+{
+  guint64 size = bw_tensor_size_for (channels, height, width);
+
+  if (size > bw_device_get_max_allocation (device))
+    return FALSE;
+  if (channels <= 4 || size <= bw_device_get_max_buffer_size (device))
+    return TRUE;
+  return size <= bw_device_get_max_texel_view_size (device) &&
+         bw_tensor_size_for (4, height, width) <= bw_device_get_max_buffer_size (device);
+}
+
 BwTensor *
 bw_tensor_new (BwDevice  *device,
                int        channels,
@@ -56,16 +72,18 @@ bw_tensor_new (BwDevice  *device,
 
   g_return_val_if_fail (channels > 0 && height > 0 && width > 0, NULL);
 
-  /* Images (one pack of four channels) may exceed one binding: the ops that take them
-   * process them a part at a time (bw-ops.c). Feature maps may not. */
-  if (size > (channels <= 4 ? bw_device_get_max_allocation (device)
-                            : bw_device_get_max_buffer_size (device)))
+  if (!bw_tensor_fits (device, channels, height, width))
     {
+      guint64 most = channels <= 4 ? bw_device_get_max_allocation (device)
+                                   : MAX (bw_device_get_max_buffer_size (device),
+                                          MIN (bw_device_get_max_texel_view_size (device),
+                                               bw_device_get_max_allocation (device)));
+
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
                    _("A %d×%d feature map with %d channels needs %.0f MB in one piece, more than "
                      "“%s” allows (%.0f MB). Choose a smaller image size."),
                    width, height, channels, size / 1e6, bw_device_get_name (device),
-                   bw_device_get_max_buffer_size (device) / 1e6);
+                   most / 1e6);
       return NULL;
     }
   self = g_object_new (BW_TYPE_TENSOR, NULL);
@@ -76,6 +94,7 @@ bw_tensor_new (BwDevice  *device,
   self->buffer = bw_device_alloc_buffer (device, size, error);
   if (self->buffer == NULL)
     return NULL;
+  self->buffer->tensor = TRUE;
   return g_steal_pointer (&self);
 }
 

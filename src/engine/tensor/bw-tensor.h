@@ -12,8 +12,7 @@ G_BEGIN_DECLS
 #define BW_TYPE_TENSOR (bw_tensor_get_type ())
 G_DECLARE_FINAL_TYPE (BwTensor, bw_tensor, BW, TENSOR, GObject)
 
-/* Fails for a tensor larger than one binding allows (bw_device_get_max_buffer_size()), except
- * for images of up to four channels, which may take up to bw_device_get_max_allocation(). */
+/* Fails for a tensor that bw_tensor_fits() refuses. */
 BwTensor *bw_tensor_new          (BwDevice     *device,
                                   int           channels,
                                   int           height,
@@ -22,6 +21,16 @@ BwTensor *bw_tensor_new          (BwDevice     *device,
 
 /* A tensor of another shape over the start of @base's storage, which must be large enough. */
 BwTensor *bw_tensor_new_view     (BwTensor     *base,
+                                  int           channels,
+                                  int           height,
+                                  int           width);
+
+/* Whether @device takes a tensor of this shape. Images of up to four channels may take up to
+ * bw_device_get_max_allocation() (the ops that take them bind a part at a time). A feature map
+ * must fit one binding (bw_device_get_max_buffer_size()), except on a device that reads maps
+ * through texel views: there it may fill one view, as long as one pack of four channels fits
+ * a binding, and the ops write it a range of packs at a time (bw-ops.c). */
+gboolean  bw_tensor_fits         (BwDevice     *device,
                                   int           channels,
                                   int           height,
                                   int           width);

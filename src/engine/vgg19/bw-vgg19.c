@@ -443,6 +443,11 @@ winograd_scratch (BwVgg19 *self,
   return most;
 }
 
+typedef struct {
+  BwDevice *device;
+  guint64 largest;   /* of the tensors the device does not take (bw_tensor_fits()) */
+} Largest;
+
 static void
 add_largest (const char *what,
              int         slot,
@@ -451,9 +456,10 @@ add_largest (const char *what,
              int         w,
              gpointer    data)
 {
-  guint64 *largest = data;
+  Largest *largest = data;
 
-  *largest = MAX (*largest, bw_tensor_size_for (c, h, w));
+  if (!bw_tensor_fits (largest->device, c, h, w))
+    largest->largest = MAX (largest->largest, bw_tensor_size_for (c, h, w));
 }
 
 gboolean
@@ -465,7 +471,8 @@ bw_vgg19_fits (BwVgg19   *self,
                GError   **error)
 {
   int min_side = bw_vgg19_min_side (last);
-  guint64 need, have, largest = 0, binding = bw_device_get_max_buffer_size (self->device);
+  guint64 need, have;
+  Largest largest = { self->device, 0 };
 
   g_return_val_if_fail (last >= 0 && last < BW_VGG19_N_CONVS, FALSE);
 
@@ -477,12 +484,12 @@ bw_vgg19_fits (BwVgg19   *self,
       return FALSE;
     }
   plan (height, width, last, backward, add_largest, &largest);
-  if (largest > binding)
+  if (largest.largest > 0)
     {
       g_set_error (error, BW_DEVICE_ERROR, BW_DEVICE_ERROR_OUT_OF_MEMORY,
                    _("A %d×%d image needs %.0f MB in one piece for its largest feature map, "
-                     "more than “%s” allows (%.0f MB). Choose a smaller size."), width, height,
-                   largest / 1e6, bw_device_get_name (self->device), binding / 1e6);
+                     "more than “%s” allows. Choose a smaller size."), width, height,
+                   largest.largest / 1e6, bw_device_get_name (self->device));
       return FALSE;
     }
   need = bw_vgg19_estimate_memory (height, width, last, backward) + self->weight_bytes +
