@@ -110,8 +110,9 @@ _bw_ops_pack_range (BwDevice      *dev,
                     const guint64 *pack_bytes,
                     guint          n)
 {
-  guint64 align = bw_device_get_offset_alignment (dev), binding = bw_device_get_max_buffer_size (dev);
-  guint64 largest = 0, step = 1, most;
+  guint64 align = bw_device_get_offset_alignment (dev);
+  guint64 binding = bw_device_get_max_buffer_size (dev);
+  guint64 largest = 0, step = 1, with_unit, most;
 
   for (guint i = 0; i < n; i++)
     {
@@ -123,8 +124,9 @@ _bw_ops_pack_range (BwDevice      *dev,
   if (largest * c4 <= binding)
     return c4;
   most = binding / largest;
-  if (most >= step / gcd (step, unit) * unit)
-    step = step / gcd (step, unit) * unit;
+  with_unit = step / gcd (step, unit) * unit;
+  if (most >= with_unit)
+    step = with_unit;
   most = most / step * step;
   /* bw_tensor_fits() lets in no map whose pack does not fit a binding */
   g_return_val_if_fail (most > 0, c4);
@@ -218,7 +220,8 @@ bw_ops_maxpool (BwTensor  *x,
                 GError   **error)
 {
   BwDevice *dev = bw_tensor_get_device (x);
-  int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x), c4 = packs (bw_tensor_get_channels (x));
+  int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x);
+  int c4 = packs (bw_tensor_get_channels (x));
   const guint64 pack_bytes[] = { (guint64) h * w * 16, (guint64) (h / 2) * (w / 2) * 16 };
   guint range = _bw_ops_pack_range (dev, c4, 1, pack_bytes, G_N_ELEMENTS (pack_bytes));
   BwBuffer *buffers[] = { bw_tensor_get_buffer (x), bw_tensor_get_buffer (y) };
@@ -249,7 +252,8 @@ bw_ops_maxpool_backward (BwTensor *dy,
 {
   BwDevice *dev = bw_tensor_get_device (x);
   const guint32 spec[] = { addend != NULL };
-  int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x), c4 = packs (bw_tensor_get_channels (x));
+  int h = bw_tensor_get_height (x), w = bw_tensor_get_width (x);
+  int c4 = packs (bw_tensor_get_channels (x));
   const guint64 pack_bytes[] = {
     (guint64) (h / 2) * (w / 2) * 16, (guint64) h * w * 16, (guint64) h * w * 16,
     (guint64) h * w * 16,
