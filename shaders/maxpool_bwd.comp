@@ -9,8 +9,11 @@
  *   binding 1  X  [C4][H][W] vec4       the pool's input (post-ReLU activations)
  *   binding 2  A  [C4][H][W] vec4       addend, read when HAS_ADD
  *   binding 3  dX [C4][H][W] vec4       output
- * Push constants: H, W (input), C4.
- * Built again with TEXEL = 1 (maxpool_bwd_texel): dY, X and A bound as storage texel buffers.
+ * Push constants: H, W (input), C4, and C0: the dispatch takes packs C0 .. C0 + C4 - 1, with dX
+ * (dY, X and A too, where they are storage buffers) bound from pack C0, so that a map larger
+ * than one binding is taken a range of packs at a time (bw-ops.c).
+ * Built again with TEXEL = 1 (maxpool_bwd_texel): dY, X and A bound as storage texel buffers,
+ * whose views start at pack 0.
  */
 layout(local_size_x = 64) in;
 layout(constant_id = 0) const bool HAS_ADD = false;
@@ -23,9 +26,9 @@ layout(constant_id = 0) const bool HAS_ADD = false;
 layout(binding = 0, rgba32f) uniform readonly imageBuffer dytex;
 layout(binding = 1, rgba32f) uniform readonly imageBuffer xtex;
 layout(binding = 2, rgba32f) uniform readonly imageBuffer atex;
-#define DY(i) imageLoad(dytex, (i))
-#define X(i) imageLoad(xtex, (i))
-#define A(i) imageLoad(atex, (i))
+#define DY(i) imageLoad(dytex, p.C0 * (p.H / 2) * (p.W / 2) + (i))
+#define X(i) imageLoad(xtex, p.C0 * p.H * p.W + (i))
+#define A(i) imageLoad(atex, p.C0 * p.H * p.W + (i))
 #else
 layout(std430, binding = 0) readonly buffer DYBuf { vec4 dy[]; };
 layout(std430, binding = 1) readonly buffer XBuf { vec4 x[]; };
@@ -36,7 +39,7 @@ layout(std430, binding = 2) readonly buffer ABuf { vec4 addend[]; };
 #endif
 layout(std430, binding = 3) writeonly buffer DXBuf { vec4 dx[]; };
 
-layout(push_constant) uniform Params { int H; int W; int C4; } p;
+layout(push_constant) uniform Params { int H; int W; int C4; int C0; } p;
 
 /* Linear index over a 2-D dispatch: bw-ops.c folds more than maxComputeWorkGroupCount[0]
  * groups into rows of y, and the extra invocations of the last row fail the bound check. */

@@ -263,20 +263,21 @@ bw_ops_maxpool_backward (BwTensor *dy,
     bw_tensor_get_buffer (dy), bw_tensor_get_buffer (x),
     addend ? bw_tensor_get_buffer (addend) : NULL, bw_tensor_get_buffer (dx),
   };
-  /* a map larger than one binding is taken a range of packs at a time, every map bound from
-   * the range's first: through storage buffers, as texel views start at the first pack */
-  gboolean texel = (int) range == c4 && _bw_ops_texel_readable (dev, buffers, 3);
+  gboolean texel = _bw_ops_texel_readable (dev, buffers, 3);
   BwPipeline *pipe;
 
   pipe = bw_device_get_pipeline (dev, texel ? "maxpool_bwd_texel" : "maxpool_bwd", spec, 1, 4,
-                                 sizeof (gint32[3]), error);
+                                 sizeof (gint32[4]), error);
   if (pipe == NULL)
     return FALSE;
+  /* a map larger than one binding is taken a range of packs at a time, every map bound from
+   * the range's first, except those read through texel views (which start at pack 0) */
   for (int c0 = 0; c0 < c4; c0 += range)
     {
-      struct { gint32 h, w, c4; } push = { h, w, MIN ((int) range, c4 - c0) };
+      struct { gint32 h, w, c4, c0; } push = { h, w, MIN ((int) range, c4 - c0), c0 };
       const guint64 offsets[] = {
-        c0 * pack_bytes[0], c0 * pack_bytes[1], c0 * pack_bytes[2], c0 * pack_bytes[3],
+        texel ? 0 : c0 * pack_bytes[0], texel ? 0 : c0 * pack_bytes[1],
+        texel ? 0 : c0 * pack_bytes[2], c0 * pack_bytes[3],
       };
 
       dispatch_linear_at (dev, pipe, buffers, offsets, &push,
