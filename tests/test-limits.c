@@ -295,9 +295,9 @@ test_binding_limit (void)
   bw_test_check_validation ();
 }
 
-/* The plain-C conv over windows of 16 x 16 outputs at @y0, @x0 (the rows and columns of the
- * map's edges included), from an 18 x 18 crop of the input with zeros outside the map:
- * ref_conv() over the whole map would take minutes. @got is the device's full output. */
+/* The plain-C conv over three windows of 16 x 16 outputs, at the map's top-left corner, its
+ * middle and its bottom-right corner, each from an 18 x 18 crop of the input with zeros outside
+ * the map: ref_conv() over the whole map would take minutes. @got is the device's output. */
 static void
 assert_conv_windows (const char  *what,
                      const float *x,
@@ -450,7 +450,8 @@ test_feature_map_ranges (void)
   assert_conv_windows ("conv +addend, mask past the binding", x, wt, NULL, addend, mask, FALSE, c,
                        h, w, got);
 
-  /* 1x1: y = W1 x, at every 997th value (all channels, pixels across the map) */
+  /* 1x1: y = W1 x (W1: the first c x c of the 3x3 weights), at every 997th value (every
+   * channel, pixels across the map); 64 products summed in float: within 1e-5 of the largest */
   for (gsize i = 0; i < (gsize) c * c; i++)
     w1[i] = wt[i];
   g_clear_pointer (&packed, g_free);
