@@ -170,9 +170,6 @@ bw_ops_conv (BwTensor  *x,
   guint64 tiles = (guint64) div_up (w, tx) * div_up (h, ty);
   /* work of one tile over all output packs (padded lanes count: they are computed) */
   double tile_flops = 2.0 * tx * ty * k * k * 16.0 * ic4 * oc4;
-  guint64 plane_bytes = (guint64) h * w * 16;
-  gint32 range = _bw_ops_pack_range (dev, oc4, to, &plane_bytes, 1);
-  gboolean big_x;
   guint64 per_dispatch = tiles_per_dispatch (dev, tile_flops, local);
   BwBuffer *buffers[] = {
     bw_tensor_get_buffer (x), weights, bias,
@@ -181,6 +178,9 @@ bw_ops_conv (BwTensor  *x,
     bw_tensor_get_buffer (y),
   };
   BwBuffer *texel_buffers[] = { buffers[0], weights, bias };
+  guint64 plane_bytes;
+  gint32 range;
+  gboolean big_x;
   BwPipeline *pipe;
 
   g_return_val_if_fail (k == 1 || k == 3, FALSE);
@@ -196,6 +196,8 @@ bw_ops_conv (BwTensor  *x,
 
   /* a map larger than one binding is read through its texel view (bw_tensor_fits()), and
    * written a range of packs at a time, bound from the range's first */
+  plane_bytes = (guint64) h * w * 16;
+  range = _bw_ops_pack_range (dev, oc4, to, &plane_bytes, 1);
   big_x = ic4 * plane_bytes > bw_device_get_max_buffer_size (dev);
   g_return_val_if_fail (!big_x || (bw_device_has_int64 (dev) &&
                                    _bw_ops_texel_readable (dev, buffers, 1)), FALSE);
