@@ -27,6 +27,7 @@
 #include "session/bw-step-plan.h"
 #include "session/bw-tiled-step.h"
 #include "ops/bw-ops.h"
+#include "reference/bw-reference.h"
 
 /* The issue's 10 steps; under AddressSanitizer, which looks for memory errors rather than
  * at the numbers (the plain run's), 3 walk the same code and keep the suite within CI's
@@ -434,6 +435,77 @@ test_plan_budget (void)
   g_assert_cmpuint (least.bytes, >, whole.weights);
 }
 
+/* The planner counts the Winograd path's two scratch buffers as bw_ops_winograd_scratch_size()
+ * says (bw-step-plan.c), so a conv may allocate no more than that. 128 -> 256 channels on
+ * 48 x 48 px: on a CPU device, F(6x6, 3x3)'s 64 tiles of 64 KiB are twice the 2 MiB chunk that
+ * small weights get and within the chunk of U / 2 that these (8 MiB) get (bw-ops-conv.c), so the
+ * count and the conv must agree on the larger chunk (made to count 2 MiB chunks, the test saw
+ * the conv's 6 MiB go past the 4 counted). The result is the plain-C reference's (bounds as test-ops.c: abs 1e-4 or 3e-5 of
+ * the largest output, rel 1e-4). */
+static void
+test_winograd_scratch (void)
+{
+  const int ic = 128, oc = 256, h = 48, w = 48;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(BwDevice) device = bw_device_new (NULL, &error);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (22);
+  gsize nx = (gsize) ic * h * w, ny = (gsize) oc * h * w, npacked, nwino;
+  g_autofree float *x = bw_test_random (rand, nx, -1, 1);
+  g_autofree float *wt = bw_test_random (rand, (gsize) oc * ic * 9, -0.1f, 0.1f);
+  g_autofree float *packed = bw_tensor_pack_conv_weights (wt, oc, ic, 3, FALSE, &npacked);
+  g_autofree double *want = g_new (double, ny);
+  g_autofree float *got = NULL;
+  g_autofree float *wino = NULL;
+  g_autoptr(BwTensor) tx = NULL;
+  g_autoptr(BwTensor) ty = NULL;
+  BwBuffer *bw, *bwino;
+  int tile;
+  guint64 before, scratch;
+  double largest = 0;
+
+  g_assert_no_error (error);
+  tile = bw_ops_winograd_tile (device, ic, oc);
+  g_assert_cmpint (tile, !=, 0);
+  wino = bw_ops_pack_winograd_weights (packed, oc, ic, tile, &nwino);
+  tx = bw_tensor_new (device, ic, h, w, &error);
+  g_assert_no_error (error);
+  ty = bw_tensor_new (device, oc, h, w, &error);
+  g_assert_no_error (error);
+  bw_tensor_upload (tx, x, &error);
+  g_assert_no_error (error);
+  bw = bw_device_alloc_buffer (device, npacked * sizeof (float), &error);
+  g_assert_no_error (error);
+  bwino = bw_device_alloc_buffer (device, nwino * sizeof (float), &error);
+  g_assert_no_error (error);
+  bw_device_write_buffer (device, bw, 0, packed, npacked * sizeof (float), &error);
+  g_assert_no_error (error);
+  bw_device_write_buffer (device, bwino, 0, wino, nwino * sizeof (float), &error);
+  g_assert_no_error (error);
+
+  before = bw_device_get_allocated (device);
+  scratch = bw_ops_winograd_scratch_size (device, tile, ic, oc, h, w);
+  g_assert_true (bw_ops_conv3x3 (tx, bw, bwino, tile, FALSE, NULL, NULL, FALSE, NULL, ty,
+                                 &error));
+  g_assert_no_error (error);
+  g_test_message ("scratch allocated %.2f MiB, counted 2 x %.2f MiB",
+                  (bw_device_get_peak_allocated (device) - before) / 1048576.0,
+                  scratch / 1048576.0);
+  g_assert_cmpuint (bw_device_get_peak_allocated (device) - before, <=, 2 * scratch);
+
+  bw_device_submit (device, &error);
+  g_assert_no_error (error);
+  got = bw_tensor_download (ty, &error);
+  g_assert_no_error (error);
+  ref_conv (x, ic, h, w, wt, NULL, oc, 3, want);
+  for (gsize i = 0; i < ny; i++)
+    largest = MAX (largest, fabs (want[i]));
+  bw_test_assert_close ("winograd conv in the planner's chunks", got, want, ny,
+                        MAX (1e-4, 3e-5 * largest), 1e-4);
+  bw_device_free_buffer (device, bw);
+  bw_device_free_buffer (device, bwino);
+  bw_test_check_validation ();
+}
+
 /* The receptive field counted by hand, one pixel per 3x3 conv at its level, doubled by each
  * pool: relu5_1 reaches 70 px, relu4_2 38, relu1_1 1. */
 static void
@@ -455,6 +527,7 @@ main (int   argc,
   g_test_add_func ("/tiled/parse-size", test_parse_size);
   g_test_add_func ("/tiled/cli-max-memory", test_cli_max_memory);
   g_test_add_func ("/tiled/plan-budget", test_plan_budget);
+  g_test_add_func ("/tiled/winograd-scratch", test_winograd_scratch);
   g_test_add_func ("/tiled/tile-features", test_tile_features);
   g_test_add_func ("/tiled/thin-edge-tile", test_thin_edge_tile);
   g_test_add_func ("/tiled/strips", test_strips);

@@ -29,8 +29,13 @@
 #define WINOGRAD_CHUNK_BYTES (64u << 20)
 /* On a CPU the chunks are smaller, so that V and M stay in its caches between the three
  * passes: 2 MiB took a 512 px step of F(6x6, 3x3) from 2.49 s to 2.21-2.32 s on lavapipe
- * (1 MiB: 3.1 s, its wide layers' chunks too few tiles to fill the GEMM; 4 MiB: 2.49 s). */
+ * (1 MiB: 3.1 s, its wide layers' chunks too few tiles to fill the GEMM; 4 MiB: 2.49 s).
+ * But the GEMM reads all of the transformed weights U once per chunk, and conv4_x's U (64 MiB
+ * at F(6x6, 3x3)) is 32 such chunks: so a chunk is no smaller than U / WINOGRAD_CPU_U_SHARE.
+ * conv4_2 at 512 px forward 131-136 -> 108-116 ms; the step, alternated five times, median
+ * 2.62 -> 2.45 s (U / 1: 2.67, U / 4: 2.55; docs/lavapipe-kernels.md). */
 #define WINOGRAD_CPU_CHUNK_BYTES (2u << 20)
+#define WINOGRAD_CPU_U_SHARE 2
 
 
 /* A 1x1 conv without an epilogue (the Gram matrices' gradient, bw-losses.c) is a plain product
@@ -504,11 +509,18 @@ bw_ops_winograd_flip_shared (BwDevice *device,
   return tile == 6 && !winograd_gemm_tiled (device);
 }
 
-/* BRUSHWORK_WINOGRAD_CHUNK=BYTES sets the cap, so that the tests split small maps too. */
-static guint64
-winograd_chunk_cap (BwDevice *device)
+/* The tiles of one chunk of a map of @tiles tiles with @ic4 input and @oc4 output packs: V and M
+ * hold (tile + 2)^2 vec4 per tile and pack. BRUSHWORK_WINOGRAD_CHUNK=BYTES sets the bytes
+ * exactly, so that the tests split small maps too. */
+static int
+winograd_chunk_tiles (BwDevice *device,
+                      int       tile,
+                      int       ic4,
+                      int       oc4,
+                      int       tiles)
 {
   static guint64 forced = G_MAXUINT64;
+  guint64 np = (guint64) (tile + 2) * (tile + 2);
   guint64 cap;
 
   if (forced == G_MAXUINT64)
@@ -518,22 +530,27 @@ winograd_chunk_cap (BwDevice *device)
     }
   if (forced)
     cap = forced;
+  else if (bw_device_is_cpu (device))
+    cap = MAX (WINOGRAD_CPU_CHUNK_BYTES, np * ic4 * oc4 * 64 / WINOGRAD_CPU_U_SHARE);
   else
-    cap = bw_device_is_cpu (device) ? WINOGRAD_CPU_CHUNK_BYTES : WINOGRAD_CHUNK_BYTES;
-  return MIN (cap, bw_device_get_max_buffer_size (device));
+    cap = WINOGRAD_CHUNK_BYTES;
+  cap = MIN (cap, bw_device_get_max_buffer_size (device));
+  return (int) MIN ((guint64) tiles, MAX (1, cap / (np * MAX (ic4, oc4) * 16)));
 }
 
 guint64
 bw_ops_winograd_scratch_size (BwDevice *device,
                               int       tile,
-                              int       channels,
+                              int       in_channels,
+                              int       out_channels,
                               int       height,
                               int       width)
 {
-  guint64 tiles = (guint64) div_up (height, tile) * div_up (width, tile);
+  int ic4 = packs (in_channels), oc4 = packs (out_channels);
+  int tiles = div_up (height, tile) * div_up (width, tile);
 
-  return MIN (winograd_chunk_cap (device),
-              (guint64) (tile + 2) * (tile + 2) * packs (channels) * tiles * 16);
+  return (guint64) (tile + 2) * (tile + 2) * MAX (ic4, oc4) * 16 *
+         winograd_chunk_tiles (device, tile, ic4, oc4, tiles);
 }
 
 /* Records the three passes of the Winograd path: input transform, the (tile + 2)^2 products,
@@ -556,11 +573,10 @@ conv_winograd (BwTensor  *x,
   int tw = div_up (w, tile), t = tw * (int) div_up (h, tile), np = (tile + 2) * (tile + 2);
   guint64 plane_bytes = (guint64) h * w * 16;
   int out_range = _bw_ops_pack_range (dev, oc4, 1, &plane_bytes, 1);
-  guint64 tile_bytes = (guint64) np * MAX (ic4, oc4) * 16;
   /* the products of one tile; chunks also bounded by the work of one dispatch */
   double tile_flops = 2.0 * np * 16.0 * ic4 * oc4;
-  int chunk = MIN (t, (int) MAX (1, MIN (winograd_chunk_cap (dev) / tile_bytes,
-                                         _bw_ops_dispatch_flops () / tile_flops)));
+  int chunk = MIN (winograd_chunk_tiles (dev, tile, ic4, oc4, t),
+                   (int) MAX (1, _bw_ops_dispatch_flops () / tile_flops));
   guint local = bw_device_is_cpu (dev) ? 8 : 64;
   const guint32 in_spec[] = { local };
   guint32 to = oc4 >= WINOGRAD_TO ? WINOGRAD_TO : 4;

@@ -59,12 +59,12 @@ int      bw_ops_winograd_tile   (BwDevice  *device,
 gboolean bw_ops_winograd_flip_shared (BwDevice *device,
                                       int       tile);
 
-/* The bytes of one of the Winograd path's two scratch buffers for a map of @channels x
- * @height x @width with output tiles of @tile (the largest in or out of any conv it serves
- * gives the most it holds). */
+/* The most bytes one of the Winograd path's two scratch buffers holds for a conv of
+ * @in_channels to @out_channels on a map of @height x @width with output tiles of @tile. */
 guint64  bw_ops_winograd_scratch_size (BwDevice *device,
                                        int       tile,
-                                       int       channels,
+                                       int       in_channels,
+                                       int       out_channels,
                                        int       height,
                                        int       width);
 

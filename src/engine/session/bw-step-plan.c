@@ -112,9 +112,8 @@ network_bytes (BwDevice *device,
       int tile = bw_ops_winograd_tile (device, conv->in_channels, conv->out_channels);
 
       if (tile != 0)
-        scratch = MAX (scratch, bw_ops_winograd_scratch_size (device, tile,
-                                                              MAX (conv->in_channels,
-                                                                   conv->out_channels),
+        scratch = MAX (scratch, bw_ops_winograd_scratch_size (device, tile, conv->in_channels,
+                                                              conv->out_channels,
                                                               h >> level, w >> level));
     }
   return bw_vgg19_estimate_memory (h, w, last, backward) + 2 * scratch;

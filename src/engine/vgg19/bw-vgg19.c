@@ -437,7 +437,7 @@ winograd_scratch (BwVgg19 *self,
         int level = level_of (i);
 
         most = MAX (most, bw_ops_winograd_scratch_size (self->device, self->winograd_tile[i],
-                                                        MAX (conv->in_channels, conv->out_channels),
+                                                        conv->in_channels, conv->out_channels,
                                                         height >> level, width >> level));
       }
   return most;
