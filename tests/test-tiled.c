@@ -437,11 +437,11 @@ test_plan_budget (void)
 
 /* The planner counts the Winograd path's two scratch buffers as bw_ops_winograd_scratch_size()
  * says (bw-step-plan.c), so a conv may allocate no more than that. 128 -> 256 channels on
- * 48 x 48 px: on a CPU device, F(6x6, 3x3)'s 64 tiles of 64 KiB are twice the 2 MiB chunk that
- * small weights get and within the chunk of U / 2 that these (8 MiB) get (bw-ops-conv.c), so the
- * count and the conv must agree on the larger chunk (made to count 2 MiB chunks, the test saw
- * the conv's 6 MiB go past the 4 counted). The result is the plain-C reference's (bounds as test-ops.c: abs 1e-4 or 3e-5 of
- * the largest output, rel 1e-4). */
+ * 48 x 48 px at F(6x6, 3x3): 64 tiles of 64 KiB, twice the 2 MiB chunk a CPU device gives small
+ * weights and as much as the U / 2 it gives these (U is 8 MiB; bw-ops-conv.c), so the count
+ * and the conv must agree on the larger chunk (made to count 2 MiB chunks, the test saw the
+ * conv's 6 MiB go past the 4 counted). The result is the plain-C reference's (bounds as
+ * test-ops.c: abs 1e-4 or 3e-5 of the largest output, rel 1e-4). */
 static void
 test_winograd_scratch (void)
 {
