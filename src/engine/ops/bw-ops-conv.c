@@ -509,9 +509,18 @@ bw_ops_winograd_flip_shared (BwDevice *device,
   return tile == 6 && !winograd_gemm_tiled (device);
 }
 
-/* The tiles of one chunk of a map of @tiles tiles with @ic4 input and @oc4 output packs: V and M
- * hold (tile + 2)^2 vec4 per tile and pack. BRUSHWORK_WINOGRAD_CHUNK=BYTES sets the bytes
- * exactly, so that the tests split small maps too. */
+/* The bytes of the larger of V and M per tile: (tile + 2)^2 vec4 per tile and pack. */
+static guint64
+winograd_tile_bytes (int tile,
+                     int ic4,
+                     int oc4)
+{
+  return (guint64) (tile + 2) * (tile + 2) * MAX (ic4, oc4) * 16;
+}
+
+/* The tiles of one chunk of a map of @tiles tiles with @ic4 input and @oc4 output packs.
+ * BRUSHWORK_WINOGRAD_CHUNK=BYTES sets the bytes exactly, so that the tests split small maps
+ * too. */
 static int
 winograd_chunk_tiles (BwDevice *device,
                       int       tile,
@@ -535,7 +544,7 @@ winograd_chunk_tiles (BwDevice *device,
   else
     cap = WINOGRAD_CHUNK_BYTES;
   cap = MIN (cap, bw_device_get_max_buffer_size (device));
-  return (int) MIN ((guint64) tiles, MAX (1, cap / (np * MAX (ic4, oc4) * 16)));
+  return (int) MIN ((guint64) tiles, MAX (1, cap / winograd_tile_bytes (tile, ic4, oc4)));
 }
 
 guint64
@@ -549,8 +558,8 @@ bw_ops_winograd_scratch_size (BwDevice *device,
   int ic4 = packs (in_channels), oc4 = packs (out_channels);
   int tiles = div_up (height, tile) * div_up (width, tile);
 
-  return (guint64) (tile + 2) * (tile + 2) * MAX (ic4, oc4) * 16 *
-         winograd_chunk_tiles (device, tile, ic4, oc4, tiles);
+  return winograd_tile_bytes (tile, ic4, oc4) * winograd_chunk_tiles (device, tile, ic4, oc4,
+                                                                     tiles);
 }
 
 /* Records the three passes of the Winograd path: input transform, the (tile + 2)^2 products,
